@@ -1,0 +1,41 @@
+/**
+ * Public reward wallets: `0x` + 40 hex, EIP-55 checksum enforced when mixed case.
+ * A value shaped like a key or a seed phrase is refused with a warning and never echoed.
+ */
+import { getAddress } from "viem";
+import { BasisError } from "./errors.ts";
+import { SECRET_WARNING, secretKind } from "./secrets.ts";
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+/** Returns the wallet as given (validated) or throws a BasisError with exit code 2. */
+export function parseWallet(input: string | undefined, source = "wallet"): `0x${string}` {
+  const value = (input ?? "").trim();
+  if (value === "") {
+    throw new BasisError("wallet_missing", `No ${source} given.`, {
+      exitCode: 2,
+      hint: "Pass your PUBLIC reward address (0x + 40 hex), e.g. the one shown at https://basis.watch after connecting a wallet.",
+    });
+  }
+  if (secretKind(value)) {
+    throw new BasisError("secret_refused", `Refused the ${source}: ${SECRET_WARNING}`, {
+      exitCode: 2,
+      hint: "Use the public address of that wallet instead, and keep the key where it is.",
+    });
+  }
+  if (!ADDRESS.test(value)) {
+    throw new BasisError("wallet_malformed", `The ${source} is not a 0x-prefixed 40-hex EVM address.`, {
+      exitCode: 2,
+      hint: "Copy the public address again; it is 42 characters and starts with 0x.",
+    });
+  }
+  const body = value.slice(2);
+  const mixedCase = body !== body.toLowerCase() && body !== body.toUpperCase();
+  if (mixedCase && getAddress(value) !== value) {
+    throw new BasisError("wallet_checksum", `The ${source} fails its EIP-55 checksum (a typo?).`, {
+      exitCode: 2,
+      hint: "Copy the address again from your wallet, or give it in all lowercase.",
+    });
+  }
+  return value as `0x${string}`;
+}
