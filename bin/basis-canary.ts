@@ -1,0 +1,13 @@
+#!/usr/bin/env bun
+/** Entry point of the basis-canary binary (the canary and the reference orchestrator). */
+import process from "node:process";
+import { versionLine } from "../lib/version.ts";
+
+const argv = process.argv.slice(2);
+if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+  process.stdout.write(`${versionLine("basis-canary")}\n`);
+} else {
+  if (!process.stdout.isTTY) process.env.NO_COLOR = "1";
+  const [{ runCli }, { default: main }] = await Promise.all([import("../lib/cli/_run.ts"), import("../lib/cli/canary-main.ts")]);
+  await runCli(main, argv);
+}

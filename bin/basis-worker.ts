@@ -1,0 +1,14 @@
+#!/usr/bin/env bun
+/** Entry point of the basis-worker binary. */
+import process from "node:process";
+import { versionLine } from "../lib/version.ts";
+
+const argv = process.argv.slice(2);
+if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+  process.stdout.write(`${versionLine("basis-worker")}\n`);
+} else {
+  // citty colours its usage text unless told otherwise; piped output stays plain.
+  if (!process.stdout.isTTY) process.env.NO_COLOR = "1";
+  const [{ runCli }, { default: main }] = await Promise.all([import("../lib/cli/_run.ts"), import("../lib/cli/main.ts")]);
+  await runCli(main, argv);
+}

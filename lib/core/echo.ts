@@ -1,0 +1,35 @@
+/**
+ * The echo simulator's answer: deterministic, derived from the prompt, with token counts that
+ * match what is streamed (one token = one word with its trailing space).
+ */
+import type { ChatMessage, FinishReason } from "./protocol.ts";
+
+/** Splits text into word tokens, each keeping its leading whitespace, so joining them is lossless. */
+export function tokenizeWords(text: string): string[] {
+  return text.match(/\s*\S+/g) ?? [];
+}
+
+export function countPromptTokens(messages: readonly ChatMessage[]): number {
+  return messages.reduce((sum, m) => sum + tokenizeWords(m.content).length, 0);
+}
+
+export interface EchoAnswer {
+  tokens: string[];
+  finish_reason: FinishReason;
+  prompt_tokens: number;
+}
+
+const PROMPT_WORDS_ECHOED = 48;
+
+export function composeEchoAnswer(messages: readonly ChatMessage[], maxTokens?: number): EchoAnswer {
+  const lastUser = [...messages].reverse().find((m) => m.role === "user") ?? messages[messages.length - 1];
+  const words = tokenizeWords(lastUser?.content ?? "").map((w) => w.trim()).slice(0, PROMPT_WORDS_ECHOED);
+  const text = `Echo from the Basis simulator (no model ran): ${words.length ? words.join(" ") : "(empty prompt)"}`;
+  const all = tokenizeWords(text);
+  const limited = maxTokens !== undefined && all.length > maxTokens;
+  return {
+    tokens: limited ? all.slice(0, maxTokens) : all,
+    finish_reason: limited ? "length" : "stop",
+    prompt_tokens: countPromptTokens(messages),
+  };
+}

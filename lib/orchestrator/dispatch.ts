@@ -1,0 +1,145 @@
+/**
+ * Sends one inference request to one worker and waits for its answer. Exactly one worker
+ * serves a job; a worker that refuses (full, draining, backend down) is skipped for another.
+ */
+import { randomBytes } from "node:crypto";
+import { judgeJob, type JobVerdict } from "../core/anti-cheat.ts";
+import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobDone, parsePayload } from "../core/protocol.ts";
+import { HttpError } from "./http.ts";
+import type { SessionRegistry, WorkerSession } from "./sessions.ts";
+import type { Store } from "./store.ts";
+
+export interface DispatchDeps {
+  registry: SessionRegistry;
+  store: Store;
+  devMode: boolean;
+  now: () => number;
+  jobTimeoutMs: number;
+  ackTimeoutMs: number;
+}
+
+export interface DispatchHooks {
+  /** Called once a worker has accepted the job, before any text. */
+  onAccepted?(session: WorkerSession, jobId: string): void;
+  onChunk?(delta: string): void;
+  /** Aborted when the HTTP client goes away: the job is cancelled on the worker. */
+  signal?: AbortSignal;
+}
+
+export interface DispatchResult {
+  jobId: string;
+  session: WorkerSession;
+  done: JobDone;
+  verdict: JobVerdict;
+  latencyMs: number;
+}
+
+export function newJobId(): string {
+  return `job_${randomBytes(12).toString("hex")}`;
+}
+
+async function offer(session: WorkerSession, payload: unknown, timeoutMs: number): Promise<JobAck> {
+  try {
+    const answer: unknown = await session.socket.timeout(timeoutMs).emitWithAck(EVENTS.assign, payload);
+    return parsePayload(JobAckSchema, answer) ?? { accepted: false, reason: "invalid" };
+  } catch {
+    return { accepted: false, reason: "unavailable" };
+  }
+}
+
+export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest, hooks: DispatchHooks = {}): Promise<DispatchResult> {
+  const jobId = newJobId();
+  const tried = new Set<WorkerSession>();
+  const payload = { job_id: jobId, request, timeout_ms: deps.jobTimeoutMs };
+  for (;;) {
+    const session = deps.registry.pick(request.model, tried);
+    if (!session) throw new HttpError(503, "no_worker_available", `No idle online worker serves ${request.model}.`);
+    tried.add(session);
+    // Count the slot before the ack so concurrent dispatches do not all pick the same worker.
+    session.active++;
+    const ack = await offer(session, payload, deps.ackTimeoutMs);
+    if (!ack.accepted) {
+      session.active--;
+      if (ack.reason === "draining") session.draining = true;
+      continue;
+    }
+    return await awaitResult(deps, session, jobId, request, hooks);
+  }
+}
+
+function awaitResult(
+  deps: DispatchDeps,
+  session: WorkerSession,
+  jobId: string,
+  request: InferenceRequest,
+  hooks: DispatchHooks,
+): Promise<DispatchResult> {
+  const started = deps.now();
+  hooks.onAccepted?.(session, jobId);
+  return new Promise<DispatchResult>((resolve, reject) => {
+    let streamed = "";
+    const finish = () => {
+      clearTimeout(timer);
+      hooks.signal?.removeEventListener("abort", onAbort);
+      session.jobs.delete(jobId);
+      session.active = Math.max(0, session.active - 1);
+    };
+    const cancel = (reason: string) => session.socket.emit(EVENTS.cancel, { job_id: jobId, reason });
+    const onAbort = () => {
+      finish();
+      cancel("client_gone");
+      reject(new HttpError(499, "client_closed"));
+    };
+    const timer = setTimeout(() => {
+      finish();
+      cancel("timeout");
+      record("failed", 0, 0);
+      reject(new HttpError(504, "worker_timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`));
+    }, deps.jobTimeoutMs);
+    hooks.signal?.addEventListener("abort", onAbort, { once: true });
+
+    const record = (status: "completed" | "failed", promptTokens: number, completionTokens: number, payable = false) =>
+      deps.store.recordJob({
+        job_id: jobId,
+        worker_id: session.info.worker_id,
+        worker_wallet: session.info.worker_wallet,
+        model: request.model,
+        status,
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        latency_ms: deps.now() - started,
+        payable,
+        created_at: deps.now(),
+      });
+
+    session.jobs.set(jobId, {
+      onChunk(delta) {
+        streamed += delta;
+        hooks.onChunk?.(delta);
+      },
+      onDone(done) {
+        finish();
+        const verdict = judgeJob({
+          runtime: session.info.runtime,
+          devMode: deps.devMode,
+          streamedText: streamed,
+          reportedText: done.text,
+          usage: done.usage,
+          elapsedMs: deps.now() - started,
+        });
+        if (verdict.reasons.includes("stream_mismatch")) {
+          record("failed", done.usage.prompt_tokens, 0);
+          reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed."));
+          return;
+        }
+        record("completed", done.usage.prompt_tokens, done.usage.completion_tokens, verdict.payable);
+        resolve({ jobId, session, done, verdict, latencyMs: deps.now() - started });
+      },
+      onFail(fail) {
+        finish();
+        record("failed", 0, 0);
+        reject(new HttpError(502, "worker_failed", `${fail.code}: ${fail.message}`, { worker_error: fail.code }));
+      },
+    });
+  });
+}

@@ -1,0 +1,124 @@
+/**
+ * A small router over node:http, with JSON helpers. Every body is parsed once, here, against a
+ * valibot schema; a handler receives typed values or the caller gets a 400 with a stable code.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import * as v from "valibot";
+
+export const MAX_BODY_BYTES = 1 << 20;
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message?: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message ?? code);
+  }
+}
+
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: Record<string, string>;
+  url: URL;
+}
+
+export type Handler = (ctx: RouteContext) => Promise<void> | void;
+
+interface Route {
+  method: string;
+  parts: string[];
+  handler: Handler;
+}
+
+export class Router {
+  private readonly routes: Route[] = [];
+
+  on(method: string, path: string, handler: Handler): this {
+    this.routes.push({ method, parts: path.split("/").filter(Boolean), handler });
+    return this;
+  }
+
+  /** Static segments win over parameters, so `/api/workers/market` beats `/api/workers/:id`. */
+  match(method: string, pathname: string): { handler: Handler; params: Record<string, string> } | "method" | undefined {
+    const segments = pathname.split("/").filter(Boolean);
+    let best: { handler: Handler; params: Record<string, string>; score: number } | undefined;
+    let pathMatched = false;
+    for (const route of this.routes) {
+      if (route.parts.length !== segments.length) continue;
+      const params: Record<string, string> = {};
+      let score = 0;
+      const ok = route.parts.every((part, i) => {
+        const segment = segments[i] as string;
+        if (part.startsWith(":")) {
+          try {
+            params[part.slice(1)] = decodeURIComponent(segment);
+          } catch {
+            return false;
+          }
+          return true;
+        }
+        score++;
+        return part === segment;
+      });
+      if (!ok) continue;
+      pathMatched = true;
+      if (route.method !== method) continue;
+      if (!best || score > best.score) best = { handler: route.handler, params, score };
+    }
+    if (best) return best;
+    return pathMatched ? "method" : undefined;
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text).toString(),
+    "cache-control": "no-store",
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, error: HttpError): void {
+  sendJson(res, error.status, { error: error.code, ...(error.message !== error.code ? { message: error.message } : {}), ...error.extra });
+}
+
+export async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, "body_too_large", "The request body is over 1 MiB.");
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Reads and validates a JSON body; failures become 400s naming the first bad field. */
+export async function readJson<const S extends v.GenericSchema>(req: IncomingMessage, schema: S): Promise<v.InferOutput<S>> {
+  const text = await readBody(req);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "invalid_json", "The body is not JSON.");
+  }
+  const result = v.safeParse(schema, value);
+  if (!result.success) {
+    const issue = result.issues[0];
+    const path = issue?.path?.map((p) => String(p.key)).join(".") ?? "";
+    throw new HttpError(400, "invalid_request", `${path ? `${path}: ` : ""}${issue?.message ?? "invalid body"}`, path ? { field: path } : {});
+  }
+  return result.output;
+}
+
+export function bearerToken(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization ?? "";
+  const match = /^Bearer\s+(.+)$/i.exec(header);
+  return match?.[1]?.trim();
+}

@@ -1,0 +1,133 @@
+/** The Store on SQLite (bun:sqlite), with versioned migrations applied at open. */
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { JobRecord, RegisterInput, RegisterOutcome, Store, WorkerRecord } from "./store.ts";
+
+/** Append only: a migration, once released, is never edited. */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE workers (
+     worker_id TEXT PRIMARY KEY,
+     worker_wallet TEXT NOT NULL,
+     runtime TEXT NOT NULL,
+     models TEXT NOT NULL,
+     registered_at INTEGER NOT NULL,
+     last_seen_at INTEGER,
+     jobs_completed INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE jobs (
+     job_id TEXT PRIMARY KEY,
+     worker_id TEXT NOT NULL REFERENCES workers(worker_id),
+     worker_wallet TEXT NOT NULL,
+     model TEXT NOT NULL,
+     status TEXT NOT NULL,
+     prompt_tokens INTEGER NOT NULL,
+     completion_tokens INTEGER NOT NULL,
+     latency_ms INTEGER NOT NULL,
+     payable INTEGER NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX jobs_by_worker ON jobs(worker_id, created_at);`,
+];
+
+interface WorkerRow {
+  worker_id: string;
+  worker_wallet: string;
+  runtime: string;
+  models: string;
+  registered_at: number;
+  last_seen_at: number | null;
+  jobs_completed: number;
+}
+
+function toRecord(row: WorkerRow): WorkerRecord {
+  return { ...row, models: JSON.parse(row.models) as string[] };
+}
+
+export function migrate(db: Database): number {
+  db.run("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+  const row = db.query("SELECT MAX(version) AS version FROM schema_migrations").get() as { version: number | null };
+  let version = row.version ?? 0;
+  for (; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.run(MIGRATIONS[version] as string);
+      db.run("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", [version + 1, Date.now()]);
+    })();
+  }
+  return version;
+}
+
+export function openSqliteStore(dataDir: string | undefined): SqliteStore {
+  let path = ":memory:";
+  if (dataDir) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    path = join(dataDir, "basis.sqlite");
+  }
+  const db = new Database(path, { create: true, strict: true });
+  db.run("PRAGMA journal_mode = WAL");
+  db.run("PRAGMA synchronous = NORMAL");
+  db.run("PRAGMA foreign_keys = ON");
+  db.run("PRAGMA busy_timeout = 5000");
+  migrate(db);
+  return new SqliteStore(db);
+}
+
+export class SqliteStore implements Store {
+  readonly driver = "sqlite";
+  private readonly selectWorker;
+  private readonly insertWorker;
+  private readonly updateWorker;
+  private readonly touch;
+  private readonly insertJob;
+  private readonly countCompleted;
+
+  constructor(readonly db: Database) {
+    this.selectWorker = db.query<WorkerRow, [string]>("SELECT * FROM workers WHERE worker_id = ?");
+    this.insertWorker = db.query(
+      "INSERT INTO workers (worker_id, worker_wallet, runtime, models, registered_at) VALUES ($id, $wallet, $runtime, $models, $at)",
+    );
+    this.updateWorker = db.query("UPDATE workers SET runtime = $runtime, models = $models WHERE worker_id = $id");
+    this.touch = db.query("UPDATE workers SET last_seen_at = $at WHERE worker_id = $id");
+    this.insertJob = db.query(
+      `INSERT INTO jobs (job_id, worker_id, worker_wallet, model, status, prompt_tokens, completion_tokens, latency_ms, payable, created_at)
+       VALUES ($job_id, $worker_id, $worker_wallet, $model, $status, $prompt_tokens, $completion_tokens, $latency_ms, $payable, $created_at)`,
+    );
+    this.countCompleted = db.query("UPDATE workers SET jobs_completed = jobs_completed + 1 WHERE worker_id = $id");
+  }
+
+  getWorker(workerId: string): WorkerRecord | undefined {
+    const row = this.selectWorker.get(workerId);
+    return row ? toRecord(row) : undefined;
+  }
+
+  registerWorker(input: RegisterInput): RegisterOutcome {
+    return this.db.transaction((): RegisterOutcome => {
+      const existing = this.getWorker(input.worker_id);
+      const models = JSON.stringify(input.models);
+      if (existing) {
+        if (existing.worker_wallet.toLowerCase() !== input.worker_wallet.toLowerCase()) {
+          return { ok: false, reason: "wallet_conflict", worker: existing };
+        }
+        this.updateWorker.run({ id: input.worker_id, runtime: input.runtime, models });
+        return { ok: true, created: false, worker: this.getWorker(input.worker_id) as WorkerRecord };
+      }
+      this.insertWorker.run({ id: input.worker_id, wallet: input.worker_wallet, runtime: input.runtime, models, at: input.at });
+      return { ok: true, created: true, worker: this.getWorker(input.worker_id) as WorkerRecord };
+    })();
+  }
+
+  touchWorker(workerId: string, at: number): void {
+    this.touch.run({ id: workerId, at });
+  }
+
+  recordJob(job: JobRecord): void {
+    this.db.transaction(() => {
+      this.insertJob.run({ ...job, payable: job.payable ? 1 : 0 });
+      if (job.status === "completed") this.countCompleted.run({ id: job.worker_id });
+    })();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

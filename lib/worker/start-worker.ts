@@ -1,0 +1,57 @@
+/**
+ * `basis-worker start`: config from env, runtime check, token, connect, serve; SIGINT/SIGTERM
+ * drain in-flight jobs and disconnect cleanly before exiting 0.
+ */
+import { hostname } from "node:os";
+import process from "node:process";
+import { io } from "socket.io-client";
+import { resolveWorkerToken } from "../core/token.ts";
+import { readWorkerConfig } from "../core/worker-config.ts";
+import { loadWorkerEnv } from "../io/env-source.ts";
+import { logger } from "../io/logger.ts";
+import { VERSION } from "../version.ts";
+import { createRuntime } from "./runtimes/create-runtime.ts";
+import { Worker } from "./worker.ts";
+
+export interface StartWorkerOptions {
+  envFile: string | undefined;
+}
+
+export async function startWorker(options: StartWorkerOptions): Promise<void> {
+  const log = logger("worker");
+  const loaded = await loadWorkerEnv(options.envFile);
+  if (loaded.looseMode) {
+    log.warn(`${options.envFile} has mode ${loaded.looseMode}; it may hold secrets: run chmod 600 ${options.envFile}`);
+  }
+  const config = readWorkerConfig(loaded.env, hostname());
+  const runtime = await createRuntime(config);
+  await runtime.check();
+  const { token, source } = await resolveWorkerToken({ wallet: config.wallet, token: config.token, authKey: config.authKey });
+  if (source === "dev") log.warn("no BASIS_WORKER_TOKEN or BASIS_WORKER_AUTH_KEY: using the dev token (only a dev-mode orchestrator accepts it)");
+  else log.info(`auth: ${source === "token" ? "BASIS_WORKER_TOKEN" : "wallet-bound token from BASIS_WORKER_AUTH_KEY"}`);
+
+  const numberEnv = (name: string) => (loaded.env[name] ? Number(loaded.env[name]) : undefined);
+  const worker = new Worker({
+    config,
+    runtime,
+    token,
+    log,
+    connect: (url, opts) => io(url, opts),
+    version: VERSION,
+    heartbeatMs: numberEnv("BASIS_HEARTBEAT_MS"),
+    drainTimeoutMs: numberEnv("BASIS_DRAIN_TIMEOUT_MS"),
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: no new jobs; draining`);
+    const { unfinished } = await worker.drain();
+    log.info(unfinished ? `stopped; ${unfinished} job(s) were cut off at the drain limit` : "stopped cleanly");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  await worker.start();
+}

@@ -1,0 +1,242 @@
+/**
+ * The worker: one Socket.io connection to an orchestrator, jobs run through a Runtime, results
+ * streamed back. Holds no key and signs nothing; logs the public wallet only, never the token.
+ */
+import type { ConsolaInstance } from "consola";
+import type { Socket } from "socket.io-client";
+import { BasisError } from "../core/errors.ts";
+import {
+  EVENTS,
+  type Handshake,
+  type JobAck,
+  type JobAssign,
+  JobAssignSchema,
+  JobCancelSchema,
+  PROTOCOL_VERSION,
+  parsePayload,
+  WelcomeSchema,
+} from "../core/protocol.ts";
+import type { WorkerConfig } from "../core/worker-config.ts";
+import type { Runtime } from "./runtimes/runtime.ts";
+
+export interface WorkerOptions {
+  config: WorkerConfig;
+  runtime: Runtime;
+  token: string;
+  log: ConsolaInstance;
+  /** socket.io-client's `io`, passed in so the worker module stays light to import. */
+  connect: (url: string, options: Record<string, unknown>) => Socket;
+  version: string;
+  heartbeatMs?: number;
+  healthPollMs?: number;
+  drainTimeoutMs?: number;
+}
+
+export interface WorkerState {
+  connected: boolean;
+  available: boolean;
+  draining: boolean;
+  active: number;
+  completed: number;
+  failed: number;
+}
+
+export class Worker {
+  readonly state: WorkerState = { connected: false, available: true, draining: false, active: 0, completed: 0, failed: 0 };
+  private socket: Socket | undefined;
+  private readonly jobs = new Map<string, AbortController>();
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private refusal: ((error: BasisError) => void) | undefined;
+
+  constructor(private readonly options: WorkerOptions) {}
+
+  /** Connects and serves until stopped. Rejects only when the orchestrator refuses the handshake. */
+  start(): Promise<void> {
+    const { config, log } = this.options;
+    const auth: Handshake = {
+      protocol: PROTOCOL_VERSION,
+      token: this.options.token,
+      worker_id: config.workerId,
+      worker_wallet: config.wallet,
+      runtime: config.runtime,
+      models: config.models,
+      concurrency: config.concurrency,
+      version: this.options.version,
+    };
+    const socket = this.options.connect(config.orchestratorUrl, {
+      auth,
+      transports: ["websocket"],
+      reconnection: true,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 30_000,
+      randomizationFactor: 0.5,
+      timeout: 10_000,
+    });
+    this.socket = socket;
+    log.info(`connecting to ${redactUrl(config.orchestratorUrl)} as ${config.workerId} (wallet ${config.wallet}, runtime ${config.runtime})`);
+
+    socket.on(EVENTS.welcome, (payload: unknown) => {
+      const welcome = parsePayload(WelcomeSchema, payload);
+      if (!welcome) return;
+      this.state.connected = true;
+      log.success(`connected: worker ${welcome.worker_id} online${welcome.dev_mode ? " (orchestrator in DEV mode)" : ""}`);
+      this.sendStatus();
+    });
+    socket.on("disconnect", (reason) => {
+      this.state.connected = false;
+      if (!this.state.draining) log.warn(`disconnected (${reason}); reconnecting with backoff`);
+    });
+    socket.on("connect_error", (error: Error) => {
+      // A middleware refusal makes the socket inactive: retrying with the same token is pointless.
+      if (!socket.active) {
+        const refused = new BasisError("handshake_refused", `The orchestrator refused this worker: ${error.message}.`, {
+          exitCode: 3,
+          hint: "Check BASIS_WORKER_TOKEN / BASIS_WORKER_AUTH_KEY match the orchestrator, and that this worker id belongs to this wallet.",
+        });
+        this.stopTimers();
+        this.refusal?.(refused);
+      } else {
+        log.warn(`cannot reach the orchestrator (${error.message}); retrying with backoff`);
+      }
+    });
+    socket.on(EVENTS.assign, (payload: unknown, ack?: (answer: JobAck) => void) => {
+      if (typeof ack !== "function") return;
+      this.accept(payload, ack);
+    });
+    socket.on(EVENTS.cancel, (payload: unknown) => {
+      const cancel = parsePayload(JobCancelSchema, payload);
+      if (cancel) this.jobs.get(cancel.job_id)?.abort(new BasisError("job_cancelled", `Cancelled: ${cancel.reason}.`));
+    });
+
+    this.timers.push(setInterval(() => this.logHeartbeat(), this.options.heartbeatMs ?? 30_000));
+    this.timers.push(setInterval(() => void this.pollHealth(), this.options.healthPollMs ?? 5_000));
+    return new Promise((_, reject) => {
+      this.refusal = reject;
+    });
+  }
+
+  private accept(payload: unknown, ack: (answer: JobAck) => void): void {
+    const job = parsePayload(JobAssignSchema, payload);
+    if (!job) return ack({ accepted: false, reason: "invalid" });
+    if (this.state.draining) return ack({ accepted: false, reason: "draining" });
+    if (!this.state.available) return ack({ accepted: false, reason: "unavailable" });
+    if (!this.options.config.models.includes(job.request.model)) return ack({ accepted: false, reason: "unknown_model" });
+    if (this.state.active >= this.options.config.concurrency) return ack({ accepted: false, reason: "over_capacity" });
+    ack({ accepted: true });
+    void this.runJob(job);
+  }
+
+  private async runJob(job: JobAssign): Promise<void> {
+    const socket = this.socket as Socket;
+    const controller = new AbortController();
+    const deadline = setTimeout(
+      () => controller.abort(new BasisError("job_timeout", "The job ran past its deadline.")),
+      job.timeout_ms,
+    );
+    this.jobs.set(job.job_id, controller);
+    this.state.active++;
+    const started = performance.now();
+    // Deltas that arrive in the same tick travel as one event.
+    let pending = "";
+    let flushScheduled = false;
+    const flush = () => {
+      flushScheduled = false;
+      if (pending) socket.emit(EVENTS.chunk, { job_id: job.job_id, delta: pending });
+      pending = "";
+    };
+    try {
+      const request = { ...job.request, model: this.options.runtime.backendModel(job.request.model) };
+      const result = await this.options.runtime.run(request, {
+        signal: controller.signal,
+        onDelta: (text) => {
+          pending += text;
+          if (!flushScheduled) {
+            flushScheduled = true;
+            queueMicrotask(flush);
+          }
+        },
+      });
+      flush();
+      socket.emit(EVENTS.done, {
+        job_id: job.job_id,
+        text: result.text,
+        finish_reason: result.finish_reason,
+        usage: result.usage,
+        elapsed_ms: Math.round(performance.now() - started),
+      });
+      this.state.completed++;
+    } catch (error) {
+      flush();
+      const reason = controller.signal.aborted ? controller.signal.reason : error;
+      const code = reason instanceof BasisError ? reason.code : "worker_error";
+      const message = reason instanceof Error ? reason.message : "The job failed.";
+      socket.emit(EVENTS.fail, { job_id: job.job_id, code, message: message.slice(0, 1000) });
+      this.state.failed++;
+      this.options.log.warn(`job ${job.job_id} failed: ${code}`);
+    } finally {
+      clearTimeout(deadline);
+      this.jobs.delete(job.job_id);
+      this.state.active--;
+    }
+  }
+
+  private sendStatus(reason?: string): void {
+    this.socket?.emit(EVENTS.status, {
+      available: this.state.available,
+      draining: this.state.draining,
+      active: this.state.active,
+      ...(reason ? { reason } : {}),
+    });
+  }
+
+  private async pollHealth(): Promise<void> {
+    const healthy = await this.options.runtime.healthy();
+    if (healthy === this.state.available) return;
+    this.state.available = healthy;
+    if (healthy) this.options.log.success(`${this.options.runtime.name} backend is back; taking jobs again`);
+    else this.options.log.warn(`${this.options.runtime.name} backend is down; told the orchestrator not to route jobs here`);
+    this.sendStatus(healthy ? undefined : "backend_down");
+  }
+
+  heartbeatLine(): string {
+    const s = this.state;
+    const load = s.active > 0 ? `busy ${s.active}/${this.options.config.concurrency}` : "idle";
+    const backend = s.available ? "" : `, ${this.options.runtime.name} backend DOWN`;
+    return `heartbeat: ${s.connected ? "connected" : "disconnected"}, worker ${this.options.config.workerId}, ${load}, ${s.completed} jobs completed${backend}`;
+  }
+
+  private logHeartbeat(): void {
+    this.options.log.info(this.heartbeatLine());
+  }
+
+  private stopTimers(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers.length = 0;
+  }
+
+  /** Stop taking jobs, let in-flight jobs finish (bounded), then disconnect cleanly. */
+  async drain(): Promise<{ unfinished: number }> {
+    this.state.draining = true;
+    this.sendStatus("draining");
+    const limit = Date.now() + (this.options.drainTimeoutMs ?? 30_000);
+    if (this.state.active > 0) this.options.log.info(`draining: waiting for ${this.state.active} job(s) to finish`);
+    while (this.state.active > 0 && Date.now() < limit) await new Promise((r) => setTimeout(r, 25));
+    const unfinished = this.state.active;
+    for (const controller of this.jobs.values()) controller.abort(new BasisError("job_cancelled", "The worker is stopping."));
+    if (unfinished > 0) await new Promise((r) => setTimeout(r, 50));
+    this.stopTimers();
+    this.socket?.disconnect();
+    this.state.connected = false;
+    return { unfinished };
+  }
+}
+
+/** URLs are logged without query strings or credentials, which may carry tokens. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`;
+  } catch {
+    return "(invalid url)";
+  }
+}
