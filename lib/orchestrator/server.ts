@@ -55,6 +55,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   const router = new Router()
     .on("GET", "/healthz", ({ res }) => sendJson(res, 200, { ok: true, workersOnline: registry.size, devMode }))
     .on("POST", "/v1/dispatch", dispatchRoute(dispatchDeps, options.dispatchSecret))
+    // The same route under the OpenAI path, so stock OpenAI clients can call the network directly.
+    .on("POST", "/v1/chat/completions", dispatchRoute(dispatchDeps, options.dispatchSecret))
     .on("GET", "/api/workers/:id", getWorkerRoute({ store, registry }));
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {

@@ -1,0 +1,41 @@
+import { describe, expect, test } from "bun:test";
+import { BasisError } from "../../lib/core/errors.ts";
+import { parseWallet } from "../../lib/core/wallet.ts";
+
+const KEY = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+const PHRASE12 = "legal winner thank year wave sausage worth useful legal winner thank yellow";
+const PHRASE24 = `${PHRASE12} ${PHRASE12}`;
+
+function codeOf(input: string | undefined): string {
+  try {
+    parseWallet(input);
+    return "ok";
+  } catch (error) {
+    expect(error).toBeInstanceOf(BasisError);
+    const e = error as BasisError;
+    expect(e.exitCode).toBe(2);
+    // The refused value never appears in what we print.
+    if (input && input.trim().length > 0) expect(`${e.message} ${e.hint}`).not.toContain(input.trim());
+    return e.code;
+  }
+}
+
+describe("parseWallet", () => {
+  const cases: [string, string | undefined, string][] = [
+    ["accepts lowercase", "0x52908400098527886e0f7030069857d2e4169ee7", "ok"],
+    ["accepts uppercase hex", "0x52908400098527886E0F7030069857D2E4169EE7", "ok"],
+    ["accepts a valid EIP-55 checksum", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "ok"],
+    ["rejects a broken EIP-55 checksum", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD", "wallet_checksum"],
+    ["refuses a 64-hex private key", KEY, "secret_refused"],
+    ["refuses a 0x+64-hex private key", `0x${KEY}`, "secret_refused"],
+    ["refuses a 12-word phrase", PHRASE12, "secret_refused"],
+    ["refuses a 24-word phrase", PHRASE24, "secret_refused"],
+    ["rejects a short address", "0x1234", "wallet_malformed"],
+    ["rejects no 0x prefix", "52908400098527886e0f7030069857d2e4169ee7", "wallet_malformed"],
+    ["rejects non-hex", "0xZZ908400098527886e0f7030069857d2e4169ee7", "wallet_malformed"],
+    ["rejects inner spaces", "0x5290840009852 7886e0f7030069857d2e4169ee7", "wallet_malformed"],
+    ["rejects empty", "", "wallet_missing"],
+    ["rejects missing", undefined, "wallet_missing"],
+  ];
+  for (const [name, input, expected] of cases) test(name, () => expect(codeOf(input)).toBe(expected));
+});
