@@ -1,0 +1,235 @@
+/**
+ * The Ollama bridge: native `/api/chat` streaming (NDJSON), `/api/tags` to check the model is
+ * there, `/api/pull` to fetch it. Native rather than Ollama's OpenAI side because only the
+ * native stream says `done_reason` and the token counts on every version.
+ */
+import { BasisError } from "../../core/errors.ts";
+import { readNdjson } from "../../core/ndjson.ts";
+import type { FinishReason, InferenceRequest, Usage } from "../../core/protocol.ts";
+import { createPullProgressTracker, type PullProgress } from "../../core/pull-progress.ts";
+import {
+  createRunGuard,
+  DEFAULT_FIRST_TOKEN_TIMEOUT_MS,
+  DEFAULT_TOTAL_TIMEOUT_MS,
+  describeUrl,
+  extractErrorMessage,
+  type FetchLike,
+  HEALTH_TIMEOUT_MS,
+  joinUrl,
+  oneLine,
+  readErrorBody,
+  unreachableError,
+} from "./backend-errors.ts";
+import type { RunOptions, RunResult, Runtime } from "./runtime.ts";
+
+export const DEFAULT_OLLAMA_BASE_URL = "http://127.0.0.1:11434";
+const CHECK_TIMEOUT_MS = 10_000;
+const START_HINT = "Start Ollama (`ollama serve`) or set BASIS_OLLAMA_URL to where it listens.";
+
+export interface OllamaRuntimeOptions {
+  /** BASIS_OLLAMA_URL; default http://127.0.0.1:11434. */
+  baseUrl?: string;
+  /** BASIS_OLLAMA_MODEL: the model Ollama runs every job on. */
+  model: string;
+  /** BASIS_WORKER_MODELS: the names offered to the orchestrator; default `[model]`. */
+  advertised?: string[];
+  fetch?: FetchLike;
+  firstTokenTimeoutMs?: number;
+  totalTimeoutMs?: number;
+  /** Clock for pull rates; tests pass their own. */
+  now?: () => number;
+}
+
+export class OllamaRuntime implements Runtime {
+  readonly name = "ollama" as const;
+  readonly baseUrl: string;
+  readonly model: string;
+  readonly advertised: readonly string[];
+  readonly #fetch: FetchLike;
+  readonly #firstTokenTimeoutMs: number;
+  readonly #totalTimeoutMs: number;
+  readonly #now: () => number;
+
+  constructor(options: OllamaRuntimeOptions) {
+    this.baseUrl = options.baseUrl || DEFAULT_OLLAMA_BASE_URL;
+    this.model = options.model;
+    this.advertised = options.advertised?.length ? [...options.advertised] : [options.model];
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#firstTokenTimeoutMs = options.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS;
+    this.#totalTimeoutMs = options.totalTimeoutMs ?? DEFAULT_TOTAL_TIMEOUT_MS;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Every advertised name is an alias of the one model this Ollama serves. */
+  backendModel(_advertised: string): string {
+    return this.model;
+  }
+
+  async check(): Promise<void> {
+    const response = await this.#get("/api/tags", AbortSignal.timeout(CHECK_TIMEOUT_MS));
+    if (!response.ok) {
+      throw new BasisError("backend_error", `Ollama at ${describeUrl(this.baseUrl)} answered /api/tags with HTTP ${response.status}: ${await readErrorBody(response)}`);
+    }
+    const body = (await response.json().catch(() => ({}))) as { models?: { name?: unknown; model?: unknown }[] };
+    const names = (body.models ?? []).flatMap((entry) => [entry.name, entry.model]).filter((name) => typeof name === "string");
+    if (!names.some((name) => isSameOllamaModel(name, this.model))) {
+      throw new BasisError("model_missing", `Ollama at ${describeUrl(this.baseUrl)} does not have the model "${this.model}".`, {
+        hint: `Run \`ollama pull ${this.model}\` (or \`basis-worker start --pull\`).`,
+        details: { model: this.model, available: [...new Set(names)] },
+      });
+    }
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      const response = await this.#fetch(joinUrl(this.baseUrl, "/api/version"), { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
+      await response.body?.cancel();
+      return response.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  async run(request: InferenceRequest, options: RunOptions): Promise<RunResult> {
+    const model = this.backendModel(request.model);
+    const guard = createRunGuard({
+      signal: options.signal,
+      firstTokenTimeoutMs: this.#firstTokenTimeoutMs,
+      totalTimeoutMs: this.#totalTimeoutMs,
+    });
+    let streaming = false;
+    try {
+      const response = await this.#fetch(joinUrl(this.baseUrl, "/api/chat"), {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/x-ndjson" },
+        body: JSON.stringify(buildChatBody(request, model)),
+        signal: guard.signal,
+      });
+      if (!response.ok) throw await this.#responseError(response, model);
+      if (!response.body) throw new BasisError("backend_bad_response", "Ollama answered /api/chat with an empty body.");
+      streaming = true;
+      let text = "";
+      for await (const line of readNdjson(response.body)) {
+        const error = extractErrorMessage(line);
+        if (error !== undefined) throw new BasisError("backend_error", `Ollama failed mid-answer: ${oneLine(error)}`);
+        const content = readContent(line);
+        if (content) {
+          guard.gotFirstToken();
+          text += content;
+          options.onDelta(content);
+        }
+        if (line.done === true) return { text, finish_reason: readFinishReason(line), usage: readUsage(line) };
+      }
+      throw new BasisError("backend_stream_ended", "Ollama's stream ended before the answer was complete (no done line).");
+    } catch (error) {
+      throw guard.failure(error, (cause) =>
+        streaming
+          ? new BasisError("backend_stream_ended", `Ollama's stream broke off: ${oneLine(String(cause))}`, { cause })
+          : unreachableError("Ollama", this.baseUrl, START_HINT, cause),
+      );
+    } finally {
+      guard.dispose();
+    }
+  }
+
+  /** Downloads a model through `/api/pull`, reporting each progress line. */
+  async pull(model: string, onProgress: (progress: PullProgress) => void, signal?: AbortSignal): Promise<void> {
+    let response: Response;
+    try {
+      response = await this.#fetch(joinUrl(this.baseUrl, "/api/pull"), {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/x-ndjson" },
+        // Ollama before 0.4 reads `name`, later versions `model`.
+        body: JSON.stringify({ model, name: model, stream: true }),
+        signal,
+      });
+    } catch (cause) {
+      throw unreachableError("Ollama", this.baseUrl, START_HINT, cause);
+    }
+    if (!response.ok || !response.body) {
+      throw pullFailed(model, `HTTP ${response.status}: ${await readErrorBody(response)}`);
+    }
+    const tracker = createPullProgressTracker();
+    for await (const line of readNdjson(response.body)) {
+      const error = extractErrorMessage(line);
+      if (error !== undefined) throw pullFailed(model, oneLine(error));
+      if (typeof line.status !== "string") continue;
+      if (line.status === "success") return;
+      onProgress(tracker.update({
+        status: line.status,
+        ...(typeof line.digest === "string" ? { digest: line.digest } : {}),
+        ...(typeof line.total === "number" ? { total: line.total } : {}),
+        ...(typeof line.completed === "number" ? { completed: line.completed } : {}),
+      }, this.#now()));
+    }
+    throw pullFailed(model, "the stream ended before Ollama reported success");
+  }
+
+  async #get(path: string, signal: AbortSignal): Promise<Response> {
+    try {
+      return await this.#fetch(joinUrl(this.baseUrl, path), { signal });
+    } catch (cause) {
+      throw unreachableError("Ollama", this.baseUrl, START_HINT, cause);
+    }
+  }
+
+  async #responseError(response: Response, model: string): Promise<BasisError> {
+    const message = await readErrorBody(response);
+    if (response.status === 404) {
+      return new BasisError("model_not_found", `Ollama does not have the model "${model}" (${message}).`, {
+        hint: `Run \`ollama pull ${model}\` (or \`basis-worker start --pull\`).`,
+      });
+    }
+    const code = response.status === 503 || response.status === 429 ? "backend_busy" : "backend_error";
+    return new BasisError(code, `Ollama answered HTTP ${response.status}: ${message}`);
+  }
+}
+
+/** Ollama names without a tag mean `:latest`; names are case-insensitive. */
+export function isSameOllamaModel(a: string, b: string): boolean {
+  return normaliseOllamaModel(a) === normaliseOllamaModel(b);
+}
+
+function normaliseOllamaModel(name: string): string {
+  const lower = name.trim().toLowerCase();
+  const last = lower.slice(lower.lastIndexOf("/") + 1);
+  return last.includes(":") ? lower : `${lower}:latest`;
+}
+
+function buildChatBody(request: InferenceRequest, model: string): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  if (request.max_tokens !== undefined) options.num_predict = request.max_tokens;
+  if (request.temperature !== undefined) options.temperature = request.temperature;
+  if (request.top_p !== undefined) options.top_p = request.top_p;
+  if (request.stop !== undefined) options.stop = request.stop;
+  if (request.seed !== undefined) options.seed = request.seed;
+  return {
+    model,
+    messages: request.messages.map(({ role, content }) => ({ role, content })),
+    stream: true,
+    ...(Object.keys(options).length > 0 ? { options } : {}),
+  };
+}
+
+function readContent(line: Record<string, unknown>): string {
+  const message = line.message as { content?: unknown } | undefined;
+  return typeof message?.content === "string" ? message.content : "";
+}
+
+function readFinishReason(line: Record<string, unknown>): FinishReason {
+  return line.done_reason === "length" ? "length" : "stop";
+}
+
+function readUsage(line: Record<string, unknown>): Usage {
+  return { prompt_tokens: readCount(line.prompt_eval_count), completion_tokens: readCount(line.eval_count) };
+}
+
+function readCount(value: unknown): number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : 0;
+}
+
+function pullFailed(model: string, why: string): BasisError {
+  return new BasisError("pull_failed", `Ollama could not pull "${model}": ${why}`, {
+    hint: `Check the name on https://ollama.com/library, then run \`ollama pull ${model}\`.`,
+  });
+}
