@@ -29,6 +29,8 @@ export interface WorkerConfig {
   token: string | undefined;
   authKey: string | undefined;
   concurrency: number;
+  /** Per-model limits within `concurrency` (BASIS_WORKER_MODEL_CONCURRENCY=model=n,...). */
+  modelConcurrency: Record<string, number>;
   backend: BackendConfig;
 }
 
@@ -102,6 +104,23 @@ function parseConcurrency(value: string | undefined): number {
   return Number(value);
 }
 
+function parseModelConcurrency(value: string | undefined, models: readonly string[]): Record<string, number> {
+  const limits: Record<string, number> = {};
+  for (const item of (value ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
+    const eq = item.lastIndexOf("=");
+    const model = item.slice(0, eq).trim();
+    const count = item.slice(eq + 1).trim();
+    if (eq <= 0 || !/^\d+$/.test(count) || Number(count) < 1) {
+      fail("model_concurrency_malformed", "BASIS_WORKER_MODEL_CONCURRENCY must read model=n[,model=n...] with n >= 1.");
+    }
+    if (!models.includes(model)) {
+      fail("model_concurrency_malformed", `BASIS_WORKER_MODEL_CONCURRENCY names ${model.slice(0, 64)}, which is not in BASIS_WORKER_MODELS.`);
+    }
+    limits[model] = Number(count);
+  }
+  return limits;
+}
+
 /** Every non-secret BASIS_* value is checked: a key pasted into the wrong variable is refused. */
 function refuseSecretShapedValues(env: Env): void {
   for (const [name, value] of Object.entries(env)) {
@@ -147,6 +166,7 @@ export function readWorkerConfig(env: Env, hostname: string): WorkerConfig {
     token: env.BASIS_WORKER_TOKEN || undefined,
     authKey: env.BASIS_WORKER_AUTH_KEY || undefined,
     concurrency: parseConcurrency(env.BASIS_WORKER_CONCURRENCY),
+    modelConcurrency: parseModelConcurrency(env.BASIS_WORKER_MODEL_CONCURRENCY, models),
     backend,
   };
 }

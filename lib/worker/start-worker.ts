@@ -5,16 +5,30 @@
 import { hostname } from "node:os";
 import process from "node:process";
 import { io } from "socket.io-client";
+import { BasisError } from "../core/errors.ts";
 import { resolveWorkerToken } from "../core/token.ts";
 import { readWorkerConfig } from "../core/worker-config.ts";
 import { loadWorkerEnv } from "../io/env-source.ts";
+import { holdPidFile } from "../io/pid-file.ts";
 import { logger } from "../io/logger.ts";
 import { VERSION } from "../version.ts";
+import { pullModelFirst } from "./pull-model.ts";
 import { createRuntime } from "./runtimes/create-runtime.ts";
 import { Worker } from "./worker.ts";
 
 export interface StartWorkerOptions {
   envFile: string | undefined;
+  /** Ollama: pull the model before serving. */
+  pull?: boolean;
+}
+
+function readMs(env: Record<string, string | undefined>, name: string): number | undefined {
+  const value = env[name]?.trim();
+  if (!value) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new BasisError("duration_malformed", `${name} must be a whole number of milliseconds.`, { exitCode: 2 });
+  }
+  return Number(value);
 }
 
 export async function startWorker(options: StartWorkerOptions): Promise<void> {
@@ -24,13 +38,18 @@ export async function startWorker(options: StartWorkerOptions): Promise<void> {
     log.warn(`${options.envFile} has mode ${loaded.looseMode}; it may hold secrets: run chmod 600 ${options.envFile}`);
   }
   const config = readWorkerConfig(loaded.env, hostname());
-  const runtime = await createRuntime(config);
+  // Before any slow step, so a second start of the same id fails at once; `stop` reads it.
+  await holdPidFile(config.workerId, (message) => log.warn(message));
+  const runtime = await createRuntime(config, {
+    firstTokenTimeoutMs: readMs(loaded.env, "BASIS_FIRST_TOKEN_TIMEOUT_MS"),
+    totalTimeoutMs: readMs(loaded.env, "BASIS_JOB_TIMEOUT_MS"),
+  });
+  if (options.pull) await pullModelFirst(runtime, config.backend.model ?? "", log);
   await runtime.check();
   const { token, source } = await resolveWorkerToken({ wallet: config.wallet, token: config.token, authKey: config.authKey });
   if (source === "dev") log.warn("no BASIS_WORKER_TOKEN or BASIS_WORKER_AUTH_KEY: using the dev token (only a dev-mode orchestrator accepts it)");
   else log.info(`auth: ${source === "token" ? "BASIS_WORKER_TOKEN" : "wallet-bound token from BASIS_WORKER_AUTH_KEY"}`);
 
-  const numberEnv = (name: string) => (loaded.env[name] ? Number(loaded.env[name]) : undefined);
   const worker = new Worker({
     config,
     runtime,
@@ -38,8 +57,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<void> {
     log,
     connect: (url, opts) => io(url, opts),
     version: VERSION,
-    heartbeatMs: numberEnv("BASIS_HEARTBEAT_MS"),
-    drainTimeoutMs: numberEnv("BASIS_DRAIN_TIMEOUT_MS"),
+    heartbeatMs: readMs(loaded.env, "BASIS_HEARTBEAT_MS"),
+    drainTimeoutMs: readMs(loaded.env, "BASIS_DRAIN_TIMEOUT_MS"),
   });
 
   let stopping = false;

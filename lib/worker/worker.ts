@@ -45,6 +45,7 @@ export class Worker {
   readonly state: WorkerState = { connected: false, available: true, draining: false, active: 0, completed: 0, failed: 0 };
   private socket: Socket | undefined;
   private readonly jobs = new Map<string, AbortController>();
+  private readonly activeByModel = new Map<string, number>();
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private refusal: ((error: BasisError) => void) | undefined;
 
@@ -122,6 +123,10 @@ export class Worker {
     if (!this.state.available) return ack({ accepted: false, reason: "unavailable" });
     if (!this.options.config.models.includes(job.request.model)) return ack({ accepted: false, reason: "unknown_model" });
     if (this.state.active >= this.options.config.concurrency) return ack({ accepted: false, reason: "over_capacity" });
+    const modelLimit = this.options.config.modelConcurrency[job.request.model];
+    if (modelLimit !== undefined && (this.activeByModel.get(job.request.model) ?? 0) >= modelLimit) {
+      return ack({ accepted: false, reason: "over_capacity" });
+    }
     ack({ accepted: true });
     void this.runJob(job);
   }
@@ -135,6 +140,8 @@ export class Worker {
     );
     this.jobs.set(job.job_id, controller);
     this.state.active++;
+    const model = job.request.model;
+    this.activeByModel.set(model, (this.activeByModel.get(model) ?? 0) + 1);
     const started = performance.now();
     // Deltas that arrive in the same tick travel as one event.
     let pending = "";
@@ -177,6 +184,7 @@ export class Worker {
       clearTimeout(deadline);
       this.jobs.delete(job.job_id);
       this.state.active--;
+      this.activeByModel.set(model, (this.activeByModel.get(model) ?? 1) - 1);
     }
   }
 

@@ -9,10 +9,10 @@ const handshake = {
   runtime: "echo",
   models: ["basis-default"],
   concurrency: 2,
-};
+} as const;
 
 describe("HandshakeSchema", () => {
-  test("accepts a well-formed handshake", () => expect(parsePayload(HandshakeSchema, handshake)).toEqual(handshake));
+  test("accepts a well-formed handshake", () => expect(parsePayload(HandshakeSchema, handshake) as unknown).toEqual(handshake));
   const bad: [string, Record<string, unknown>][] = [
     ["another protocol version", { protocol: 99 }],
     ["a malformed wallet", { worker_wallet: "0x12" }],
@@ -26,7 +26,7 @@ describe("HandshakeSchema", () => {
 
 describe("JobAssignSchema", () => {
   const job = { job_id: "job_1", request: { model: "m", messages: [{ role: "user", content: "hi" }] }, timeout_ms: 1000 };
-  test("accepts a job", () => expect(parsePayload(JobAssignSchema, job)).toEqual(job));
+  test("accepts a job", () => expect(parsePayload(JobAssignSchema, job) as unknown).toEqual(job));
   test("refuses a job with no messages", () =>
     expect(parsePayload(JobAssignSchema, { ...job, request: { model: "m", messages: [] } })).toBeUndefined());
   test("refuses an unknown role", () =>

@@ -3,16 +3,36 @@ import type { WorkerConfig } from "../../core/worker-config.ts";
 import { EchoRuntime } from "./echo.ts";
 import type { Runtime } from "./runtime.ts";
 
-export async function createRuntime(config: WorkerConfig): Promise<Runtime> {
+export interface RuntimeTimeouts {
+  firstTokenTimeoutMs?: number | undefined;
+  totalTimeoutMs?: number | undefined;
+}
+
+export async function createRuntime(config: WorkerConfig, timeouts: RuntimeTimeouts = {}): Promise<Runtime> {
+  // readWorkerConfig guarantees a backend model for every runtime but echo.
+  const model = config.backend.model as string;
   switch (config.runtime) {
     case "echo":
       return new EchoRuntime();
-    default: {
-      const { BasisError } = await import("../../core/errors.ts");
-      throw new BasisError("runtime_unavailable", `The ${config.runtime} runtime is not built into this binary yet.`, {
-        exitCode: 2,
-        hint: "Use BASIS_WORKER_RUNTIME=echo.",
+    case "ollama": {
+      const { OllamaRuntime } = await import("./ollama.ts");
+      return new OllamaRuntime({ baseUrl: config.backend.url, model, advertised: config.models, ...defined(timeouts) });
+    }
+    case "vllm":
+    case "openai": {
+      const { OpenAICompatibleRuntime } = await import("./openai-compatible.ts");
+      return new OpenAICompatibleRuntime({
+        name: config.runtime,
+        baseUrl: config.backend.url,
+        model,
+        advertised: config.models,
+        ...(config.backend.apiKey ? { apiKey: config.backend.apiKey } : {}),
+        ...defined(timeouts),
       });
     }
   }
+}
+
+function defined(timeouts: RuntimeTimeouts): { firstTokenTimeoutMs?: number; totalTimeoutMs?: number } {
+  return Object.fromEntries(Object.entries(timeouts).filter(([, v]) => v !== undefined));
 }

@@ -1,0 +1,35 @@
+/**
+ * `start --pull`: fetch the Ollama model before serving, with a progress line (bytes, percent,
+ * rate) that redraws in place on a terminal and prints about once a second otherwise.
+ */
+import process from "node:process";
+import type { ConsolaInstance } from "consola";
+import { BasisError } from "../core/errors.ts";
+import type { Runtime } from "./runtimes/runtime.ts";
+
+export async function pullModelFirst(runtime: Runtime, model: string, log: ConsolaInstance): Promise<void> {
+  if (runtime.name !== "ollama") {
+    throw new BasisError("pull_unsupported", `--pull works with the ollama runtime only (this worker runs ${runtime.name}).`, {
+      exitCode: 2,
+      hint: runtime.name === "vllm" ? "vLLM loads the model named by its --model flag at start." : "Drop --pull.",
+    });
+  }
+  const { OllamaRuntime } = await import("./runtimes/ollama.ts");
+  if (!(runtime instanceof OllamaRuntime)) return;
+  const tty = process.stderr.isTTY === true;
+  let lastPrinted = 0;
+  let lastLine = "";
+  log.info(`pulling ${model} through Ollama`);
+  await runtime.pull(model, (progress) => {
+    lastLine = progress.line;
+    const now = Date.now();
+    if (tty) process.stderr.write(`\r\x1b[2K${progress.line}`);
+    else if (now - lastPrinted >= 1_000) {
+      process.stderr.write(`${progress.line}\n`);
+      lastPrinted = now;
+    }
+  });
+  if (tty) process.stderr.write("\n");
+  else if (lastLine) process.stderr.write(`${lastLine}\n`);
+  log.success(`${model} is ready`);
+}
