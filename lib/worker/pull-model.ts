@@ -18,18 +18,21 @@ export async function pullModelFirst(runtime: Runtime, model: string, log: Conso
   if (!(runtime instanceof OllamaRuntime)) return;
   const tty = process.stderr.isTTY === true;
   let lastPrinted = 0;
-  let lastLine = "";
+  let lastStatus = "";
   log.info(`pulling ${model} through Ollama`);
   await runtime.pull(model, (progress) => {
-    lastLine = progress.line;
+    if (tty) {
+      process.stderr.write(`\r\x1b[2K${progress.line}`);
+      return;
+    }
+    // Logs get a line per phase, per finished layer, and at most one a second in between.
     const now = Date.now();
-    if (tty) process.stderr.write(`\r\x1b[2K${progress.line}`);
-    else if (now - lastPrinted >= 1_000) {
+    if (progress.status !== lastStatus || progress.percent === 100 || now - lastPrinted >= 1_000) {
       process.stderr.write(`${progress.line}\n`);
       lastPrinted = now;
+      lastStatus = progress.status;
     }
   });
   if (tty) process.stderr.write("\n");
-  else if (lastLine) process.stderr.write(`${lastLine}\n`);
   log.success(`${model} is ready`);
 }

@@ -59,6 +59,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<void> {
     version: VERSION,
     heartbeatMs: readMs(loaded.env, "BASIS_HEARTBEAT_MS"),
     drainTimeoutMs: readMs(loaded.env, "BASIS_DRAIN_TIMEOUT_MS"),
+    healthPollMs: readMs(loaded.env, "BASIS_HEALTH_POLL_MS"),
   });
 
   let stopping = false;
