@@ -6,8 +6,9 @@ import { randomBytes } from "node:crypto";
 import { judgeJob, type JobVerdict } from "../core/anti-cheat.ts";
 import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobDone, parsePayload } from "../core/protocol.ts";
 import { HttpError } from "./http.ts";
+import { ledgerEntryFor } from "./rewards.ts";
 import type { SessionRegistry, WorkerSession } from "./sessions.ts";
-import type { Store } from "./store.ts";
+import type { JobRecord, Store } from "./store.ts";
 
 export interface DispatchDeps {
   registry: SessionRegistry;
@@ -93,13 +94,14 @@ function awaitResult(
     const timer = setTimeout(() => {
       finish();
       cancel("timeout");
-      record("failed", 0, 0);
+      record("failed", 0, 0, { payable: false, reasons: ["timeout"] });
       reject(new HttpError(504, "worker_timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`));
     }, deps.jobTimeoutMs);
     hooks.signal?.addEventListener("abort", onAbort, { once: true });
 
-    const record = (status: "completed" | "failed", promptTokens: number, completionTokens: number, payable = false) =>
-      deps.store.recordJob({
+    // Every routed job gets a ledger line; the verdict's reasons say why one pays 0.
+    const record = (status: "completed" | "failed", promptTokens: number, completionTokens: number, verdict?: JobVerdict) => {
+      const job: JobRecord = {
         job_id: jobId,
         worker_id: session.info.worker_id,
         worker_wallet: session.info.worker_wallet,
@@ -108,9 +110,11 @@ function awaitResult(
         prompt_tokens: promptTokens,
         completion_tokens: completionTokens,
         latency_ms: deps.now() - started,
-        payable,
+        payable: verdict?.payable ?? false,
         created_at: deps.now(),
-      });
+      };
+      deps.store.recordJob(job, ledgerEntryFor(job, verdict?.reasons ?? []));
+    };
 
     session.jobs.set(jobId, {
       onChunk(delta) {
@@ -128,16 +132,16 @@ function awaitResult(
           elapsedMs: deps.now() - started,
         });
         if (verdict.reasons.includes("stream_mismatch")) {
-          record("failed", done.usage.prompt_tokens, 0);
+          record("failed", done.usage.prompt_tokens, 0, verdict);
           reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed."));
           return;
         }
-        record("completed", done.usage.prompt_tokens, done.usage.completion_tokens, verdict.payable);
+        record("completed", done.usage.prompt_tokens, done.usage.completion_tokens, verdict);
         resolve({ jobId, session, done, verdict, latencyMs: deps.now() - started });
       },
       onFail(fail) {
         finish();
-        record("failed", 0, 0);
+        record("failed", 0, 0, { payable: false, reasons: ["worker_failed"] });
         reject(new HttpError(502, "worker_failed", `${fail.code}: ${fail.message}`, { worker_error: fail.code }));
       },
     });

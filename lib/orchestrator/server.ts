@@ -10,7 +10,13 @@ import { isDevMode, type TokenPolicy } from "../core/token.ts";
 import type { DispatchDeps } from "./dispatch.ts";
 import { HttpError, Router, sendError, sendJson } from "./http.ts";
 import { dispatchRoute } from "./routes/dispatch.ts";
+import type { ApiDeps } from "./routes/_api.ts";
+import { marketRoute } from "./routes/market.ts";
+import { onboardingRoute } from "./routes/onboarding.ts";
+import { heartbeatRoute, registerRoute } from "./routes/register.ts";
+import { rewardsRoute } from "./routes/rewards.ts";
 import { getWorkerRoute } from "./routes/workers.ts";
+import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
 import { SessionRegistry } from "./sessions.ts";
 import { openSqliteStore } from "./sqlite-store.ts";
 import type { Store } from "./store.ts";
@@ -25,6 +31,8 @@ export interface OrchestratorOptions {
   policy: TokenPolicy;
   log: ConsolaInstance;
   jobTimeoutMs?: number;
+  /** How long an HTTP heartbeat keeps a worker online (default 90 s). */
+  heartbeatWindowMs?: number;
   now?: () => number;
 }
 
@@ -51,13 +59,27 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     jobTimeoutMs: options.jobTimeoutMs ?? 120_000,
     ackTimeoutMs: 5_000,
   };
+  let listenUrl: string | undefined;
+  const api: ApiDeps = {
+    store,
+    registry,
+    now,
+    devMode,
+    heartbeatWindowMs: options.heartbeatWindowMs ?? DEFAULT_HEARTBEAT_WINDOW_MS,
+    url: () => listenUrl,
+  };
 
   const router = new Router()
     .on("GET", "/healthz", ({ res }) => sendJson(res, 200, { ok: true, workersOnline: registry.size, devMode }))
     .on("POST", "/v1/dispatch", dispatchRoute(dispatchDeps, options.dispatchSecret))
     // The same route under the OpenAI path, so stock OpenAI clients can call the network directly.
     .on("POST", "/v1/chat/completions", dispatchRoute(dispatchDeps, options.dispatchSecret))
-    .on("GET", "/api/workers/:id", getWorkerRoute({ store, registry }));
+    .on("POST", "/api/workers/register", registerRoute(api))
+    .on("POST", "/api/workers/heartbeat", heartbeatRoute(api))
+    .on("GET", "/api/workers/onboarding/status", onboardingRoute(api))
+    .on("GET", "/api/workers/market", marketRoute())
+    .on("GET", "/api/workers/:id/rewards", rewardsRoute(api))
+    .on("GET", "/api/workers/:id", getWorkerRoute(api));
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -91,6 +113,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   });
   const port = (http.address() as AddressInfo).port;
   const shownHost = options.host.includes(":") ? `[${options.host}]` : options.host;
+  // A wildcard bind address is no address a worker could dial, so onboarding leaves it out.
+  if (!["0.0.0.0", "::", ""].includes(options.host)) listenUrl = `http://${shownHost}:${port}`;
   return {
     url: `http://${shownHost}:${port}`,
     port,

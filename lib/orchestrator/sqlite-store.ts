@@ -2,7 +2,8 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { JobRecord, RegisterInput, RegisterOutcome, Store, WorkerRecord } from "./store.ts";
+import { sumAmounts } from "../core/rewards.ts";
+import type { JobRecord, RegisterInput, RegisterOutcome, RewardEntry, RewardTotals, Store, WorkerRecord } from "./store.ts";
 
 /** Append only: a migration, once released, is never edited. */
 export const MIGRATIONS: readonly string[] = [
@@ -28,6 +29,21 @@ export const MIGRATIONS: readonly string[] = [
      created_at INTEGER NOT NULL
    );
    CREATE INDEX jobs_by_worker ON jobs(worker_id, created_at);`,
+  // 2: HTTP heartbeats kept apart from socket activity; one reward ledger line per routed job.
+  `ALTER TABLE workers ADD COLUMN last_heartbeat_at INTEGER;
+   CREATE TABLE reward_entries (
+     job_id TEXT PRIMARY KEY REFERENCES jobs(job_id),
+     worker_id TEXT NOT NULL REFERENCES workers(worker_id),
+     worker_wallet TEXT NOT NULL,
+     model TEXT NOT NULL,
+     job_status TEXT NOT NULL,
+     state TEXT NOT NULL,
+     charged_raw TEXT NOT NULL,
+     reward_raw TEXT NOT NULL,
+     reason TEXT,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX reward_entries_by_worker ON reward_entries(worker_id, created_at);`,
 ];
 
 interface WorkerRow {
@@ -37,6 +53,7 @@ interface WorkerRow {
   models: string;
   registered_at: number;
   last_seen_at: number | null;
+  last_heartbeat_at: number | null;
   jobs_completed: number;
 }
 
@@ -69,28 +86,51 @@ export function openSqliteStore(dataDir: string | undefined): SqliteStore {
   db.run("PRAGMA foreign_keys = ON");
   db.run("PRAGMA busy_timeout = 5000");
   migrate(db);
-  return new SqliteStore(db);
+  return new SqliteStore(db, dataDir !== undefined);
 }
 
 export class SqliteStore implements Store {
   readonly driver = "sqlite";
   private readonly selectWorker;
+  private readonly selectWorkers;
   private readonly insertWorker;
   private readonly updateWorker;
   private readonly touch;
+  private readonly heartbeat;
   private readonly insertJob;
+  private readonly insertReward;
+  private readonly selectRewards;
+  private readonly countRewards;
+  private readonly selectAmounts;
   private readonly countCompleted;
 
-  constructor(readonly db: Database) {
+  constructor(
+    readonly db: Database,
+    readonly durable: boolean,
+  ) {
     this.selectWorker = db.query<WorkerRow, [string]>("SELECT * FROM workers WHERE worker_id = ?");
+    this.selectWorkers = db.query<WorkerRow, []>("SELECT * FROM workers ORDER BY worker_id");
     this.insertWorker = db.query(
       "INSERT INTO workers (worker_id, worker_wallet, runtime, models, registered_at) VALUES ($id, $wallet, $runtime, $models, $at)",
     );
     this.updateWorker = db.query("UPDATE workers SET runtime = $runtime, models = $models WHERE worker_id = $id");
     this.touch = db.query("UPDATE workers SET last_seen_at = $at WHERE worker_id = $id");
+    this.heartbeat = db.query("UPDATE workers SET last_seen_at = $at, last_heartbeat_at = $at WHERE worker_id = $id");
     this.insertJob = db.query(
       `INSERT INTO jobs (job_id, worker_id, worker_wallet, model, status, prompt_tokens, completion_tokens, latency_ms, payable, created_at)
        VALUES ($job_id, $worker_id, $worker_wallet, $model, $status, $prompt_tokens, $completion_tokens, $latency_ms, $payable, $created_at)`,
+    );
+    this.insertReward = db.query(
+      `INSERT INTO reward_entries (job_id, worker_id, worker_wallet, model, job_status, state, charged_raw, reward_raw, reason, created_at)
+       VALUES ($job_id, $worker_id, $worker_wallet, $model, $job_status, $state, $charged_raw, $reward_raw, $reason, $created_at)`,
+    );
+    this.selectRewards = db.query<RewardEntry, [string, number]>(
+      "SELECT * FROM reward_entries WHERE worker_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+    );
+    this.countRewards = db.query<{ n: number }, [string]>("SELECT COUNT(*) AS n FROM reward_entries WHERE worker_id = ?");
+    // Amounts are summed in bigint here, not by SQLite, whose SUM over text would go through floats.
+    this.selectAmounts = db.query<{ state: string; reward_raw: string }, [string]>(
+      "SELECT state, reward_raw FROM reward_entries WHERE worker_id = ? AND state IN ('pending', 'batching', 'settled')",
     );
     this.countCompleted = db.query("UPDATE workers SET jobs_completed = jobs_completed + 1 WHERE worker_id = $id");
   }
@@ -98,6 +138,10 @@ export class SqliteStore implements Store {
   getWorker(workerId: string): WorkerRecord | undefined {
     const row = this.selectWorker.get(workerId);
     return row ? toRecord(row) : undefined;
+  }
+
+  listWorkers(): WorkerRecord[] {
+    return this.selectWorkers.all().map(toRecord);
   }
 
   registerWorker(input: RegisterInput): RegisterOutcome {
@@ -120,11 +164,30 @@ export class SqliteStore implements Store {
     this.touch.run({ id: workerId, at });
   }
 
-  recordJob(job: JobRecord): void {
+  recordHeartbeat(workerId: string, at: number): void {
+    this.heartbeat.run({ id: workerId, at });
+  }
+
+  recordJob(job: JobRecord, reward: RewardEntry): void {
     this.db.transaction(() => {
       this.insertJob.run({ ...job, payable: job.payable ? 1 : 0 });
+      this.insertReward.run({ ...reward });
       if (job.status === "completed") this.countCompleted.run({ id: job.worker_id });
     })();
+  }
+
+  listRewardEntries(workerId: string, limit: number): RewardEntry[] {
+    return this.selectRewards.all(workerId, limit);
+  }
+
+  countRewardEntries(workerId: string): number {
+    return this.countRewards.get(workerId)?.n ?? 0;
+  }
+
+  sumRewards(workerId: string): RewardTotals {
+    const rows = this.selectAmounts.all(workerId);
+    const sumOf = (state: string) => sumAmounts(rows.filter((row) => row.state === state).map((row) => row.reward_raw));
+    return { pending: sumOf("pending"), batching: sumOf("batching"), settled: sumOf("settled") };
   }
 
   close(): void {

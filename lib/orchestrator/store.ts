@@ -2,6 +2,7 @@
  * The reference orchestrator's durable state, behind a small interface so another driver
  * (PostgreSQL) can follow without touching the routes.
  */
+import type { LedgerState } from "../core/rewards.ts";
 
 export interface WorkerRecord {
   worker_id: string;
@@ -9,7 +10,10 @@ export interface WorkerRecord {
   runtime: string;
   models: string[];
   registered_at: number;
+  /** Last activity from any source (socket or HTTP), for people to read. */
   last_seen_at: number | null;
+  /** Last HTTP heartbeat only: presence keeps the two sources apart. */
+  last_heartbeat_at: number | null;
   jobs_completed: number;
 }
 
@@ -34,16 +38,47 @@ export interface JobRecord {
   created_at: number;
 }
 
+/** One job's line in its worker's ledger; amounts are raw micro-credits as decimal strings. */
+export interface RewardEntry {
+  job_id: string;
+  worker_id: string;
+  worker_wallet: string;
+  model: string;
+  job_status: "completed" | "failed";
+  state: LedgerState;
+  charged_raw: string;
+  reward_raw: string;
+  reason: string | null;
+  created_at: number;
+}
+
+export interface RewardTotals {
+  pending: bigint;
+  batching: bigint;
+  settled: bigint;
+}
+
 export type RegisterOutcome =
   | { ok: true; created: boolean; worker: WorkerRecord }
   | { ok: false; reason: "wallet_conflict"; worker: WorkerRecord };
 
 export interface Store {
   readonly driver: string;
+  /** False for an in-memory store: everything is lost when the process ends. */
+  readonly durable: boolean;
   getWorker(workerId: string): WorkerRecord | undefined;
+  listWorkers(): WorkerRecord[];
   /** Binds a worker id to a wallet on first sight; the same id with another wallet is refused. */
   registerWorker(input: RegisterInput): RegisterOutcome;
+  /** Socket activity: moves last_seen_at only. */
   touchWorker(workerId: string, at: number): void;
-  recordJob(job: JobRecord): void;
+  /** An HTTP heartbeat: moves last_heartbeat_at and last_seen_at. */
+  recordHeartbeat(workerId: string, at: number): void;
+  /** The job and its ledger line are written together or not at all. */
+  recordJob(job: JobRecord, reward: RewardEntry): void;
+  /** Newest first. */
+  listRewardEntries(workerId: string, limit: number): RewardEntry[];
+  countRewardEntries(workerId: string): number;
+  sumRewards(workerId: string): RewardTotals;
   close(): void;
 }

@@ -19,6 +19,8 @@ import {
 import type { WorkerConfig } from "../core/worker-config.ts";
 import type { Runtime } from "./runtimes/runtime.ts";
 
+const DEADLINE_GRACE_MS = 1_000;
+
 export interface WorkerOptions {
   config: WorkerConfig;
   runtime: Runtime;
@@ -134,9 +136,11 @@ export class Worker {
   private async runJob(job: JobAssign): Promise<void> {
     const socket = this.socket as Socket;
     const controller = new AbortController();
+    // The orchestrator's deadline is authoritative (it answers 504 and cancels); ours, a little
+    // later, only guards against a lost cancel.
     const deadline = setTimeout(
       () => controller.abort(new BasisError("job_timeout", "The job ran past its deadline.")),
-      job.timeout_ms,
+      job.timeout_ms + DEADLINE_GRACE_MS,
     );
     this.jobs.set(job.job_id, controller);
     this.state.active++;

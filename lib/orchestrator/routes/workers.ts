@@ -1,39 +1,55 @@
 /** Worker records as the Basis API serves them: `GET /api/workers/:id`. */
 import { WORKER_ID_PATTERN } from "../../core/worker-config.ts";
 import { type Handler, HttpError, sendJson } from "../http.ts";
-import type { SessionRegistry } from "../sessions.ts";
-import type { Store } from "../store.ts";
+import { judgePresence, type Presence } from "../presence.ts";
+import type { WorkerRecord } from "../store.ts";
+import { type ApiDeps, toIso } from "./_api.ts";
 
-export interface WorkerRouteDeps {
-  store: Store;
-  registry: SessionRegistry;
+export type WorkerRouteDeps = ApiDeps;
+
+export function presenceOf(deps: ApiDeps, record: WorkerRecord): Presence {
+  return judgePresence({
+    connected: deps.registry.get(record.worker_id) !== undefined,
+    lastHeartbeatAt: record.last_heartbeat_at,
+    lastSeenAt: record.last_seen_at,
+    now: deps.now(),
+    windowMs: deps.heartbeatWindowMs,
+  });
 }
 
-export function workerView(deps: WorkerRouteDeps, workerId: string) {
+export function workerView(deps: ApiDeps, workerId: string) {
   const record = deps.store.getWorker(workerId);
   if (!record) return undefined;
   const session = deps.registry.get(workerId);
+  const presence = presenceOf(deps, record);
   return {
     worker_id: record.worker_id,
     worker_wallet: record.worker_wallet,
     runtime: session?.info.runtime ?? record.runtime,
     models: session?.info.models ?? record.models,
-    online: session !== undefined,
+    online: presence.online,
+    // Only a socket session can be routed jobs; an HTTP heartbeat alone keeps a worker online, not available.
     available: session ? session.available && !session.draining : false,
     activeJobs: session?.active ?? 0,
     capacity: session?.info.concurrency ?? 0,
     jobsCompleted: record.jobs_completed,
     registeredAt: new Date(record.registered_at).toISOString(),
-    lastSeenAt: session ? new Date().toISOString() : record.last_seen_at ? new Date(record.last_seen_at).toISOString() : null,
+    lastSeenAt: toIso(presence.lastSeenAt),
   };
 }
 
-export function getWorkerRoute(deps: WorkerRouteDeps): Handler {
+/** The :id parameter checked, and the record it names, or the API's 400/404. */
+export function requireWorker(deps: ApiDeps, id: string | undefined): WorkerRecord {
+  const workerId = id ?? "";
+  if (!WORKER_ID_PATTERN.test(workerId)) throw new HttpError(400, "invalid_worker_id", "The worker id is not a short slug.");
+  const record = deps.store.getWorker(workerId);
+  if (!record) throw new HttpError(404, "worker_not_found", `No worker ${workerId} is registered.`);
+  return record;
+}
+
+export function getWorkerRoute(deps: ApiDeps): Handler {
   return ({ res, params }) => {
-    const id = params.id ?? "";
-    if (!WORKER_ID_PATTERN.test(id)) throw new HttpError(400, "invalid_worker_id", "The worker id is not a short slug.");
-    const worker = workerView(deps, id);
-    if (!worker) throw new HttpError(404, "worker_not_found", `No worker ${id} is registered.`);
-    sendJson(res, 200, { worker });
+    const record = requireWorker(deps, params.id);
+    sendJson(res, 200, { worker: workerView(deps, record.worker_id) });
   };
 }

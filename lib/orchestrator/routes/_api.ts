@@ -1,0 +1,82 @@
+/**
+ * What the Basis API routes share: their dependencies, and one body reader that refuses
+ * secret-shaped values before anything else and never quotes a value back in an error.
+ */
+import type { IncomingMessage } from "node:http";
+import * as v from "valibot";
+import { SECRET_WARNING, secretKind } from "../../core/secrets.ts";
+import { HttpError, readBody } from "../http.ts";
+import type { SessionRegistry } from "../sessions.ts";
+import type { Store } from "../store.ts";
+
+export interface ApiDeps {
+  store: Store;
+  registry: SessionRegistry;
+  now: () => number;
+  heartbeatWindowMs: number;
+  devMode: boolean;
+  /** Where this orchestrator listens, when that is an address a worker could use. */
+  url?: () => string | undefined;
+}
+
+/** Wallet problems get their own code so clients can say "malformed wallet" in plain words. */
+const WALLET_FIELD = "worker_wallet";
+
+function formatPath(keys: readonly unknown[]): string {
+  return keys.map((key, i) => (typeof key === "number" ? `[${key}]` : `${i === 0 ? "" : "."}${String(key)}`)).join("");
+}
+
+/** The first string (key or value) shaped like a private key or seed phrase, by its path. */
+export function findSecret(value: unknown, path: unknown[] = []): string | undefined {
+  if (typeof value === "string") return secretKind(value) ? formatPath(path) || "body" : undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findSecret(value[i], [...path, i]);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (value && typeof value === "object") {
+    for (const [key, inner] of Object.entries(value)) {
+      if (secretKind(key)) return formatPath(path) || "body";
+      const found = findSecret(inner, [...path, key]);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+function issueToError(issue: v.BaseIssue<unknown>): HttpError {
+  const keys = issue.path?.map((item) => item.key) ?? [];
+  const field = formatPath(keys);
+  if (!field) return new HttpError(400, "invalid_request", "The body must be a JSON object.");
+  let message = issue.message;
+  if (issue.type === "strict_object") {
+    message = issue.expected === "never" ? `${field} is not a known field.` : `${field} is required.`;
+  }
+  const code = keys[0] === WALLET_FIELD ? "invalid_wallet" : "invalid_request";
+  return new HttpError(400, code, message, { field });
+}
+
+/** Reads a JSON body and validates it; the schema's messages must not quote the input. */
+export async function readApiBody<const S extends v.GenericSchema>(req: IncomingMessage, schema: S): Promise<v.InferOutput<S>> {
+  const text = await readBody(req);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "invalid_json", "The body is not JSON.");
+  }
+  const secretAt = findSecret(value);
+  if (secretAt) throw new HttpError(400, "secret_refused", `Refused ${secretAt}: ${SECRET_WARNING}`, { field: secretAt });
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new HttpError(400, "invalid_request", "The body must be a JSON object.");
+  }
+  const result = v.safeParse(schema, value);
+  if (!result.success) throw issueToError(result.issues[0]);
+  return result.output;
+}
+
+export function toIso(at: number | null): string | null {
+  return at === null ? null : new Date(at).toISOString();
+}

@@ -1,0 +1,83 @@
+/**
+ * `GET /api/workers/onboarding/status[?worker_id=]`: where an operator stands, row by row, in
+ * plain words. Routing here means this orchestrator only; settlement is gated (dry run).
+ */
+import { WORKER_ID_PATTERN } from "../../core/worker-config.ts";
+import { type Handler, HttpError, sendJson } from "../http.ts";
+import { SETTLEMENT } from "../rewards.ts";
+import type { ApiDeps } from "./_api.ts";
+import { presenceOf, workerView } from "./workers.ts";
+
+type RowName = "Inference runtime" | "Registration" | "Job routing" | "Orchestrator" | "Can receive jobs" | "Settlement";
+
+interface Row {
+  name: RowName;
+  state: string;
+  detail: string;
+}
+
+type WorkerView = NonNullable<ReturnType<typeof workerView>>;
+
+function runtimeRow(workerId: string | undefined, worker: WorkerView | undefined, connected: boolean): Row {
+  const name = "Inference runtime";
+  if (!workerId) return { name, state: "not_checked", detail: "Checked on the worker's host: run basis-worker setup --check there." };
+  if (!worker || !connected) return { name, state: "unknown", detail: "The worker is not connected, so its runtime cannot be seen from here." };
+  if (!worker.available) return { name, state: "unavailable", detail: `${worker.runtime} is connected but reports its backend down or is draining.` };
+  return { name, state: "ready", detail: `${worker.runtime} serving ${worker.models.join(", ")}.` };
+}
+
+function registrationRow(deps: ApiDeps, workerId: string | undefined, worker: WorkerView | undefined): Row {
+  const storage = deps.store.durable ? "Stored durably (survives a restart)." : "Stored in memory only: lost when this orchestrator stops.";
+  if (!workerId) return { name: "Registration", state: "live", detail: storage };
+  if (!worker) return { name: "Registration", state: "not_registered", detail: `Worker ${workerId} is not registered: run basis-worker register.` };
+  return { name: "Registration", state: "registered", detail: `Worker ${workerId} is registered to wallet ${worker.worker_wallet}. ${storage}` };
+}
+
+function canReceiveRow(canReceive: boolean, workerId: string | undefined, worker: WorkerView | undefined): Row {
+  const name = "Can receive jobs";
+  if (canReceive) return { name, state: "yes", detail: workerId ? `Worker ${workerId} is connected and available.` : "At least one connected worker is available." };
+  if (!workerId) return { name, state: "no", detail: "No connected worker is available; start one with basis-worker start." };
+  if (!worker) return { name, state: "no", detail: `Worker ${workerId} is not registered.` };
+  return { name, state: "no", detail: worker.online ? `Worker ${workerId} is online but not connected and available for jobs.` : `Worker ${workerId} is offline.` };
+}
+
+export function onboardingRoute(deps: ApiDeps): Handler {
+  return ({ res, url }) => {
+    const workerId = url.searchParams.get("worker_id") ?? undefined;
+    if (workerId !== undefined && !WORKER_ID_PATTERN.test(workerId)) {
+      throw new HttpError(400, "invalid_worker_id", "The worker id is not a short slug.", { field: "worker_id" });
+    }
+    const workersOnline = deps.store.listWorkers().filter((record) => presenceOf(deps, record).online).length;
+    const routable = [...deps.registry.all()].filter((session) => session.available && !session.draining);
+    const worker = workerId ? workerView(deps, workerId) : undefined;
+    const connected = workerId ? deps.registry.get(workerId) !== undefined : false;
+    // Jobs travel over the socket only, so a worker that merely heartbeats over HTTP cannot receive one.
+    const canReceiveJobs = workerId ? worker?.available === true : routable.length > 0;
+    const listenUrl = deps.url?.();
+    const rows: Row[] = [
+      runtimeRow(workerId, worker, connected),
+      registrationRow(deps, workerId, worker),
+      {
+        name: "Job routing",
+        state: "enabled",
+        detail: "On for this orchestrator only: jobs sent to its POST /v1/dispatch go to its connected workers. This is not basis.watch production routing.",
+      },
+      {
+        name: "Orchestrator",
+        state: "up",
+        detail: `${workersOnline} worker(s) online.${deps.devMode ? " Dev mode: any worker with the dev token may connect, and no job is payable." : ""}`,
+      },
+      canReceiveRow(canReceiveJobs, workerId, worker),
+      { name: "Settlement", state: "gated", detail: "Dry run: rewards are tracked off-chain as pending; there is no on-chain payout or claim." },
+    ];
+    sendJson(res, 200, {
+      registration: { state: "live", durable: deps.store.durable },
+      jobRouting: { enabled: true, scope: "this orchestrator" },
+      orchestrator: { ...(listenUrl ? { url: listenUrl } : {}), workersOnline, devMode: deps.devMode },
+      ...(workerId ? { worker: { worker_id: workerId, registered: worker !== undefined, online: worker?.online ?? false, available: worker?.available ?? false } } : {}),
+      canReceiveJobs,
+      settlement: { state: SETTLEMENT.state, mode: SETTLEMENT.mode },
+      rows,
+    });
+  };
+}

@@ -1,0 +1,39 @@
+/** `POST /api/workers/register` and `POST /api/workers/heartbeat`. */
+import { type Handler, HttpError, sendJson } from "../http.ts";
+import { type ApiDeps, readApiBody, toIso } from "./_api.ts";
+import { HeartbeatBodySchema, RegisterBodySchema } from "./_schemas.ts";
+import { requireWorker, workerView } from "./workers.ts";
+
+/** Ids that name an API path: a worker by that name could not be read back over GET. */
+export const RESERVED_WORKER_IDS: readonly string[] = ["market", "onboarding", "register", "heartbeat"];
+
+/** The same id and wallet again is an update (200); the id under another wallet is a 409. */
+export function registerRoute(deps: ApiDeps): Handler {
+  return async ({ req, res }) => {
+    const body = await readApiBody(req, RegisterBodySchema);
+    if (RESERVED_WORKER_IDS.includes(body.worker_id)) {
+      throw new HttpError(400, "invalid_request", "worker_id names an API path; pick another.", { field: "worker_id" });
+    }
+    const outcome = deps.store.registerWorker({ ...body, at: deps.now() });
+    if (!outcome.ok) {
+      throw new HttpError(409, "worker_id_taken", `Worker id ${body.worker_id} is already bound to another wallet.`, {
+        field: "worker_id",
+        hint: "Pick another worker id, or register it with the wallet it was first bound to.",
+      });
+    }
+    sendJson(res, outcome.created ? 201 : 200, { worker: workerView(deps, body.worker_id), created: outcome.created });
+  };
+}
+
+export function heartbeatRoute(deps: ApiDeps): Handler {
+  return async ({ req, res }) => {
+    const body = await readApiBody(req, HeartbeatBodySchema);
+    const record = requireWorker(deps, body.worker_id);
+    if (body.worker_wallet && body.worker_wallet.toLowerCase() !== record.worker_wallet.toLowerCase()) {
+      throw new HttpError(409, "wallet_mismatch", `Worker ${record.worker_id} is registered with another wallet.`, { field: "worker_wallet" });
+    }
+    const at = deps.now();
+    deps.store.recordHeartbeat(record.worker_id, at);
+    sendJson(res, 200, { ok: true, worker_id: record.worker_id, lastSeenAt: toIso(at) });
+  };
+}

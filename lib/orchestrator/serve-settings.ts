@@ -1,0 +1,39 @@
+/**
+ * Store and presence settings for `basis-canary serve`, read once from the environment.
+ * Only SQLite exists today; asking for PostgreSQL fails at start rather than silently
+ * falling back to a store the operator did not choose.
+ */
+import { BasisError } from "../core/errors.ts";
+import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export const STORE_DRIVERS = ["sqlite"] as const;
+
+/** Returns the driver to use; never quotes BASIS_DATABASE_URL, which may carry a password. */
+export function resolveStoreDriver(env: Env): "sqlite" {
+  const driver = (env.BASIS_STORE_DRIVER ?? "").trim().toLowerCase();
+  if (driver === "" || driver === "sqlite") return "sqlite";
+  if (driver === "postgres" || driver === "postgresql") {
+    throw new BasisError("store_driver_unavailable", "BASIS_STORE_DRIVER=postgres is not implemented yet in this orchestrator.", {
+      exitCode: 2,
+      hint: "Unset BASIS_STORE_DRIVER and BASIS_DATABASE_URL, and use --data DIR for the durable SQLite store.",
+    });
+  }
+  throw new BasisError("store_driver_unknown", "BASIS_STORE_DRIVER must be sqlite (postgres is planned).", {
+    exitCode: 2,
+    hint: "Unset BASIS_STORE_DRIVER to use SQLite.",
+  });
+}
+
+/** BASIS_HEARTBEAT_WINDOW_MS: how long an HTTP heartbeat keeps a worker online (1 s to 1 day). */
+export function parseHeartbeatWindow(value: string | undefined): number {
+  const text = (value ?? "").trim();
+  if (text === "") return DEFAULT_HEARTBEAT_WINDOW_MS;
+  if (!/^\d{1,9}$/.test(text) || Number(text) < 1_000 || Number(text) > 86_400_000) {
+    throw new BasisError("heartbeat_window_malformed", "BASIS_HEARTBEAT_WINDOW_MS must be a whole number of milliseconds from 1000 to 86400000.", {
+      exitCode: 2,
+    });
+  }
+  return Number(text);
+}

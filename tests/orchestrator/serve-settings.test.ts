@@ -1,0 +1,47 @@
+import { describe, expect, test } from "bun:test";
+import { DEFAULT_HEARTBEAT_WINDOW_MS } from "../../lib/orchestrator/presence.ts";
+import { parseHeartbeatWindow, resolveStoreDriver } from "../../lib/orchestrator/serve-settings.ts";
+
+const DATABASE_URL = "postgres://basis:hunter2-password@db.internal:5432/basis";
+
+function failure(fn: () => unknown): { code: string; message: string; hint?: string; exitCode: number } {
+  try {
+    fn();
+  } catch (error) {
+    return error as never;
+  }
+  throw new Error("expected a failure");
+}
+
+describe("resolveStoreDriver", () => {
+  test.each([[undefined], [""], ["sqlite"], [" SQLite "]])("uses SQLite when BASIS_STORE_DRIVER is %p", (driver) => {
+    expect(resolveStoreDriver({ BASIS_STORE_DRIVER: driver })).toBe("sqlite");
+  });
+
+  test.each([["postgres"], ["postgresql"], ["POSTGRES"]])("fails clearly for %p, not yet implemented, without quoting the database URL", (driver) => {
+    const error = failure(() => resolveStoreDriver({ BASIS_STORE_DRIVER: driver, BASIS_DATABASE_URL: DATABASE_URL }));
+    expect(error.code).toBe("store_driver_unavailable");
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toContain("not implemented");
+    expect(`${error.message} ${error.hint}`).not.toContain("hunter2");
+  });
+
+  test("refuses an unknown driver", () => {
+    expect(failure(() => resolveStoreDriver({ BASIS_STORE_DRIVER: "mysql" })).code).toBe("store_driver_unknown");
+  });
+});
+
+describe("parseHeartbeatWindow", () => {
+  test("defaults to 90 seconds", () => {
+    expect(parseHeartbeatWindow(undefined)).toBe(DEFAULT_HEARTBEAT_WINDOW_MS);
+    expect(parseHeartbeatWindow(" ")).toBe(90_000);
+  });
+
+  test("reads whole milliseconds", () => {
+    expect(parseHeartbeatWindow("30000")).toBe(30_000);
+  });
+
+  test.each([["abc"], ["999"], ["1.5e4"], ["-5000"], ["86400001"]])("refuses %p", (value) => {
+    expect(failure(() => parseHeartbeatWindow(value)).code).toBe("heartbeat_window_malformed");
+  });
+});
