@@ -1,0 +1,182 @@
+import { defineCommand } from "citty";
+// Embedded as text so the compiled binary carries the template (Bun and Deno 2 both support this).
+import template from "../../templates/worker.env.example" with { type: "text" };
+import { baseArg, jsonArg } from "./_args.ts";
+
+interface WriteEnvArgs {
+  wallet?: string | undefined;
+  runtime?: string | undefined;
+  orchestrator?: string | undefined;
+  out?: string | undefined;
+  "worker-id"?: string | undefined;
+  models?: string | undefined;
+  "backend-model"?: string | undefined;
+  "backend-url"?: string | undefined;
+  base?: string | undefined;
+  force?: boolean | undefined;
+  json?: boolean | undefined;
+}
+
+export default defineCommand({
+  meta: { name: "setup", description: "Check this host (--check: GPUs, Docker, Ollama, vLLM) or write the worker .env (--write-env, mode 0600)" },
+  args: {
+    check: { type: "boolean", description: "Detect OS, GPUs, Docker, Ollama and vLLM; say what is missing and what to run next" },
+    "write-env": { type: "boolean", description: "Write the worker .env from the template (0600, atomic, never overwritten without --force)" },
+    wallet: { type: "string", description: "Your PUBLIC reward wallet address (0x + 40 hex); never a key", valueHint: "0x..." },
+    runtime: { type: "string", description: "echo | ollama | vllm | openai", valueHint: "name" },
+    orchestrator: { type: "string", description: "Orchestrator URL (ws://host:8787 or wss://host)", valueHint: "url" },
+    out: { type: "string", description: "Where to write the .env", valueHint: "path" },
+    "worker-id": { type: "string", description: "The worker id (default: derived from the host name)", valueHint: "id" },
+    models: { type: "string", description: "Comma-separated Basis model names to advertise (default basis-default)", valueHint: "a,b" },
+    "backend-model": { type: "string", description: "The model your Ollama / vLLM / OpenAI-compatible server serves", valueHint: "name" },
+    "backend-url": { type: "string", description: "Your backend's URL (default: the runtime's local default)", valueHint: "url" },
+    force: { type: "boolean", description: "Replace an existing --out file" },
+    ...baseArg,
+    ...jsonArg,
+  },
+  async run({ args }) {
+    const { inputError } = await import("../core/errors.ts");
+    if (args.check && args["write-env"]) throw inputError("setup_mode_conflict", "Pass --check or --write-env, not both.");
+    await refuseSecretFlags(args);
+    if (args["write-env"]) await writeEnv(args);
+    else await checkHost(args.json === true);
+  },
+});
+
+/** A key or phrase pasted into any flag is refused before anything else reads it, and never echoed. */
+async function refuseSecretFlags(args: Record<string, unknown>): Promise<void> {
+  const [{ secretKind, SECRET_WARNING }, { inputError }] = await Promise.all([import("../core/secrets.ts"), import("../core/errors.ts")]);
+  for (const [name, value] of Object.entries(args)) {
+    if (name === "_" || typeof value !== "string" || !secretKind(value)) continue;
+    throw inputError("secret_refused", `Refused --${name}: ${SECRET_WARNING}`);
+  }
+}
+
+async function checkHost(json: boolean): Promise<void> {
+  const [{ detectHost }, { formatHostTable }, { DEFAULT_OLLAMA_URL, DEFAULT_VLLM_URL }, { print, say }] = await Promise.all([
+    import("../io/detect-host.ts"),
+    import("../core/detect/format-host-table.ts"),
+    import("../core/worker-config.ts"),
+    import("./_run.ts"),
+  ]);
+  const report = await detectHost({
+    ollamaUrl: process.env.BASIS_OLLAMA_URL || DEFAULT_OLLAMA_URL,
+    vllmUrl: process.env.BASIS_VLLM_URL || DEFAULT_VLLM_URL,
+  });
+  if (json) print(report);
+  else say(formatHostTable(report));
+}
+
+async function writeEnv(args: WriteEnvArgs): Promise<void> {
+  const [{ hostname }, { resolve }, errors, { parseWallet }, config, { renderWorkerEnv }, { parseDotenv }, { resolveBaseUrl }] = await Promise.all([
+    import("node:os"),
+    import("node:path"),
+    import("../core/errors.ts"),
+    import("../core/wallet.ts"),
+    import("../core/worker-config.ts"),
+    import("../core/env-template.ts"),
+    import("../core/dotenv.ts"),
+    import("../io/basis-api.ts"),
+  ]);
+  const required = (name: "wallet" | "runtime" | "orchestrator" | "out"): string => {
+    const value = args[name]?.trim();
+    if (!value) throw errors.inputError(`${name}_missing`, `setup --write-env needs --${name}.`, "basis-worker setup --write-env --wallet 0x... --runtime echo --orchestrator ws://host:8787 --out ./worker.env");
+    return value;
+  };
+
+  // Everything is validated before the file is touched: bad input writes nothing.
+  const wallet = parseWallet(args.wallet, "--wallet");
+  const runtime = config.parseRuntimeName(required("runtime"));
+  const orchestrator = renameFlag(() => config.parseOrchestratorUrl(required("orchestrator")), "BASIS_ORCHESTRATOR_URL", "--orchestrator");
+  const out = required("out");
+  const workerId = config.parseWorkerId(args["worker-id"]?.trim() || config.defaultWorkerId(hostname()));
+  const models = config.parseModelList(args.models);
+  const values: Record<string, string> = {
+    BASIS_WORKER_WALLET: wallet,
+    BASIS_WORKER_ID: workerId,
+    BASIS_WORKER_RUNTIME: runtime,
+    BASIS_ORCHESTRATOR_URL: orchestrator,
+  };
+  if (models.length > 0) values.BASIS_WORKER_MODELS = models.join(",");
+  if (args.base !== undefined) values.BASIS_BASE_URL = resolveBaseUrl(args.base, undefined);
+  const backendPrefix = runtime === "echo" ? undefined : `BASIS_${runtime.toUpperCase()}`;
+  for (const [flag, suffix] of [["backend-model", "MODEL"], ["backend-url", "URL"]] as const) {
+    const value = args[flag]?.trim();
+    if (!value) continue;
+    if (!backendPrefix) throw errors.inputError("backend_flag_unused", `--${flag} does not apply to the echo runtime.`, "Drop it, or pick --runtime ollama, vllm or openai.");
+    if (suffix === "MODEL" && /\s/.test(value)) throw errors.inputError("model_malformed", "--backend-model must not contain spaces.");
+    if (suffix === "URL") parseHttpUrl(value, errors.inputError);
+    values[`${backendPrefix}_${suffix}`] = value;
+  }
+
+  const text = renderWorkerEnv(template, values);
+  const pending = await checkStartReads(text, parseDotenv, config.readWorkerConfig, hostname());
+
+  const [{ writeFileAtomicPrivate }, { checkGitIgnored }, { logger }, { print, say }] = await Promise.all([
+    import("../io/secure-file.ts"),
+    import("../io/git-ignore.ts"),
+    import("../io/logger.ts"),
+    import("./_run.ts"),
+  ]);
+  await writeFileAtomicPrivate(out, text, { force: args.force === true });
+  const warnings: string[] = [];
+  const git = await checkGitIgnored(out);
+  if (git.inRepo && !git.ignored) warnings.push(`${out} is inside a git work tree and not ignored: add it to .gitignore so it is never committed.`);
+  if (pending) warnings.push(pending);
+  const next = `basis-worker start --env-file ${out}`;
+  if (args.json) {
+    print({ written: resolve(out), mode: "0600", worker_id: workerId, runtime, warnings, next });
+    return;
+  }
+  for (const warning of warnings) logger("setup").warn(warning);
+  say(
+    [
+      `Wrote ${out} (mode 0600) for worker ${workerId}, runtime ${runtime}.`,
+      "The secrets (BASIS_WORKER_TOKEN, BASIS_WORKER_AUTH_KEY) are blank: if your orchestrator operator gave you one, type it into that file on this host; never pass it as a flag.",
+      `Next: ${next}`,
+    ].join("\n"),
+  );
+}
+
+/**
+ * Reads the rendered file back the way `start` does, so setup never writes a file start rejects.
+ * A backend setting only the operator can supply is reported, not fatal.
+ */
+async function checkStartReads(
+  text: string,
+  parseDotenv: (text: string, source?: string) => Record<string, string>,
+  readWorkerConfig: (env: Record<string, string>, hostname: string) => unknown,
+  host: string,
+): Promise<string | undefined> {
+  const { isBasisError } = await import("../core/errors.ts");
+  try {
+    readWorkerConfig(parseDotenv(text, "the rendered env"), host);
+    return undefined;
+  } catch (error) {
+    if (isBasisError(error) && (error.code === "backend_model_missing" || error.code === "backend_url_missing")) {
+      return `${error.message} Fill it in before starting (or pass --backend-model / --backend-url).`;
+    }
+    throw error;
+  }
+}
+
+function renameFlag<T>(parse: () => T, from: string, to: string): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof Error) error.message = error.message.replace(from, to);
+    throw error;
+  }
+}
+
+function parseHttpUrl(value: string, inputError: (code: string, message: string, hint?: string) => Error): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.username || url.password) {
+    throw inputError("backend_url_malformed", "--backend-url must be an http(s) URL without credentials.", "e.g. http://127.0.0.1:11434");
+  }
+}

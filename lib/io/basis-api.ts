@@ -1,0 +1,292 @@
+/**
+ * The HTTP client of the Basis API (basis.watch, or the reference API served by
+ * `basis-canary serve`). Every answer is validated here; failures become BasisErrors with
+ * stable codes and plain words. 5xx, 429 and network failures are retried, bounded in time.
+ */
+import * as v from "valibot";
+import { BasisError } from "../core/errors.ts";
+import type { OnboardingView, RegistrationView, RewardsView, WorkerView } from "../core/status-format.ts";
+
+export const DEFAULT_BASE_URL = "https://basis.watch";
+
+export interface BasisApiOptions {
+  base: string;
+  /** Attempts for retriable failures; 1 means a single try. */
+  tries?: number;
+  /** Bound on each attempt. */
+  timeoutMs?: number;
+  /** First backoff delay; it doubles after each failed attempt. */
+  backoffMs?: number;
+  fetch?: typeof fetch;
+}
+
+export interface RegisterInput {
+  worker_id: string;
+  worker_wallet: string;
+  runtime: string;
+  models: string[];
+}
+
+/** Three tries of 2.5 s with 0.3 s + 0.6 s between them: a dead API fails in under 10 s. */
+const DEFAULTS = { tries: 3, timeoutMs: 2_500, backoffMs: 300 };
+
+/** `--base`, else BASIS_BASE_URL, else basis.watch; validated so a typo fails before any request. */
+export function resolveBaseUrl(flag: string | undefined, envValue: string | undefined): string {
+  const value = (flag?.trim() || envValue?.trim() || DEFAULT_BASE_URL).replace(/\/+$/, "");
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw baseUrlError("is not a URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw baseUrlError("must use http or https");
+  if (url.username || url.password) throw baseUrlError("must not carry credentials");
+  if (url.search || url.hash) throw baseUrlError("must not have a query or fragment");
+  return value;
+}
+
+function baseUrlError(why: string): BasisError {
+  return new BasisError("base_url_malformed", `The Basis API base URL ${why}.`, {
+    exitCode: 2,
+    hint: "Pass --base https://basis.watch (or http://127.0.0.1:8787 for a local reference API).",
+  });
+}
+
+// Answers are parsed leniently: basis.watch may add fields, and unknown ones pass through.
+const AmountSchema = v.union([
+  v.pipe(v.string(), v.regex(/^\d+$/, "an integer decimal string")),
+  v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.transform(String)),
+]);
+
+const WorkerSchema = v.looseObject({
+  worker_id: v.string(),
+  worker_wallet: v.optional(v.string()),
+  runtime: v.optional(v.string()),
+  models: v.optional(v.array(v.string())),
+  online: v.optional(v.boolean()),
+  lastSeenAt: v.optional(v.nullable(v.string())),
+  jobsCompleted: v.optional(v.number()),
+  registeredAt: v.optional(v.nullable(v.string())),
+});
+
+const SettlementSchema = v.looseObject({ state: v.optional(v.string()), mode: v.optional(v.string()) });
+
+const WorkerAnswerSchema = v.looseObject({ worker: WorkerSchema });
+
+const RegistrationAnswerSchema = v.looseObject({
+  worker: v.optional(WorkerSchema),
+  created: v.optional(v.boolean()),
+});
+
+const RewardsSchema = v.looseObject({
+  pending: v.optional(AmountSchema),
+  batching: v.optional(AmountSchema),
+  settled: v.optional(AmountSchema),
+  entries: v.optional(v.array(v.unknown())),
+  settlement: v.optional(SettlementSchema),
+});
+
+const RowSchema = v.looseObject({
+  name: v.pipe(v.unknown(), v.transform(String)),
+  state: v.optional(v.pipe(v.unknown(), v.transform(String))),
+  detail: v.optional(v.nullable(v.pipe(v.unknown(), v.transform(String)))),
+});
+
+const OnboardingSchema = v.looseObject({
+  registration: v.optional(v.unknown()),
+  jobRouting: v.optional(v.looseObject({ enabled: v.optional(v.boolean()) })),
+  orchestrator: v.optional(v.unknown()),
+  canReceiveJobs: v.optional(v.boolean()),
+  settlement: v.optional(SettlementSchema),
+  rows: v.optional(v.array(RowSchema)),
+});
+
+const OfferSchema = v.looseObject({
+  offerId: v.string(),
+  priceVersion: v.union([v.string(), v.number()]),
+  state: v.string(),
+});
+
+export type PublishedOffer = v.InferOutput<typeof OfferSchema>;
+
+export function createBasisApi(options: BasisApiOptions) {
+  const settings: Required<BasisApiOptions> = { ...DEFAULTS, ...options, fetch: options.fetch ?? fetch };
+  const call = <S extends v.GenericSchema>(method: string, path: string, schema: S, body?: unknown, workerId?: string) =>
+    requestJson(settings, { method, path, body, workerId }).then((answer) => validate(schema, answer, settings.base, path));
+
+  return {
+    base: settings.base,
+    register(input: RegisterInput): Promise<RegistrationView> {
+      return call("POST", "/api/workers/register", RegistrationAnswerSchema, input, input.worker_id);
+    },
+    async getWorker(workerId: string): Promise<WorkerView> {
+      const answer = await call("GET", `/api/workers/${encodeURIComponent(workerId)}`, WorkerAnswerSchema, undefined, workerId);
+      return answer.worker;
+    },
+    getRewards(workerId: string): Promise<RewardsView> {
+      return call("GET", `/api/workers/${encodeURIComponent(workerId)}/rewards`, RewardsSchema, undefined, workerId);
+    },
+    getOnboarding(workerId: string): Promise<OnboardingView> {
+      return call("GET", `/api/workers/onboarding/status?worker_id=${encodeURIComponent(workerId)}`, OnboardingSchema, undefined, workerId);
+    },
+    /** POSTs a signed price manifest; the answer names the stored offer. */
+    publishPrices(manifest: { worker_id: string }): Promise<PublishedOffer> {
+      return call("POST", "/api/workers/prices", OfferSchema, manifest, manifest.worker_id);
+    },
+  };
+}
+
+export type BasisApi = ReturnType<typeof createBasisApi>;
+
+interface ApiRequest {
+  method: string;
+  path: string;
+  body: unknown;
+  workerId: string | undefined;
+}
+
+type Attempt = { kind: "answer"; status: number; text: string } | { kind: "failed"; reason: "timeout" | "unreachable" };
+
+async function requestJson(settings: Required<BasisApiOptions>, request: ApiRequest): Promise<unknown> {
+  const origin = describeOrigin(settings.base);
+  let last: Attempt = { kind: "failed", reason: "unreachable" };
+  for (let attempt = 1; attempt <= settings.tries; attempt++) {
+    if (attempt > 1) await sleep(settings.backoffMs * 2 ** (attempt - 2));
+    last = await attemptOnce(settings, request);
+    if (last.kind === "answer" && !isRetriable(last.status)) return readAnswer(last, request, origin);
+  }
+  const tries = settings.tries === 1 ? "" : ` (${settings.tries} tries)`;
+  if (last.kind === "failed") {
+    const hint = "Check the network and the --base URL (or BASIS_BASE_URL), then try again.";
+    if (last.reason === "timeout") throw new BasisError("api_timeout", `The Basis API at ${origin} did not answer in time${tries}.`, { hint });
+    throw new BasisError("api_unreachable", `Cannot reach the Basis API at ${origin}${tries}.`, { hint });
+  }
+  throw new BasisError("api_server_error", `The Basis API at ${origin} failed with HTTP ${last.status}${tries}.`, {
+    hint: "The service may be down or overloaded; try again in a few minutes.",
+    details: { status: last.status },
+  });
+}
+
+async function attemptOnce(settings: Required<BasisApiOptions>, request: ApiRequest): Promise<Attempt> {
+  const init: RequestInit = {
+    method: request.method,
+    headers: { accept: "application/json", ...(request.body === undefined ? {} : { "content-type": "application/json" }) },
+    signal: AbortSignal.timeout(settings.timeoutMs),
+    redirect: "follow",
+  };
+  if (request.body !== undefined) init.body = JSON.stringify(request.body);
+  try {
+    const response = await settings.fetch(`${settings.base}${request.path}`, init);
+    return { kind: "answer", status: response.status, text: await response.text() };
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "";
+    return { kind: "failed", reason: name === "TimeoutError" || name === "AbortError" ? "timeout" : "unreachable" };
+  }
+}
+
+function isRetriable(status: number): boolean {
+  return status >= 500 || status === 429;
+}
+
+function readAnswer(answer: { status: number; text: string }, request: ApiRequest, origin: string): unknown {
+  const body = parseJson(answer.text);
+  if (answer.status >= 200 && answer.status < 300) {
+    if (body === undefined) {
+      throw new BasisError("api_bad_response", `The Basis API at ${origin} answered ${request.path.split("?")[0]} with something that is not JSON.`, {
+        hint: "Check the --base URL: it must point at the Basis API, not a web page or proxy.",
+      });
+    }
+    return body;
+  }
+  throw mapFailure(answer.status, slugField(body, "error"), slugField(body, "field"), request, origin);
+}
+
+/** Plain words for the answers an operator can act on; the code is stable for scripts. */
+function mapFailure(status: number, serverCode: string | undefined, field: string | undefined, request: ApiRequest, origin: string): BasisError {
+  const id = request.workerId ?? "";
+  const details = { status, ...(serverCode ? { server_error: serverCode } : {}), ...(field ? { field } : {}) };
+  if (status === 400 && (serverCode?.includes("wallet") || field?.includes("wallet"))) {
+    return new BasisError("wallet_malformed", "The Basis API refused the wallet as malformed (it must be a public 0x + 40 hex address).", {
+      exitCode: 2,
+      details,
+      hint: "Copy your PUBLIC wallet address again; never a private key or seed phrase.",
+    });
+  }
+  if (status === 400) {
+    return new BasisError("api_bad_request", `The Basis API refused the request as malformed${field ? ` (field ${field})` : serverCode ? ` (${serverCode})` : ""}.`, {
+      exitCode: 2,
+      details,
+    });
+  }
+  if (status === 401) {
+    return new BasisError("auth_required", `The Basis API at ${origin} needs you to sign in first.`, {
+      details,
+      hint: "Sign in at https://basis.watch and connect the wallet, then try again.",
+    });
+  }
+  if (status === 403 && serverCode === "wallet_not_linked") {
+    return new BasisError("wallet_not_linked", "This wallet is not linked to your basis.watch account.", {
+      details,
+      hint: "Connect that wallet at https://basis.watch first, then register again.",
+    });
+  }
+  if (status === 409) {
+    return new BasisError("worker_id_taken", `The worker id ${id} is already registered to another wallet.`, {
+      exitCode: 2,
+      details,
+      hint: "Choose another --worker-id (a worker id stays bound to its first wallet).",
+    });
+  }
+  if (status === 404 && (serverCode === "worker_not_found" || serverCode === undefined) && id && !request.path.startsWith("/api/workers/onboarding")) {
+    return new BasisError("worker_not_found", `No worker ${id} is registered at ${origin}.`, {
+      details,
+      hint: `Register it first: basis-worker register --wallet 0x... --worker-id ${id}`,
+    });
+  }
+  if (status === 404) {
+    return new BasisError("api_not_found", `The Basis API at ${origin} does not serve ${request.path.split("?")[0]}.`, {
+      details,
+      hint: "Check the --base URL; an older API may lack this endpoint.",
+    });
+  }
+  return new BasisError("api_error", `The Basis API at ${origin} refused the request with HTTP ${status}${serverCode ? ` (${serverCode})` : ""}.`, {
+    details,
+  });
+}
+
+function validate<S extends v.GenericSchema>(schema: S, answer: unknown, base: string, path: string): v.InferOutput<S> {
+  const result = v.safeParse(schema, answer);
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  const field = issue?.path?.map((p) => String(p.key)).join(".") || "the answer";
+  throw new BasisError("api_bad_response", `The Basis API at ${describeOrigin(base)} answered ${path.split("?")[0]} in an unexpected shape (${field}).`, {
+    hint: "This client may be older than the API; update basis-worker.",
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A field of an error answer, kept only when it is a plain slug: a server cannot inject text into our output. */
+function slugField(body: unknown, name: "error" | "field"): string | undefined {
+  const value = body !== null && typeof body === "object" ? (body as Record<string, unknown>)[name] : undefined;
+  return typeof value === "string" && /^[A-Za-z][A-Za-z0-9_.]{0,63}$/.test(value) ? value : undefined;
+}
+
+function describeOrigin(base: string): string {
+  try {
+    const url = new URL(base);
+    return `${url.protocol}//${url.host}${url.pathname === "/" ? "" : url.pathname}`;
+  } catch {
+    return "(invalid url)";
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
