@@ -14,3 +14,8 @@ export const baseArg = {
 export const workerIdArg = {
   "worker-id": { type: "string", description: "The worker id (a short slug)", valueHint: "id", required: true },
 } as const;
+
+export const canaryArgs = {
+  "worker-bin": { type: "string", description: "basis-worker binary to test (default: the one next to this binary)", valueHint: "path" },
+  ...jsonArg,
+} as const;

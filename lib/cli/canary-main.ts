@@ -1,6 +1,7 @@
 /** The basis-canary root: `run` the canary (the default) or `serve` the reference orchestrator. */
 import { defineCommand } from "citty";
 import { VERSION } from "../version.ts";
+import { canaryArgs } from "./_args.ts";
 
 export default defineCommand({
   meta: {
@@ -8,6 +9,8 @@ export default defineCommand({
     version: VERSION,
     description: "Prove a real orchestrator, a real echo worker and /v1/dispatch end to end with throwaway secrets; or serve the reference orchestrator",
   },
+  // Declared here too so `basis-canary --worker-bin PATH` parses PATH as a value, not a command.
+  args: canaryArgs,
   subCommands: {
     run: () => import("./canary-run.ts").then((m) => m.default),
     serve: () => import("./serve.ts").then((m) => m.default),
