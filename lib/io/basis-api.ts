@@ -101,10 +101,11 @@ const OnboardingSchema = v.looseObject({
   rows: v.optional(v.array(RowSchema)),
 });
 
+// These values are printed to the operator, so they must be plain slugs and numbers.
 const OfferSchema = v.looseObject({
-  offerId: v.string(),
-  priceVersion: v.union([v.string(), v.number()]),
-  state: v.string(),
+  offerId: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,100}$/)),
+  priceVersion: v.pipe(v.number(), v.safeInteger(), v.minValue(1)),
+  state: v.pipe(v.string(), v.regex(/^[a-z_]{1,32}$/)),
 });
 
 export type PublishedOffer = v.InferOutput<typeof OfferSchema>;
@@ -131,7 +132,7 @@ export function createBasisApi(options: BasisApiOptions) {
     },
     /** POSTs a signed price manifest; the answer names the stored offer. */
     publishPrices(manifest: { worker_id: string }): Promise<PublishedOffer> {
-      return call("POST", "/api/workers/prices", OfferSchema, manifest, manifest.worker_id);
+      return call("POST", PRICES_PATH, OfferSchema, manifest, manifest.worker_id);
     },
   };
 }
@@ -198,6 +199,10 @@ function readAnswer(answer: { status: number; text: string }, request: ApiReques
     }
     return body;
   }
+  if (request.path === PRICES_PATH) {
+    const refused = mapPricesFailure(answer.status, body, request.workerId ?? "");
+    if (refused) throw refused;
+  }
   throw mapFailure(answer.status, slugField(body, "error"), slugField(body, "field"), request, origin);
 }
 
@@ -252,6 +257,48 @@ function mapFailure(status: number, serverCode: string | undefined, field: strin
   return new BasisError("api_error", `The Basis API at ${origin} refused the request with HTTP ${status}${serverCode ? ` (${serverCode})` : ""}.`, {
     details,
   });
+}
+
+const PRICES_PATH = "/api/workers/prices";
+const MANIFEST_FIELD = /^[A-Za-z_][A-Za-z0-9_.[\]]{0,99}$/;
+
+/** The price publish refusals in plain words; other statuses fall through to mapFailure. */
+function mapPricesFailure(status: number, body: unknown, workerId: string): BasisError | undefined {
+  const code = slugField(body, "error");
+  const read = (name: string) => {
+    const value = body !== null && typeof body === "object" ? (body as Record<string, unknown>)[name] : undefined;
+    return typeof value === "string" && MANIFEST_FIELD.test(value) ? value : undefined;
+  };
+  const field = read("field");
+  const rail = read("rail");
+  const details = { status, ...(code ? { server_error: code } : {}), ...(field ? { field } : {}), ...(rail ? { rail } : {}) };
+  if (status === 400) {
+    const why =
+      code === "price_out_of_rails" ? `${field ?? "a price"} is outside the rail ${rail ?? "(unnamed)"}`
+      : code === "offer_expired" ? "it has already expired (valid_until has passed)"
+      : code === "offer_not_yet_valid" ? "its issued_at is ahead of the server clock; check this machine's clock"
+      : field ? `${field} is invalid` : `it is malformed${code ? ` (${code})` : ""}`;
+    return new BasisError("manifest_rejected", `The Basis API rejected the price manifest: ${why}.`, {
+      exitCode: 2,
+      details,
+      hint: "Fix the prices file (see templates/prices.example.json and docs/PRICES.md) and publish again.",
+    });
+  }
+  if (status === 403 && code === "signer_not_registered_wallet") {
+    return new BasisError("signer_not_registered_wallet", `The manifest is not signed by the wallet registered for worker ${workerId}.`, {
+      exitCode: 2,
+      details,
+      hint: "Sign with the private key of the reward wallet this worker registered with.",
+    });
+  }
+  if (status === 409 && code === "offer_replayed") {
+    return new BasisError("offer_replayed", `The Basis API already holds this offer or a newer one for worker ${workerId}.`, {
+      exitCode: 2,
+      details,
+      hint: "Run price publish again: each run signs a fresh manifest with a new nonce and time.",
+    });
+  }
+  return undefined;
 }
 
 function validate<S extends v.GenericSchema>(schema: S, answer: unknown, base: string, path: string): v.InferOutput<S> {

@@ -25,6 +25,10 @@ export interface DispatchHooks {
   onChunk?(delta: string): void;
   /** Aborted when the HTTP client goes away: the job is cancelled on the worker. */
   signal?: AbortSignal;
+  /** Send the job to this worker only (the canary tests one worker); no other is tried. */
+  workerId?: string;
+  /** Record the job as not payable for this reason (a canary job is the network's own test). */
+  unpaidReason?: string;
 }
 
 export interface DispatchResult {
@@ -53,7 +57,10 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
   const tried = new Set<WorkerSession>();
   const payload = { job_id: jobId, request, timeout_ms: deps.jobTimeoutMs };
   for (;;) {
-    const session = deps.registry.pick(request.model, tried);
+    const session = pickSession(deps.registry, request.model, tried, hooks.workerId);
+    if (!session && hooks.workerId !== undefined) {
+      throw new HttpError(503, "worker_unavailable", `Worker ${hooks.workerId} is not connected, not serving ${request.model}, or busy.`);
+    }
     if (!session) throw new HttpError(503, "no_worker_available", `No idle online worker serves ${request.model}.`);
     tried.add(session);
     // Count the slot before the ack so concurrent dispatches do not all pick the same worker.
@@ -66,6 +73,12 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
     }
     return await awaitResult(deps, session, jobId, request, hooks);
   }
+}
+
+function pickSession(registry: SessionRegistry, model: string, tried: ReadonlySet<WorkerSession>, workerId: string | undefined) {
+  if (workerId === undefined) return registry.pick(model, tried);
+  const session = registry.get(workerId);
+  return session && !tried.has(session) && session.info.models.includes(model) ? session : undefined;
 }
 
 function awaitResult(
@@ -110,10 +123,11 @@ function awaitResult(
         prompt_tokens: promptTokens,
         completion_tokens: completionTokens,
         latency_ms: deps.now() - started,
-        payable: verdict?.payable ?? false,
+        payable: (verdict?.payable ?? false) && hooks.unpaidReason === undefined,
         created_at: deps.now(),
       };
-      deps.store.recordJob(job, ledgerEntryFor(job, verdict?.reasons ?? []));
+      const reasons = [...(verdict?.reasons ?? []), ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
+      deps.store.recordJob(job, ledgerEntryFor(job, reasons));
     };
 
     session.jobs.set(jobId, {

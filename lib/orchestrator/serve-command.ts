@@ -31,6 +31,7 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
     port: parsePort(options.port),
     dataDir: options.dataDir,
     dispatchSecret: process.env.BASIS_ORCHESTRATOR_SECRET || undefined,
+    internalApiSecret: process.env.INTERNAL_API_SECRET || undefined,
     policy: { authKey: process.env.BASIS_WORKER_AUTH_KEY || undefined, allowlist },
     log,
     jobTimeoutMs: process.env.BASIS_JOB_TIMEOUT_MS ? Number(process.env.BASIS_JOB_TIMEOUT_MS) : undefined,

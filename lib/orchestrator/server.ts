@@ -11,7 +11,9 @@ import type { DispatchDeps } from "./dispatch.ts";
 import { HttpError, Router, sendError, sendJson } from "./http.ts";
 import { dispatchRoute } from "./routes/dispatch.ts";
 import type { ApiDeps } from "./routes/_api.ts";
+import { canaryRoute } from "./routes/canary.ts";
 import { marketRoute } from "./routes/market.ts";
+import { pricesRoute } from "./routes/prices.ts";
 import { onboardingRoute } from "./routes/onboarding.ts";
 import { heartbeatRoute, registerRoute } from "./routes/register.ts";
 import { rewardsRoute } from "./routes/rewards.ts";
@@ -28,6 +30,8 @@ export interface OrchestratorOptions {
   dataDir?: string | undefined;
   /** Bearer secret for /v1/dispatch; none means open dispatch (dev). */
   dispatchSecret?: string | undefined;
+  /** Bearer secret for internal routes (the canary job); none turns them off (403). */
+  internalApiSecret?: string | undefined;
   policy: TokenPolicy;
   log: ConsolaInstance;
   jobTimeoutMs?: number;
@@ -77,7 +81,9 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     .on("POST", "/api/workers/register", registerRoute(api))
     .on("POST", "/api/workers/heartbeat", heartbeatRoute(api))
     .on("GET", "/api/workers/onboarding/status", onboardingRoute(api))
-    .on("GET", "/api/workers/market", marketRoute())
+    .on("GET", "/api/workers/market", marketRoute(api))
+    .on("POST", "/api/workers/prices", pricesRoute(api))
+    .on("POST", "/api/workers/:id/canary", canaryRoute(api, dispatchDeps, options.internalApiSecret))
     .on("GET", "/api/workers/:id/rewards", rewardsRoute(api))
     .on("GET", "/api/workers/:id", getWorkerRoute(api));
 

@@ -3,7 +3,18 @@ import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { sumAmounts } from "../core/rewards.ts";
-import type { JobRecord, RegisterInput, RegisterOutcome, RewardEntry, RewardTotals, Store, WorkerRecord } from "./store.ts";
+import type {
+  JobRecord,
+  NewOffer,
+  OfferInsertOutcome,
+  OfferRecord,
+  RegisterInput,
+  RegisterOutcome,
+  RewardEntry,
+  RewardTotals,
+  Store,
+  WorkerRecord,
+} from "./store.ts";
 
 /** Append only: a migration, once released, is never edited. */
 export const MIGRATIONS: readonly string[] = [
@@ -44,6 +55,24 @@ export const MIGRATIONS: readonly string[] = [
      created_at INTEGER NOT NULL
    );
    CREATE INDEX reward_entries_by_worker ON reward_entries(worker_id, created_at);`,
+  // 3: signed price/model offers (immutable: triggers refuse UPDATE and DELETE) and the last canary pass.
+  `ALTER TABLE workers ADD COLUMN canary_passed_at INTEGER;
+   CREATE TABLE offers (
+     offer_id TEXT PRIMARY KEY,
+     worker_id TEXT NOT NULL REFERENCES workers(worker_id),
+     worker_wallet TEXT NOT NULL,
+     price_version INTEGER NOT NULL,
+     nonce TEXT NOT NULL,
+     issued_at INTEGER NOT NULL,
+     valid_until INTEGER NOT NULL,
+     manifest TEXT NOT NULL,
+     flags TEXT NOT NULL,
+     accepted_at INTEGER NOT NULL,
+     UNIQUE (worker_id, price_version),
+     UNIQUE (worker_id, nonce)
+   );
+   CREATE TRIGGER offers_no_update BEFORE UPDATE ON offers BEGIN SELECT RAISE(ABORT, 'offers are immutable'); END;
+   CREATE TRIGGER offers_no_delete BEFORE DELETE ON offers BEGIN SELECT RAISE(ABORT, 'offers are immutable'); END;`,
 ];
 
 interface WorkerRow {
@@ -55,6 +84,7 @@ interface WorkerRow {
   last_seen_at: number | null;
   last_heartbeat_at: number | null;
   jobs_completed: number;
+  canary_passed_at: number | null;
 }
 
 function toRecord(row: WorkerRow): WorkerRecord {
@@ -103,6 +133,11 @@ export class SqliteStore implements Store {
   private readonly countRewards;
   private readonly selectAmounts;
   private readonly countCompleted;
+  private readonly insertOfferRow;
+  private readonly selectLatestOffer;
+  private readonly selectLatestOffers;
+  private readonly selectNonce;
+  private readonly canary;
 
   constructor(
     readonly db: Database,
@@ -133,6 +168,21 @@ export class SqliteStore implements Store {
       "SELECT state, reward_raw FROM reward_entries WHERE worker_id = ? AND state IN ('pending', 'batching', 'settled')",
     );
     this.countCompleted = db.query("UPDATE workers SET jobs_completed = jobs_completed + 1 WHERE worker_id = $id");
+    this.insertOfferRow = db.query(
+      `INSERT INTO offers (offer_id, worker_id, worker_wallet, price_version, nonce, issued_at, valid_until, manifest, flags, accepted_at)
+       VALUES ($offer_id, $worker_id, $worker_wallet, $price_version, $nonce, $issued_at, $valid_until, $manifest, $flags, $accepted_at)`,
+    );
+    this.selectLatestOffer = db.query<OfferRecord, [string]>(
+      "SELECT * FROM offers WHERE worker_id = ? ORDER BY price_version DESC LIMIT 1",
+    );
+    this.selectLatestOffers = db.query<OfferRecord, []>(
+      `SELECT o.* FROM offers o
+       JOIN (SELECT worker_id, MAX(price_version) AS v FROM offers GROUP BY worker_id) latest
+         ON latest.worker_id = o.worker_id AND latest.v = o.price_version
+       ORDER BY o.worker_id`,
+    );
+    this.selectNonce = db.query<{ n: number }, [string, string]>("SELECT COUNT(*) AS n FROM offers WHERE worker_id = ? AND nonce = ?");
+    this.canary = db.query("UPDATE workers SET canary_passed_at = $at WHERE worker_id = $id");
   }
 
   getWorker(workerId: string): WorkerRecord | undefined {
@@ -188,6 +238,30 @@ export class SqliteStore implements Store {
     const rows = this.selectAmounts.all(workerId);
     const sumOf = (state: string) => sumAmounts(rows.filter((row) => row.state === state).map((row) => row.reward_raw));
     return { pending: sumOf("pending"), batching: sumOf("batching"), settled: sumOf("settled") };
+  }
+
+  insertOffer(offer: NewOffer): OfferInsertOutcome {
+    // One transaction: two concurrent publishes cannot both pass the replay check or share a version.
+    return this.db.transaction((): OfferInsertOutcome => {
+      const latest = this.latestOffer(offer.worker_id);
+      if ((this.selectNonce.get(offer.worker_id, offer.nonce)?.n ?? 0) > 0) return { ok: false, reason: "nonce_used", latest };
+      if (latest && offer.issued_at <= latest.issued_at) return { ok: false, reason: "not_newer", latest };
+      const stored: OfferRecord = { ...offer, price_version: (latest?.price_version ?? 0) + 1 };
+      this.insertOfferRow.run({ ...stored });
+      return { ok: true, offer: stored };
+    })();
+  }
+
+  latestOffer(workerId: string): OfferRecord | undefined {
+    return this.selectLatestOffer.get(workerId) ?? undefined;
+  }
+
+  listLatestOffers(): OfferRecord[] {
+    return this.selectLatestOffers.all();
+  }
+
+  recordCanary(workerId: string, passed: boolean, at: number): void {
+    this.canary.run({ id: workerId, at: passed ? at : null });
   }
 
   close(): void {

@@ -15,6 +15,8 @@ export interface WorkerRecord {
   /** Last HTTP heartbeat only: presence keeps the two sources apart. */
   last_heartbeat_at: number | null;
   jobs_completed: number;
+  /** The last passed canary job; a failed one clears it (see docs/PRICES.md). */
+  canary_passed_at: number | null;
 }
 
 export interface RegisterInput {
@@ -58,6 +60,29 @@ export interface RewardTotals {
   settled: bigint;
 }
 
+/** An accepted price/model offer: immutable once stored. Times are epoch ms. */
+export interface OfferRecord {
+  offer_id: string;
+  worker_id: string;
+  worker_wallet: string;
+  /** 1, 2, 3... per worker, in the order offers were accepted. */
+  price_version: number;
+  nonce: string;
+  issued_at: number;
+  valid_until: number;
+  /** The signed manifest exactly as accepted (JSON text), so anyone can re-verify it. */
+  manifest: string;
+  /** Rail flags (e.g. a `high` price) as JSON text. */
+  flags: string;
+  accepted_at: number;
+}
+
+export type NewOffer = Omit<OfferRecord, "price_version">;
+
+export type OfferInsertOutcome =
+  | { ok: true; offer: OfferRecord }
+  | { ok: false; reason: "nonce_used" | "not_newer"; latest: OfferRecord | undefined };
+
 export type RegisterOutcome =
   | { ok: true; created: boolean; worker: WorkerRecord }
   | { ok: false; reason: "wallet_conflict"; worker: WorkerRecord };
@@ -80,5 +105,15 @@ export interface Store {
   listRewardEntries(workerId: string, limit: number): RewardEntry[];
   countRewardEntries(workerId: string): number;
   sumRewards(workerId: string): RewardTotals;
+  /**
+   * Stores an offer with the next priceVersion, unless its nonce was used before by that
+   * worker or its issued_at is not strictly newer than the latest accepted one (a replay).
+   */
+  insertOffer(offer: NewOffer): OfferInsertOutcome;
+  latestOffer(workerId: string): OfferRecord | undefined;
+  /** The latest offer of every worker that has one, by worker id. */
+  listLatestOffers(): OfferRecord[];
+  /** A passed canary sets canary_passed_at; a failed one clears it. */
+  recordCanary(workerId: string, passed: boolean, at: number): void;
   close(): void;
 }

@@ -1,14 +1,28 @@
 /**
- * `GET /api/workers/market`: published offers and the network default ask. Offers arrive with
- * signed price manifests; until one is stored the list is empty, never an invented worker.
+ * `GET /api/workers/market`: the latest accepted offer of each worker, with its read-time
+ * state, and the network default ask. With no offers the list is empty, never an invented worker.
  */
 import { NETWORK_DEFAULT_ASK, PRICE_RAILS } from "../../core/price-rails.ts";
 import { type Handler, sendJson } from "../http.ts";
+import { describeOffer, judgeOfferState } from "../offers.ts";
+import type { ApiDeps } from "./_api.ts";
+import { presenceOf } from "./workers.ts";
 
-export function marketRoute(): Handler {
+export function listMarketOffers(deps: ApiDeps) {
+  const now = deps.now();
+  return deps.store.listLatestOffers().flatMap((offer) => {
+    const worker = deps.store.getWorker(offer.worker_id);
+    if (!worker) return [];
+    const online = presenceOf(deps, worker).online;
+    const state = judgeOfferState({ validUntil: offer.valid_until, online, canaryPassedAt: worker.canary_passed_at, now });
+    return [describeOffer(offer, state, worker.canary_passed_at)];
+  });
+}
+
+export function marketRoute(deps: ApiDeps): Handler {
   return ({ res }) => {
     sendJson(res, 200, {
-      offers: [],
+      offers: listMarketOffers(deps),
       networkDefault: { ...NETWORK_DEFAULT_ASK },
       rails: {
         prompt_floor: PRICE_RAILS.promptFloor.toString(),
@@ -18,6 +32,13 @@ export function marketRoute(): Handler {
         high_price: PRICE_RAILS.highPrice.toString(),
       },
       unit: "raw micro-credits per 1M tokens (1 whole credit = 1000000 raw)",
+      states: {
+        self_reported: "valid signature, within the rails, not expired; capability not proven",
+        verified: "also passed a Basis canary job in the last 24 hours (not proof of model identity)",
+        stale: "the worker is not online",
+        expired: "valid_until has passed",
+      },
+      note: "An offer is an ask, not income: rewards accrue only for completed, verified, worker-routed jobs; job routing is opt-in and settlement is gated.",
     });
   };
 }
