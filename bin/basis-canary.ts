@@ -5,7 +5,7 @@ import { versionLine } from "../lib/version.ts";
 
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
-  process.stdout.write(`${versionLine("basis-canary")}\n`);
+  console.log(versionLine("basis-canary"));
 } else {
   if (!process.stdout.isTTY) process.env.NO_COLOR = "1";
   const [{ runCli }, { default: main }] = await Promise.all([import("../lib/cli/_run.ts"), import("../lib/cli/canary-main.ts")]);

@@ -5,7 +5,8 @@ import { versionLine } from "../lib/version.ts";
 
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
-  process.stdout.write(`${versionLine("basis-worker")}\n`);
+  // console.log is measurably faster to first output than process.stdout.write in a compiled Bun binary.
+  console.log(versionLine("basis-worker"));
 } else {
   // citty colours its usage text unless told otherwise; piped output stays plain.
   if (!process.stdout.isTTY) process.env.NO_COLOR = "1";

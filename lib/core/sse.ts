@@ -53,6 +53,15 @@ export function createSseDecoder(): SseDecoder {
   const takeLines = (atEnd: boolean): SseEvent[] => {
     const out: SseEvent[] = [];
     let start = 0;
+    // Fast path for the usual LF-only stream: native indexOf instead of a per-character walk.
+    if (!buffer.includes("\r")) {
+      for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n", start)) {
+        takeLine(buffer.slice(start, nl), out);
+        start = nl + 1;
+      }
+      buffer = buffer.slice(start);
+      return out;
+    }
     for (let i = 0; i < buffer.length; i++) {
       const char = buffer[i];
       if (char !== "\n" && char !== "\r") continue;

@@ -2,7 +2,7 @@
  * Public reward wallets: `0x` + 40 hex, EIP-55 checksum enforced when mixed case.
  * A value shaped like a key or a seed phrase is refused with a warning and never echoed.
  */
-import { getAddress } from "viem";
+import { keccak_256 } from "@noble/hashes/sha3";
 import { BasisError } from "./errors.ts";
 import { SECRET_WARNING, secretKind } from "./secrets.ts";
 
@@ -31,11 +31,27 @@ export function parseWallet(input: string | undefined, source = "wallet"): `0x${
   }
   const body = value.slice(2);
   const mixedCase = body !== body.toLowerCase() && body !== body.toUpperCase();
-  if (mixedCase && getAddress(value) !== value) {
+  if (mixedCase && toChecksumAddress(value) !== value) {
     throw new BasisError("wallet_checksum", `The ${source} fails its EIP-55 checksum (a typo?).`, {
       exitCode: 2,
       hint: "Copy the address again from your wallet, or give it in all lowercase.",
     });
   }
   return value as `0x${string}`;
+}
+
+/**
+ * EIP-55: each hex letter is upper case where the matching nibble of keccak256(lowercase hex)
+ * is 8 or more. Done with @noble/hashes alone so the worker's start path never loads viem.
+ */
+export function toChecksumAddress(address: string): `0x${string}` {
+  const lower = address.slice(2).toLowerCase();
+  const hash = keccak_256(new TextEncoder().encode(lower));
+  let out = "0x";
+  for (let i = 0; i < lower.length; i++) {
+    const byte = hash[i >> 1] as number;
+    const nibble = i % 2 === 0 ? byte >> 4 : byte & 0x0f;
+    out += nibble >= 8 ? (lower[i] as string).toUpperCase() : lower[i];
+  }
+  return out as `0x${string}`;
 }

@@ -3,6 +3,7 @@
  * streamed back. Holds no key and signs nothing; logs the public wallet only, never the token.
  */
 import type { ConsolaInstance } from "consola";
+import { setImmediate } from "node:timers";
 import type { Socket } from "socket.io-client";
 import { BasisError } from "../core/errors.ts";
 import {
@@ -163,7 +164,9 @@ export class Worker {
           pending += text;
           if (!flushScheduled) {
             flushScheduled = true;
-            queueMicrotask(flush);
+            // A macrotask, not a microtask: a backend's tokens parsed from one read all land
+            // before it runs, so they travel as one event instead of one event per token.
+            setImmediate(flush);
           }
         },
       });

@@ -39,3 +39,21 @@ describe("parseWallet", () => {
   ];
   for (const [name, input, expected] of cases) test(name, () => expect(codeOf(input)).toBe(expected));
 });
+
+describe("toChecksumAddress", () => {
+  test("matches viem's EIP-55 on the specification's vectors and random addresses", async () => {
+    const { getAddress } = await import("viem");
+    const { toChecksumAddress } = await import("../../lib/core/wallet.ts");
+    const vectors = [
+      "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+      "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+      "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB",
+      "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb",
+    ];
+    for (const address of vectors) expect(toChecksumAddress(address.toLowerCase())).toBe(address as `0x${string}`);
+    for (let i = 0; i < 50; i++) {
+      const random = `0x${Array.from(crypto.getRandomValues(new Uint8Array(20)), (b) => b.toString(16).padStart(2, "0")).join("")}`;
+      expect(toChecksumAddress(random)).toBe(getAddress(random));
+    }
+  });
+});
