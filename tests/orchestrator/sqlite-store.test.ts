@@ -117,9 +117,12 @@ describe("SqliteStore", () => {
     const store = openSqliteStore(undefined);
     store.registerWorker({ worker_id: "gpu-1", worker_wallet: WALLET, runtime: "echo", models: ["m"], at: 1 });
     store.recordJob(job("job_a", 10), entry("job_a", "3", "pending", 10));
-    expect(() => store.recordJob(job("job_a", 11), entry("job_a", "3", "pending", 11))).toThrow();
-    expect(store.countRewardEntries("gpu-1")).toBe(1);
-    expect(store.getWorker("gpu-1")?.jobs_completed).toBe(1);
+    store.recordJob(job("job_a", 11), entry("job_a", "3", "pending", 11));
+    store.recordJob(job("job_b", 12), entry("job_b", "4", "pending", 12));
+    // The repeat is dropped; the batch it travelled in is still written.
+    expect(store.countRewardEntries("gpu-1")).toBe(2);
+    expect(store.sumRewards("gpu-1").pending).toBe(7n);
+    expect(store.getWorker("gpu-1")?.jobs_completed).toBe(2);
     store.close();
   });
 });
