@@ -1,18 +1,42 @@
 /**
  * One logger for people, on stderr, so stdout stays clean for data (`--json`).
  * Messages are built by callers from public values only (wallet, worker id, counts).
+ *
+ * consola's core with a plain one-line reporter: the full consola build pulls in Node's util
+ * and tty layers (about 14 MB of resident memory in a compiled Bun binary) for fancy output a
+ * long-running worker does not need.
  */
-import { createConsola, type ConsolaInstance } from "consola";
+import { type ConsolaInstance, type ConsolaReporter, createConsola, type LogObject } from "consola/core";
 import process from "node:process";
+
+const LABELS: Record<string, string> = { success: "ok ", warn: "WARN ", error: "ERROR ", fatal: "FATAL ", debug: "debug ", trace: "trace " };
+
+function formatArg(arg: unknown): string {
+  if (typeof arg === "string") return arg;
+  if (arg instanceof Error) return arg.message;
+  try {
+    return JSON.stringify(arg);
+  } catch {
+    return String(arg);
+  }
+}
+
+/** `2026-11-25T12:00:00.000Z [worker] WARN message`: one line a record, easy to grep and ship. */
+export function formatLogLine(record: Pick<LogObject, "date" | "tag" | "type" | "args">): string {
+  const tag = record.tag ? `[${record.tag}] ` : "";
+  return `${record.date.toISOString()} ${tag}${LABELS[record.type] ?? ""}${record.args.map(formatArg).join(" ")}`;
+}
+
+const lineReporter: ConsolaReporter = {
+  log(record) {
+    process.stderr.write(`${formatLogLine(record)}\n`);
+  },
+};
 
 let root: ConsolaInstance | undefined;
 
 export function logger(tag: string): ConsolaInstance {
-  root ??= createConsola({
-    stdout: process.stderr,
-    stderr: process.stderr,
-    level: process.env.BASIS_LOG_LEVEL === "debug" ? 4 : process.env.BASIS_LOG_LEVEL === "quiet" ? 1 : 3,
-    formatOptions: { date: true, colors: process.stderr.isTTY === true },
-  });
+  const level = process.env.BASIS_LOG_LEVEL;
+  root ??= createConsola({ reporters: [lineReporter], level: level === "debug" ? 4 : level === "quiet" ? 1 : 3 });
   return root.withTag(tag);
 }

@@ -4,7 +4,9 @@
  */
 import { hostname } from "node:os";
 import process from "node:process";
-import { io } from "socket.io-client";
+// The client's browser build: it speaks through the runtime's built-in WebSocket (Bun and Deno
+// both have one), where the Node build loads ws, an XHR shim and debug for about 7 MB more.
+import sio from "socket.io-client/dist/socket.io.js";
 import { BasisError } from "../core/errors.ts";
 import { resolveWorkerToken } from "../core/token.ts";
 import { readWorkerConfig } from "../core/worker-config.ts";
@@ -55,7 +57,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<void> {
     runtime,
     token,
     log,
-    connect: (url, opts) => io(url, opts),
+    connect: (url, opts) => sio(url, opts),
     version: VERSION,
     heartbeatMs: readMs(loaded.env, "BASIS_HEARTBEAT_MS"),
     drainTimeoutMs: readMs(loaded.env, "BASIS_DRAIN_TIMEOUT_MS"),

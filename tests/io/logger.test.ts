@@ -1,0 +1,13 @@
+import { describe, expect, test } from "bun:test";
+import { formatLogLine } from "../../lib/io/logger.ts";
+
+describe("formatLogLine", () => {
+  const date = new Date("2026-11-25T12:00:00.000Z");
+  test("writes time, tag, level label and message on one line", () => {
+    expect(formatLogLine({ date, tag: "worker", type: "warn", args: ["backend down"] })).toBe("2026-11-25T12:00:00.000Z [worker] WARN backend down");
+    expect(formatLogLine({ date, tag: "worker", type: "info", args: ["heartbeat:", "idle"] })).toBe("2026-11-25T12:00:00.000Z [worker] heartbeat: idle");
+  });
+  test("prints an error by its message and other values as JSON", () => {
+    expect(formatLogLine({ date, tag: "", type: "error", args: [new Error("boom"), { n: 1 }] })).toBe("2026-11-25T12:00:00.000Z ERROR boom {\"n\":1}");
+  });
+});
