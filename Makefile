@@ -6,8 +6,8 @@ COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 HOST_OS := $(shell uname -s | tr A-Z a-z | sed 's/mingw.*\|msys.*/windows/')
 HOST_ARCH := $(shell uname -m | sed 's/x86_64/x64/;s/aarch64/arm64/')
 HOST_TARGET := $(HOST_OS)-$(HOST_ARCH)
-SOURCES := $(shell find bin lib templates -type f 2>/dev/null) package.json
-BUILD_FLAGS = --compile --minify --splitting --define BASIS_BUILD_COMMIT='"$(COMMIT)"'
+SOURCES := $(shell find bin lib templates -type f 2>/dev/null) package.json Makefile
+BUILD_FLAGS = --compile --minify --splitting --bytecode --format=esm --define BASIS_BUILD_COMMIT='"$(COMMIT)"'
 
 .PHONY: deps build test canary bench check clean dist bundle deno-check
 .DEFAULT_GOAL := build
