@@ -85,6 +85,8 @@ export const JobAssignSchema = v.object({
   request: InferenceRequestSchema,
   /** Milliseconds the orchestrator waits for the whole job. */
   timeout_ms: v.pipe(COUNT, v.minValue(1)),
+  /** Whether the orchestrator relays text as it comes; when false the worker sends no chunks. */
+  stream: v.optional(v.boolean(), true),
 });
 export type JobAssign = v.InferOutput<typeof JobAssignSchema>;
 

@@ -55,7 +55,9 @@ async function offer(session: WorkerSession, payload: unknown, timeoutMs: number
 export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest, hooks: DispatchHooks = {}): Promise<DispatchResult> {
   const jobId = newJobId();
   const tried = new Set<WorkerSession>();
-  const payload = { job_id: jobId, request, timeout_ms: deps.jobTimeoutMs };
+  // Chunks cross the socket only when someone reads them as they come.
+  const stream = hooks.onChunk !== undefined;
+  const payload = { job_id: jobId, request, timeout_ms: deps.jobTimeoutMs, stream };
   for (;;) {
     const session = pickSession(deps.registry, request.model, tried, hooks.workerId);
     if (!session && hooks.workerId !== undefined) {
@@ -140,7 +142,7 @@ function awaitResult(
         const verdict = judgeJob({
           runtime: session.info.runtime,
           devMode: deps.devMode,
-          streamedText: streamed,
+          streamedText: hooks.onChunk ? streamed : done.text,
           reportedText: done.text,
           usage: done.usage,
           elapsedMs: deps.now() - started,

@@ -161,6 +161,7 @@ export class Worker {
       const result = await this.options.runtime.run(request, {
         signal: controller.signal,
         onDelta: (text) => {
+          if (!job.stream) return;
           pending += text;
           if (!flushScheduled) {
             flushScheduled = true;

@@ -26,7 +26,7 @@ describe("HandshakeSchema", () => {
 
 describe("JobAssignSchema", () => {
   const job = { job_id: "job_1", request: { model: "m", messages: [{ role: "user", content: "hi" }] }, timeout_ms: 1000 };
-  test("accepts a job", () => expect(parsePayload(JobAssignSchema, job) as unknown).toEqual(job));
+  test("accepts a job, streaming by default", () => expect(parsePayload(JobAssignSchema, job) as unknown).toEqual({ ...job, stream: true }));
   test("refuses a job with no messages", () =>
     expect(parsePayload(JobAssignSchema, { ...job, request: { model: "m", messages: [] } })).toBeUndefined());
   test("refuses an unknown role", () =>

@@ -1,4 +1,5 @@
 /** The GPU-free simulator: streams a deterministic answer in several chunks. */
+import { setImmediate } from "node:timers";
 import { BasisError } from "../../core/errors.ts";
 import { composeEchoAnswer } from "../../core/echo.ts";
 import type { InferenceRequest } from "../../core/protocol.ts";
@@ -25,7 +26,7 @@ export class EchoRuntime implements Runtime {
       if (options.signal.aborted) throw new BasisError("job_cancelled", "The job was cancelled.");
       options.onDelta(answer.tokens.slice(i, i + TOKENS_PER_CHUNK).join(""));
       // Yield between chunks so they travel as a stream, as a real backend's would.
-      await new Promise<void>((resolve) => setTimeout(resolve, 0));
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     return {
       text: answer.tokens.join(""),
