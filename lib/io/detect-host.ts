@@ -9,7 +9,7 @@ import { NVIDIA_SMI_ARGS, readNvidiaSmi } from "../core/detect/parse-nvidia-smi.
 import { OLLAMA_TAGS_PATH, OLLAMA_VERSION_PATH, readOllama } from "../core/detect/parse-ollama.ts";
 import { ROCM_SMI_MEMORY_ARGS, ROCM_SMI_PRODUCT_ARGS, readRocmSmi } from "../core/detect/parse-rocm-smi.ts";
 import { VLLM_HEALTH_PATH, VLLM_MODELS_PATH, readVllm } from "../core/detect/parse-vllm.ts";
-import { joinUrl } from "../core/detect/public-url.ts";
+import { joinUrl } from "../core/public-url.ts";
 import {
   SYSCTL_BRAND_ARGS,
   SYSCTL_MEMSIZE_ARGS,

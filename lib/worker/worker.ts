@@ -6,6 +6,7 @@ import type { ConsolaInstance } from "consola";
 import { setImmediate } from "node:timers";
 import type { Socket } from "socket.io-client";
 import { BasisError } from "../core/errors.ts";
+import { describeUrl } from "../core/public-url.ts";
 import {
   EVENTS,
   type Handshake,
@@ -77,7 +78,7 @@ export class Worker {
       timeout: 10_000,
     });
     this.socket = socket;
-    log.info(`connecting to ${redactUrl(config.orchestratorUrl)} as ${config.workerId} (wallet ${config.wallet}, runtime ${config.runtime})`);
+    log.info(`connecting to ${describeUrl(config.orchestratorUrl)} as ${config.workerId} (wallet ${config.wallet}, runtime ${config.runtime})`);
 
     socket.on(EVENTS.welcome, (payload: unknown) => {
       const welcome = parsePayload(WelcomeSchema, payload);
@@ -247,12 +248,3 @@ export class Worker {
   }
 }
 
-/** URLs are logged without query strings or credentials, which may carry tokens. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`;
-  } catch {
-    return "(invalid url)";
-  }
-}

@@ -5,7 +5,7 @@
 import * as v from "valibot";
 import { parseJsonSafely } from "./parse-json-safely.ts";
 import type { HttpReply, OllamaFacts } from "./host-facts.ts";
-import { stripUrlCredentials } from "./public-url.ts";
+import { stripUrlCredentials } from "../public-url.ts";
 
 export const OLLAMA_VERSION_PATH = "/api/version";
 export const OLLAMA_TAGS_PATH = "/api/tags";

@@ -5,7 +5,7 @@
 import * as v from "valibot";
 import { parseJsonSafely } from "./parse-json-safely.ts";
 import type { HttpReply, VllmFacts } from "./host-facts.ts";
-import { stripUrlCredentials } from "./public-url.ts";
+import { stripUrlCredentials } from "../public-url.ts";
 
 export const VLLM_HEALTH_PATH = "/health";
 export const VLLM_MODELS_PATH = "/v1/models";

@@ -4,6 +4,7 @@
  * credential into the message.
  */
 import { BasisError } from "../../core/errors.ts";
+import { describeUrl } from "../../core/public-url.ts";
 
 /** The part of `fetch` the runtimes use; tests and other hosts may pass their own. */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -13,28 +14,6 @@ export const DEFAULT_FIRST_TOKEN_TIMEOUT_MS = 120_000;
 export const DEFAULT_TOTAL_TIMEOUT_MS = 600_000;
 /** `healthy()` must answer fast: it runs on a timer while jobs are in flight. */
 export const HEALTH_TIMEOUT_MS = 2_000;
-
-/** A base URL for messages: no user:password, no query (either could carry a credential). */
-export function describeUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`;
-  } catch {
-    return "(invalid URL)";
-  }
-}
-
-/** Joins a base URL and a path without doubling slashes. */
-export function joinUrl(base: string, path: string): string {
-  return `${base.replace(/\/+$/, "")}${path}`;
-}
-
-/** Replaces every occurrence of each secret, so a backend echoing a key cannot leak it. */
-export function redact(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text;
-  for (const secret of secrets) if (secret && secret.length >= 4) out = out.split(secret).join("[redacted]");
-  return out;
-}
 
 /**
  * The message inside any error shape the backends use: Ollama `{"error":"..."}`, vLLM from

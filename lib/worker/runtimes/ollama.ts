@@ -11,15 +11,14 @@ import {
   createRunGuard,
   DEFAULT_FIRST_TOKEN_TIMEOUT_MS,
   DEFAULT_TOTAL_TIMEOUT_MS,
-  describeUrl,
   extractErrorMessage,
   type FetchLike,
   HEALTH_TIMEOUT_MS,
-  joinUrl,
   oneLine,
   readErrorBody,
   unreachableError,
 } from "./backend-errors.ts";
+import { describeUrl, joinUrl } from "../../core/public-url.ts";
 import type { RunOptions, RunResult, Runtime } from "./runtime.ts";
 
 export const DEFAULT_OLLAMA_BASE_URL = "http://127.0.0.1:11434";

@@ -10,16 +10,15 @@ import {
   createRunGuard,
   DEFAULT_FIRST_TOKEN_TIMEOUT_MS,
   DEFAULT_TOTAL_TIMEOUT_MS,
-  describeUrl,
   extractErrorMessage,
   type FetchLike,
   HEALTH_TIMEOUT_MS,
-  joinUrl,
   oneLine,
   readErrorBody,
-  redact,
   unreachableError,
 } from "./backend-errors.ts";
+import { describeUrl, joinUrl } from "../../core/public-url.ts";
+import { redact } from "../../core/secrets.ts";
 import type { RunOptions, RunResult, Runtime } from "./runtime.ts";
 
 export const DEFAULT_VLLM_BASE_URL = "http://127.0.0.1:8000";

@@ -1,36 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { BasisError } from "../../../lib/core/errors.ts";
-import {
-  createRunGuard,
-  describeUrl,
-  extractErrorMessage,
-  joinUrl,
-  readErrorBody,
-  redact,
-} from "../../../lib/worker/runtimes/backend-errors.ts";
-
-describe("describeUrl", () => {
-  test.each([
-    ["http://127.0.0.1:11434", "http://127.0.0.1:11434"],
-    ["http://127.0.0.1:8000/v1/", "http://127.0.0.1:8000/v1/"],
-    ["https://user:s3cret@api.example.com/v1?key=abc", "https://api.example.com/v1"],
-    ["not a url", "(invalid URL)"],
-  ])("shows %s as %s", (input, expected) => {
-    expect(describeUrl(input)).toBe(expected);
-  });
-});
-
-describe("joinUrl", () => {
-  test("joins without doubling slashes", () => {
-    expect(joinUrl("http://h:1//", "/api/tags")).toBe("http://h:1/api/tags");
-  });
-});
-
-describe("redact", () => {
-  test("replaces every occurrence of a secret and ignores empty ones", () => {
-    expect(redact("key sk-abcdef and sk-abcdef again", ["sk-abcdef", undefined, ""])).toBe("key [redacted] and [redacted] again");
-  });
-});
+import { createRunGuard, extractErrorMessage, readErrorBody } from "../../../lib/worker/runtimes/backend-errors.ts";
 
 describe("extractErrorMessage", () => {
   test.each([

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { joinUrl, stripUrlCredentials } from "../../../lib/core/detect/public-url.ts";
+import { describeUrl, joinUrl, stripUrlCredentials } from "../../lib/core/public-url.ts";
 
 describe("stripUrlCredentials", () => {
   test.each([
@@ -24,3 +24,22 @@ describe("joinUrl", () => {
     expect(joinUrl(base, "/api/tags")).toBe(expected);
   });
 });
+
+describe("describeUrl", () => {
+  test.each([
+    ["http://127.0.0.1:11434", "http://127.0.0.1:11434"],
+    ["http://127.0.0.1:8000/v1/", "http://127.0.0.1:8000/v1/"],
+    ["https://user:s3cret@api.example.com/v1?key=abc", "https://api.example.com/v1"],
+    ["not a url", "(invalid URL)"],
+  ])("shows %s as %s", (input, expected) => {
+    expect(describeUrl(input)).toBe(expected);
+  });
+});
+
+describe("joinUrl keeps a base path", () => {
+  test("joins without doubling slashes", () => {
+    expect(joinUrl("http://h:1//", "/api/tags")).toBe("http://h:1/api/tags");
+  });
+});
+
+
