@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { keccak256, toBytes, type Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import type { Hex } from "viem";
 import { canonicalOfferMessage } from "../../lib/core/canonical-json.ts";
 import { BasisError } from "../../lib/core/errors.ts";
+import { DEFAULT_MODEL_OFFER, throwawayKey } from "../helpers/prices.ts";
 import { buildManifest, type Manifest } from "../../lib/core/manifest.ts";
 import { signManifest, verifyManifest } from "../../lib/core/manifest-signature.ts";
 import { createBasisApi } from "../../lib/io/basis-api.ts";
@@ -16,10 +16,8 @@ import { makeScratch, worker } from "./_cli.ts";
 requireBinaries();
 
 // Throwaway keys derived from labels at run time: public, no funds, test only.
-const KEY = keccak256(toBytes("basis-worker price publish e2e key A"));
-const OTHER_KEY = keccak256(toBytes("basis-worker price publish e2e key B"));
-const WALLET = privateKeyToAccount(KEY).address;
-const OTHER_WALLET = privateKeyToAccount(OTHER_KEY).address;
+const { key: KEY, wallet: WALLET } = throwawayKey("basis-worker price publish e2e key A");
+const { key: OTHER_KEY, wallet: OTHER_WALLET } = throwawayKey("basis-worker price publish e2e key B");
 const NOT_EARNING = "Publishing a price is not earning";
 
 const scratch = makeScratch("price");
@@ -27,16 +25,7 @@ const pricesPath = join(scratch.dir, "prices.json");
 const lowPricesPath = join(scratch.dir, "low-prices.json");
 const keyFile = join(scratch.dir, "reward.key");
 const openKeyFile = join(scratch.dir, "open.key");
-const MODEL = {
-  model_id: "basis-default",
-  runtime: "ollama",
-  prompt_credits_per_1m: "460000000",
-  output_credits_per_1m: "1840000000",
-  min_job_credits: "50000000",
-  max_context_tokens: 32768,
-  max_output_tokens: 4096,
-  concurrency: 2,
-};
+const MODEL = DEFAULT_MODEL_OFFER;
 let api: Orchestrator;
 
 beforeAll(async () => {

@@ -1,32 +1,19 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { keccak256, toBytes } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
 import { buildManifest } from "../../lib/core/manifest.ts";
 import { signManifest } from "../../lib/core/manifest-signature.ts";
 import { CANARY_VALID_MS, describeOffer, judgeOfferState, newOfferId, type OfferState } from "../../lib/orchestrator/offers.ts";
 import type { Orchestrator } from "../../lib/orchestrator/server.ts";
 import type { OfferRecord } from "../../lib/orchestrator/store.ts";
+import { DEFAULT_MODEL_OFFER, throwawayKey } from "../helpers/prices.ts";
 import { call, register, registration, startApi } from "./_helpers.ts";
 
 // A throwaway key derived from a label at run time: public, no funds, test only.
-const KEY = keccak256(toBytes("basis-worker offers test key"));
-const WALLET = privateKeyToAccount(KEY).address;
+const { key: KEY, wallet: WALLET } = throwawayKey("basis-worker offers test key");
 const NOW = Date.parse("2030-01-01T00:00:00.000Z");
 const DAY = 86_400_000;
 const PRICES = {
   hardware: { gpu: "RTX 4090", vram_gib: 24 },
-  models: [
-    {
-      model_id: "basis-default",
-      runtime: "ollama",
-      prompt_credits_per_1m: "460000000",
-      output_credits_per_1m: "1840000000",
-      min_job_credits: "50000000",
-      max_context_tokens: 32768,
-      max_output_tokens: 4096,
-      concurrency: 2,
-    },
-  ],
+  models: [DEFAULT_MODEL_OFFER],
 };
 
 describe("judgeOfferState", () => {

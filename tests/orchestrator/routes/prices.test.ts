@@ -1,30 +1,19 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { keccak256, toBytes, type Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import type { Hex } from "viem";
 import { buildManifest, type ModelOffer, type UnsignedManifest } from "../../../lib/core/manifest.ts";
 import { signManifest } from "../../../lib/core/manifest-signature.ts";
 import { PRICE_RAILS } from "../../../lib/core/price-rails.ts";
 import type { Orchestrator } from "../../../lib/orchestrator/server.ts";
 import type { SqliteStore } from "../../../lib/orchestrator/sqlite-store.ts";
+import { DEFAULT_MODEL_OFFER, throwawayKey } from "../../helpers/prices.ts";
 import { call, register, registration, startApi } from "../_helpers.ts";
 
 // Throwaway keys derived from labels at run time: public, no funds, test only.
-const KEY = keccak256(toBytes("basis-worker prices route test key A"));
-const OTHER_KEY = keccak256(toBytes("basis-worker prices route test key B"));
-const WALLET = privateKeyToAccount(KEY).address;
-const OTHER_WALLET = privateKeyToAccount(OTHER_KEY).address;
+const { key: KEY, wallet: WALLET } = throwawayKey("basis-worker prices route test key A");
+const { key: OTHER_KEY, wallet: OTHER_WALLET } = throwawayKey("basis-worker prices route test key B");
 const HOUR = 3_600_000;
 
-const MODEL: ModelOffer = {
-  model_id: "basis-default",
-  runtime: "ollama",
-  prompt_credits_per_1m: "460000000",
-  output_credits_per_1m: "1840000000",
-  min_job_credits: "50000000",
-  max_context_tokens: 32768,
-  max_output_tokens: 4096,
-  concurrency: 2,
-};
+const MODEL = DEFAULT_MODEL_OFFER;
 
 let api: Orchestrator;
 let issued = Date.now() - HOUR;
