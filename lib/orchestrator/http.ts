@@ -1,8 +1,8 @@
 /**
- * A small router over node:http, with JSON helpers. Every body is parsed once, here, against a
- * valibot schema; a handler receives typed values or the caller gets a 400 with a stable code.
+ * A small router over web-standard Request/Response (served by Bun.serve), with JSON helpers.
+ * Every body is parsed once, here, against a valibot schema; a handler receives typed values or
+ * the caller gets a 400 with a stable code.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
 import * as v from "valibot";
 
 export const MAX_BODY_BYTES = 1 << 20;
@@ -19,13 +19,12 @@ export class HttpError extends Error {
 }
 
 export interface RouteContext {
-  req: IncomingMessage;
-  res: ServerResponse;
+  request: Request;
   params: Record<string, string>;
   url: URL;
 }
 
-export type Handler = (ctx: RouteContext) => Promise<void> | void;
+export type Handler = (ctx: RouteContext) => Promise<Response> | Response;
 
 interface Route {
   method: string;
@@ -73,35 +72,42 @@ export class Router {
   }
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(text).toString(),
-    "cache-control": "no-store",
-    ...headers,
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers },
   });
-  res.end(text);
 }
 
-export function sendError(res: ServerResponse, error: HttpError): void {
-  sendJson(res, error.status, { error: error.code, ...(error.message !== error.code ? { message: error.message } : {}), ...error.extra });
+export function errorResponse(error: HttpError): Response {
+  return json(error.status, { error: error.code, ...(error.message !== error.code ? { message: error.message } : {}), ...error.extra });
 }
 
-export async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, "body_too_large", "The request body is over 1 MiB.");
-    chunks.push(chunk as Buffer);
+function tooLarge(): HttpError {
+  return new HttpError(413, "body_too_large", "The request body is over 1 MiB.");
+}
+
+export async function readBody(request: Request): Promise<string> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && /^\d+$/.test(declared)) {
+    // The server holds the body to its declared length, so a declared size is a true bound.
+    if (Number(declared) > MAX_BODY_BYTES) throw tooLarge();
+    return await request.text();
   }
-  return Buffer.concat(chunks).toString("utf8");
+  if (request.body === null) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body) {
+    size += chunk.byteLength;
+    if (size > MAX_BODY_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
 /** Reads and validates a JSON body; failures become 400s naming the first bad field. */
-export async function readJson<const S extends v.GenericSchema>(req: IncomingMessage, schema: S): Promise<v.InferOutput<S>> {
-  const text = await readBody(req);
+export async function readJson<const S extends v.GenericSchema>(request: Request, schema: S): Promise<v.InferOutput<S>> {
+  const text = await readBody(request);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -117,8 +123,8 @@ export async function readJson<const S extends v.GenericSchema>(req: IncomingMes
   return result.output;
 }
 
-export function bearerToken(req: IncomingMessage): string | undefined {
-  const header = req.headers.authorization ?? "";
+export function bearerToken(request: Request): string | undefined {
+  const header = request.headers.get("authorization") ?? "";
   const match = /^Bearer\s+(.+)$/i.exec(header);
   return match?.[1]?.trim();
 }

@@ -2,7 +2,6 @@
  * What the Basis API routes share: their dependencies, and one body reader that refuses
  * secret-shaped values before anything else and never quotes a value back in an error.
  */
-import type { IncomingMessage } from "node:http";
 import * as v from "valibot";
 import { SECRET_WARNING, secretKind } from "../../core/secrets.ts";
 import { HttpError, readBody } from "../http.ts";
@@ -59,8 +58,8 @@ function issueToError(issue: v.BaseIssue<unknown>): HttpError {
 }
 
 /** Reads a JSON body and validates it; the schema's messages must not quote the input. */
-export async function readApiBody<const S extends v.GenericSchema>(req: IncomingMessage, schema: S): Promise<v.InferOutput<S>> {
-  const text = await readBody(req);
+export async function readApiBody<const S extends v.GenericSchema>(request: Request, schema: S): Promise<v.InferOutput<S>> {
+  const text = await readBody(request);
   let value: unknown;
   try {
     value = JSON.parse(text);

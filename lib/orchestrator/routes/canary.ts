@@ -6,7 +6,7 @@
 import type { InferenceRequest } from "../../core/protocol.ts";
 import { constantTimeEqual } from "../../core/token.ts";
 import { type DispatchDeps, type DispatchResult, dispatchJob } from "../dispatch.ts";
-import { bearerToken, type Handler, HttpError, sendJson } from "../http.ts";
+import { bearerToken, type Handler, HttpError, json } from "../http.ts";
 import { verifiedUntil } from "../offers.ts";
 import type { WorkerSession } from "../sessions.ts";
 import type { ApiDeps } from "./_api.ts";
@@ -102,8 +102,8 @@ async function runCanary(dispatch: DispatchDeps, workerId: string, model: string
 }
 
 export function canaryRoute(deps: ApiDeps, dispatch: DispatchDeps, secret: string | undefined): Handler {
-  return async ({ req, res, params }) => {
-    authorize(secret, bearerToken(req));
+  return async ({ request, params }) => {
+    authorize(secret, bearerToken(request));
     const worker = requireWorker(deps, params.id);
     const session = deps.registry.get(worker.worker_id);
     if (!session) {
@@ -116,7 +116,7 @@ export function canaryRoute(deps: ApiDeps, dispatch: DispatchDeps, secret: strin
     const at = deps.now();
     deps.store.recordCanary(worker.worker_id, verdict.passed, at);
     const explained = verdict.reasons.map((reason) => CANARY_REASONS[reason] ?? reason);
-    sendJson(res, 200, {
+    return json(200, {
       worker_id: worker.worker_id,
       model,
       passed: verdict.passed,

@@ -6,7 +6,7 @@ import * as v from "valibot";
 import { InferenceRequestSchema } from "../../core/protocol.ts";
 import { constantTimeEqual } from "../../core/token.ts";
 import { type DispatchDeps, type DispatchResult, dispatchJob } from "../dispatch.ts";
-import { bearerToken, type Handler, HttpError, readJson, sendJson } from "../http.ts";
+import { bearerToken, type Handler, HttpError, json, readJson } from "../http.ts";
 import type { WorkerSession } from "../sessions.ts";
 
 const DispatchBodySchema = v.object({
@@ -41,60 +41,89 @@ function completionBody(result: DispatchResult, model: string) {
 }
 
 export function dispatchRoute(deps: DispatchDeps, secret: string | undefined): Handler {
-  return async ({ req, res }) => {
+  return async ({ request }) => {
     if (secret) {
-      const token = bearerToken(req);
+      const token = bearerToken(request);
       if (!token || !constantTimeEqual(token, secret)) throw new HttpError(401, "unauthorized");
     }
-    const body = await readJson(req, DispatchBodySchema);
-    const { stream, stream_options, ...request } = body;
+    const body = await readJson(request, DispatchBodySchema);
+    const { stream, stream_options, ...inference } = body;
+    // Aborted when the HTTP client goes away, which cancels the job on its worker.
     const client = new AbortController();
-    res.on("close", () => {
-      if (!res.writableFinished) client.abort();
-    });
+    const onGone = () => client.abort();
+    request.signal.addEventListener("abort", onGone, { once: true });
     if (!stream) {
-      const result = await dispatchJob(deps, request, { signal: client.signal });
-      sendJson(res, 200, completionBody(result, request.model), workerHeaders(result.session, result.verdict.payable, result.jobId));
-      return;
+      try {
+        const result = await dispatchJob(deps, inference, { signal: client.signal });
+        return json(200, completionBody(result, inference.model), workerHeaders(result.session, result.verdict.payable, result.jobId));
+      } finally {
+        request.signal.removeEventListener("abort", onGone);
+      }
     }
-    await streamDispatch(deps, request, stream_options?.include_usage === true, res, client.signal);
+    return await streamDispatch(deps, inference, stream_options?.include_usage === true, client);
   };
 }
 
-async function streamDispatch(
+/** Resolves with the event stream once a worker accepts; a failure before that is a plain JSON error. */
+function streamDispatch(
   deps: DispatchDeps,
   request: v.InferOutput<typeof InferenceRequestSchema>,
   includeUsage: boolean,
-  res: Parameters<Handler>[0]["res"],
-  signal: AbortSignal,
-): Promise<void> {
+  client: AbortController,
+): Promise<Response> {
+  const encoder = new TextEncoder();
+  let sink: ReadableStreamDefaultController<Uint8Array> | undefined;
+  let open = true;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      sink = controller;
+    },
+    cancel() {
+      open = false;
+      client.abort();
+    },
+  });
+  const write = (text: string) => {
+    if (open) sink?.enqueue(encoder.encode(text));
+  };
   let id = "";
   const created = Math.floor(Date.now() / 1000);
   const event = (choices: unknown[], extra: Record<string, unknown> = {}) =>
-    res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: request.model, choices, ...extra })}\n\n`);
-  try {
-    const result = await dispatchJob(deps, request, {
-      signal,
+    write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: request.model, choices, ...extra })}\n\n`);
+  return new Promise<Response>((resolve, reject) => {
+    let accepted = false;
+    dispatchJob(deps, request, {
+      signal: client.signal,
       onAccepted(session, jobId) {
+        accepted = true;
         id = `chatcmpl-${jobId}`;
         // Payability is only known at the end; the header says what the worker can at best be.
         const payableAtBest = !deps.devMode && session.info.runtime !== "echo";
-        res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", ...workerHeaders(session, payableAtBest, jobId) });
+        const headers = { "content-type": "text/event-stream", "cache-control": "no-store", ...workerHeaders(session, payableAtBest, jobId) };
+        resolve(new Response(body, { status: 200, headers }));
         event([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
       },
       onChunk(delta) {
         event([{ index: 0, delta: { content: delta }, logprobs: null, finish_reason: null }]);
       },
-    });
-    event([{ index: 0, delta: {}, logprobs: null, finish_reason: result.done.finish_reason }]);
-    if (includeUsage) {
-      const u = result.done.usage;
-      event([], { usage: { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: u.prompt_tokens + u.completion_tokens } });
-    }
-  } catch (error) {
-    if (!res.headersSent) throw error;
-    const e = error instanceof HttpError ? error : new HttpError(502, "worker_failed");
-    res.write(`data: ${JSON.stringify({ error: { message: e.message, type: e.code, code: e.status } })}\n\n`);
-  }
-  if (!res.writableEnded && !res.destroyed) res.end("data: [DONE]\n\n");
+    })
+      .then((result) => {
+        event([{ index: 0, delta: {}, logprobs: null, finish_reason: result.done.finish_reason }]);
+        if (includeUsage) {
+          const u = result.done.usage;
+          event([], { usage: { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: u.prompt_tokens + u.completion_tokens } });
+        }
+      })
+      .catch((error: unknown) => {
+        if (!accepted) return reject(error);
+        const e = error instanceof HttpError ? error : new HttpError(502, "worker_failed");
+        write(`data: ${JSON.stringify({ error: { message: e.message, type: e.code, code: e.status } })}\n\n`);
+      })
+      .then(() => {
+        if (!accepted || !open) return;
+        write("data: [DONE]\n\n");
+        open = false;
+        sink?.close();
+      });
+  });
 }

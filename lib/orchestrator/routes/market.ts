@@ -3,7 +3,7 @@
  * state, and the network default ask. With no offers the list is empty, never an invented worker.
  */
 import { NETWORK_DEFAULT_ASK, PRICE_RAILS } from "../../core/price-rails.ts";
-import { type Handler, sendJson } from "../http.ts";
+import { type Handler, json } from "../http.ts";
 import { describeOffer, judgeOfferState } from "../offers.ts";
 import type { ApiDeps } from "./_api.ts";
 import { presenceOf } from "./workers.ts";
@@ -20,8 +20,8 @@ export function listMarketOffers(deps: ApiDeps) {
 }
 
 export function marketRoute(deps: ApiDeps): Handler {
-  return ({ res }) => {
-    sendJson(res, 200, {
+  return () => {
+    return json(200, {
       offers: listMarketOffers(deps),
       networkDefault: { ...NETWORK_DEFAULT_ASK },
       rails: {

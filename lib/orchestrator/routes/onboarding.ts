@@ -3,7 +3,7 @@
  * plain words. Routing here means this orchestrator only; settlement is gated (dry run).
  */
 import { WORKER_ID_PATTERN } from "../../core/worker-config.ts";
-import { type Handler, HttpError, sendJson } from "../http.ts";
+import { type Handler, HttpError, json } from "../http.ts";
 import { SETTLEMENT } from "../rewards.ts";
 import type { ApiDeps } from "./_api.ts";
 import { presenceOf, workerView } from "./workers.ts";
@@ -42,7 +42,7 @@ function canReceiveRow(canReceive: boolean, workerId: string | undefined, worker
 }
 
 export function onboardingRoute(deps: ApiDeps): Handler {
-  return ({ res, url }) => {
+  return ({ url }) => {
     const workerId = url.searchParams.get("worker_id") ?? undefined;
     if (workerId !== undefined && !WORKER_ID_PATTERN.test(workerId)) {
       throw new HttpError(400, "invalid_worker_id", "The worker id is not a short slug.", { field: "worker_id" });
@@ -70,7 +70,7 @@ export function onboardingRoute(deps: ApiDeps): Handler {
       canReceiveRow(canReceiveJobs, workerId, worker),
       { name: "Settlement", state: "gated", detail: "Dry run: rewards are tracked off-chain as pending; there is no on-chain payout or claim." },
     ];
-    sendJson(res, 200, {
+    return json(200, {
       registration: { state: "live", durable: deps.store.durable },
       jobRouting: { enabled: true, scope: "this orchestrator" },
       orchestrator: { ...(listenUrl ? { url: listenUrl } : {}), workersOnline, devMode: deps.devMode },

@@ -8,7 +8,7 @@ import { isBasisError } from "../../core/errors.ts";
 import { type Manifest, parseManifest, type SchemaProblem } from "../../core/manifest.ts";
 import { checkExpiry, verifyManifestSigner } from "../../core/manifest-signature.ts";
 import { checkModelsRails } from "../../core/price-rails.ts";
-import { type Handler, HttpError, sendJson } from "../http.ts";
+import { type Handler, HttpError, json } from "../http.ts";
 import { newOfferId } from "../offers.ts";
 import { type ApiDeps, readApiBody } from "./_api.ts";
 
@@ -67,8 +67,8 @@ function checkWindow(deps: ApiDeps, manifest: Manifest): void {
 }
 
 export function pricesRoute(deps: ApiDeps): Handler {
-  return async ({ req, res }) => {
-    const manifest = parseBody(await readApiBody(req, v.unknown()));
+  return async ({ request }) => {
+    const manifest = parseBody(await readApiBody(request, v.unknown()));
     const flags = checkRails(manifest);
     await checkSigner(deps, manifest);
     checkWindow(deps, manifest);
@@ -92,7 +92,7 @@ export function pricesRoute(deps: ApiDeps): Handler {
       });
     }
     const { offer } = outcome;
-    sendJson(res, 201, {
+    return json(201, {
       offerId: offer.offer_id,
       priceVersion: offer.price_version,
       // Acceptance proves the signature and the rails only; GET /api/workers/market applies the

@@ -1,5 +1,5 @@
 /** `POST /api/workers/register` and `POST /api/workers/heartbeat`. */
-import { type Handler, HttpError, sendJson } from "../http.ts";
+import { type Handler, HttpError, json } from "../http.ts";
 import { type ApiDeps, readApiBody, toIso } from "./_api.ts";
 import { HeartbeatBodySchema, RegisterBodySchema } from "./_schemas.ts";
 import { requireWorker, workerView } from "./workers.ts";
@@ -9,8 +9,8 @@ export const RESERVED_WORKER_IDS: readonly string[] = ["market", "onboarding", "
 
 /** The same id and wallet again is an update (200); the id under another wallet is a 409. */
 export function registerRoute(deps: ApiDeps): Handler {
-  return async ({ req, res }) => {
-    const body = await readApiBody(req, RegisterBodySchema);
+  return async ({ request }) => {
+    const body = await readApiBody(request, RegisterBodySchema);
     if (RESERVED_WORKER_IDS.includes(body.worker_id)) {
       throw new HttpError(400, "invalid_request", "worker_id names an API path; pick another.", { field: "worker_id" });
     }
@@ -21,19 +21,19 @@ export function registerRoute(deps: ApiDeps): Handler {
         hint: "Pick another worker id, or register it with the wallet it was first bound to.",
       });
     }
-    sendJson(res, outcome.created ? 201 : 200, { worker: workerView(deps, body.worker_id), created: outcome.created });
+    return json(outcome.created ? 201 : 200, { worker: workerView(deps, body.worker_id), created: outcome.created });
   };
 }
 
 export function heartbeatRoute(deps: ApiDeps): Handler {
-  return async ({ req, res }) => {
-    const body = await readApiBody(req, HeartbeatBodySchema);
+  return async ({ request }) => {
+    const body = await readApiBody(request, HeartbeatBodySchema);
     const record = requireWorker(deps, body.worker_id);
     if (body.worker_wallet && body.worker_wallet.toLowerCase() !== record.worker_wallet.toLowerCase()) {
       throw new HttpError(409, "wallet_mismatch", `Worker ${record.worker_id} is registered with another wallet.`, { field: "worker_wallet" });
     }
     const at = deps.now();
     deps.store.recordHeartbeat(record.worker_id, at);
-    sendJson(res, 200, { ok: true, worker_id: record.worker_id, lastSeenAt: toIso(at) });
+    return json(200, { ok: true, worker_id: record.worker_id, lastSeenAt: toIso(at) });
   };
 }

@@ -1,5 +1,5 @@
 /** `GET /api/workers/:id/rewards`: the worker's ledger, with settlement plainly gated. */
-import { type Handler, HttpError, sendJson } from "../http.ts";
+import { type Handler, HttpError, json } from "../http.ts";
 import { rewardsView } from "../rewards.ts";
 import type { ApiDeps } from "./_api.ts";
 import { requireWorker } from "./workers.ts";
@@ -16,9 +16,9 @@ function parseLimit(text: string | null): number {
 }
 
 export function rewardsRoute(deps: ApiDeps): Handler {
-  return ({ res, params, url }) => {
+  return ({ params, url }) => {
     const limit = parseLimit(url.searchParams.get("limit"));
     const record = requireWorker(deps, params.id);
-    sendJson(res, 200, rewardsView(deps.store, record, limit));
+    return json(200, rewardsView(deps.store, record, limit));
   };
 }

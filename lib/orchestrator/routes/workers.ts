@@ -1,6 +1,6 @@
 /** Worker records as the Basis API serves them: `GET /api/workers/:id`. */
 import { WORKER_ID_PATTERN } from "../../core/worker-config.ts";
-import { type Handler, HttpError, sendJson } from "../http.ts";
+import { type Handler, HttpError, json } from "../http.ts";
 import { judgePresence, type Presence } from "../presence.ts";
 import type { WorkerRecord } from "../store.ts";
 import { type ApiDeps, toIso } from "./_api.ts";
@@ -48,8 +48,8 @@ export function requireWorker(deps: ApiDeps, id: string | undefined): WorkerReco
 }
 
 export function getWorkerRoute(deps: ApiDeps): Handler {
-  return ({ res, params }) => {
+  return ({ params }) => {
     const record = requireWorker(deps, params.id);
-    sendJson(res, 200, { worker: workerView(deps, record.worker_id) });
+    return json(200, { worker: workerView(deps, record.worker_id) });
   };
 }
