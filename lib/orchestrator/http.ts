@@ -105,15 +105,19 @@ export async function readBody(request: Request): Promise<string> {
   return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
-/** Reads and validates a JSON body; failures become 400s naming the first bad field. */
-export async function readJson<const S extends v.GenericSchema>(request: Request, schema: S): Promise<v.InferOutput<S>> {
+/** The body as parsed JSON, or a 400 `invalid_json`. */
+export async function readJsonValue(request: Request): Promise<unknown> {
   const text = await readBody(request);
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     throw new HttpError(400, "invalid_json", "The body is not JSON.");
   }
+}
+
+/** Reads and validates a JSON body; failures become 400s naming the first bad field. */
+export async function readJson<const S extends v.GenericSchema>(request: Request, schema: S): Promise<v.InferOutput<S>> {
+  const value = await readJsonValue(request);
   const result = v.safeParse(schema, value);
   if (!result.success) {
     const issue = result.issues[0];

@@ -4,7 +4,7 @@
  */
 import * as v from "valibot";
 import { SECRET_WARNING, secretKind } from "../../core/secrets.ts";
-import { HttpError, readBody } from "../http.ts";
+import { HttpError, readJsonValue } from "../http.ts";
 import type { SessionRegistry } from "../sessions.ts";
 import type { Store } from "../store.ts";
 
@@ -59,13 +59,7 @@ function issueToError(issue: v.BaseIssue<unknown>): HttpError {
 
 /** Reads a JSON body and validates it; the schema's messages must not quote the input. */
 export async function readApiBody<const S extends v.GenericSchema>(request: Request, schema: S): Promise<v.InferOutput<S>> {
-  const text = await readBody(request);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new HttpError(400, "invalid_json", "The body is not JSON.");
-  }
+  const value = await readJsonValue(request);
   const secretAt = findSecret(value);
   if (secretAt) throw new HttpError(400, "secret_refused", `Refused ${secretAt}: ${SECRET_WARNING}`, { field: secretAt });
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
