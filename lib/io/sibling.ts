@@ -23,6 +23,13 @@ export function siblingCommand(program: "basis-worker" | "basis-canary"): string
 }
 
 export async function runSiblingCanary(args: string[]): Promise<number> {
+  if ("Deno" in globalThis && !isCompiled()) {
+    // The canary runs the reference orchestrator, which is built on Bun (Bun.serve, bun:sqlite).
+    throw new BasisError("canary_needs_bun", "The canary runs on Bun, not Deno.", {
+      exitCode: 2,
+      hint: "Run `make canary`, or the compiled basis-canary binary.",
+    });
+  }
   const [cmd, ...prefix] = siblingCommand("basis-canary") as [string, ...string[]];
   if (isCompiled() && !existsSync(cmd)) {
     throw new BasisError("canary_missing", `basis-canary was not found next to this binary (${cmd}).`, {

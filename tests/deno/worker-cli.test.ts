@@ -44,6 +44,12 @@ describe("basis-worker under Deno", () => {
     expect(result).toMatchObject({ code: 0, stdout: "basis-worker 0.1.0 (commit dev, target source)\n" });
   });
 
+  test("refuses the canary, which needs Bun, with a clear error", async () => {
+    const result = await deno(["canary"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("canary_needs_bun");
+  });
+
   test("lists its commands in --help", () => {
     for (const name of ["setup", "register", "start", "status", "healthcheck", "stop", "price", "service"]) expect(commands.has(name)).toBe(true);
     expect(priceCommands.has("publish")).toBe(true);
