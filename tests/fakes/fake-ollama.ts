@@ -9,10 +9,11 @@ import {
   type Frame,
   jsonResponse,
   planAnswer,
-  type RecordedRequest,
   recordRequest,
   streamBody,
   type WritePattern,
+  fakeHandle,
+  type FakeHandle,
 } from "./fake-stream.ts";
 
 export interface FakePullScript {
@@ -34,14 +35,7 @@ export interface FakeOllamaOptions {
   version?: string;
 }
 
-export interface FakeOllama {
-  url: string;
-  requests: RecordedRequest[];
-  /** Streams whose client went away before the last write. */
-  readonly aborts: number;
-  setHealthy(healthy: boolean): void;
-  close(): Promise<void>;
-}
+export type FakeOllama = FakeHandle;
 
 const NDJSON = { "content-type": "application/x-ndjson" };
 
@@ -121,19 +115,7 @@ export function startFakeOllama(options: FakeOllamaOptions = {}): FakeOllama {
     return new Response(streamBody(state, request, frames, { pattern: script?.pattern }), { headers: NDJSON });
   }
 
-  return {
-    url: `http://127.0.0.1:${server.port}`,
-    requests: state.requests,
-    get aborts() {
-      return state.aborts;
-    },
-    setHealthy(healthy) {
-      state.healthy = healthy;
-    },
-    async close() {
-      await server.stop(true);
-    },
-  };
+  return fakeHandle(server, state);
 }
 
 function line(value: unknown): string {

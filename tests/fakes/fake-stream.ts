@@ -171,3 +171,29 @@ export function planAnswer(script: FakeModelScript, maxTokens: number | undefine
   if (script.endAfterTokens !== undefined) return { tokens: tokens.slice(0, script.endAfterTokens), finish, ending: "cut" };
   return { tokens, finish, ending: "complete" };
 }
+
+/** What a test holds of a running fake: its URL, what it saw, and its switches. */
+export interface FakeHandle {
+  url: string;
+  requests: RecordedRequest[];
+  /** Streams whose client went away before the last write. */
+  readonly aborts: number;
+  setHealthy(healthy: boolean): void;
+  close(): Promise<void>;
+}
+
+export function fakeHandle(server: { port?: number | undefined; stop(force?: boolean): Promise<void> | void }, state: FakeServerState): FakeHandle {
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    requests: state.requests,
+    get aborts() {
+      return state.aborts;
+    },
+    setHealthy(healthy) {
+      state.healthy = healthy;
+    },
+    async close() {
+      await server.stop(true);
+    },
+  };
+}

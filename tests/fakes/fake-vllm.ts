@@ -9,9 +9,10 @@ import {
   type Frame,
   jsonResponse,
   planAnswer,
-  type RecordedRequest,
   recordRequest,
   streamBody,
+  fakeHandle,
+  type FakeHandle,
 } from "./fake-stream.ts";
 
 export interface FakeVllmOptions {
@@ -23,13 +24,7 @@ export interface FakeVllmOptions {
   errorShape?: "nested" | "flat";
 }
 
-export interface FakeVllm {
-  url: string;
-  requests: RecordedRequest[];
-  readonly aborts: number;
-  setHealthy(healthy: boolean): void;
-  close(): Promise<void>;
-}
+export type FakeVllm = FakeHandle;
 
 interface ChatBody {
   model?: string;
@@ -108,19 +103,7 @@ export function startFakeVllm(options: FakeVllmOptions = {}): FakeVllm {
     });
   }
 
-  return {
-    url: `http://127.0.0.1:${server.port}`,
-    requests: state.requests,
-    get aborts() {
-      return state.aborts;
-    },
-    setHealthy(healthy) {
-      state.healthy = healthy;
-    },
-    async close() {
-      await server.stop(true);
-    },
-  };
+  return fakeHandle(server, state);
 }
 
 function event(value: unknown): string {
