@@ -15,6 +15,17 @@ export const DEFAULT_TOTAL_TIMEOUT_MS = 600_000;
 /** `healthy()` must answer fast: it runs on a timer while jobs are in flight. */
 export const HEALTH_TIMEOUT_MS = 2_000;
 
+/** A health probe: true on a 2xx within HEALTH_TIMEOUT_MS, false otherwise; never throws. */
+export async function probeOk(fetcher: FetchLike, url: string, headers?: Record<string, string>): Promise<boolean> {
+  try {
+    const response = await fetcher(url, { ...(headers ? { headers } : {}), signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The message inside any error shape the backends use: Ollama `{"error":"..."}`, vLLM from
  * v0.10.1 `{"error":{"message":...}}`, older vLLM flat `{"object":"error","message":...}`.

@@ -13,7 +13,7 @@ import {
   DEFAULT_TOTAL_TIMEOUT_MS,
   extractErrorMessage,
   type FetchLike,
-  HEALTH_TIMEOUT_MS,
+  probeOk,
   oneLine,
   readErrorBody,
   unreachableError,
@@ -80,13 +80,7 @@ export class OllamaRuntime implements Runtime {
   }
 
   async healthy(): Promise<boolean> {
-    try {
-      const response = await this.#fetch(joinUrl(this.baseUrl, "/api/version"), { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
-      await response.body?.cancel();
-      return response.ok;
-    } catch {
-      return false;
-    }
+    return await probeOk(this.#fetch, joinUrl(this.baseUrl, "/api/version"));
   }
 
   async run(request: InferenceRequest, options: RunOptions): Promise<RunResult> {

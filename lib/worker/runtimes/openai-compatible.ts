@@ -12,7 +12,7 @@ import {
   DEFAULT_TOTAL_TIMEOUT_MS,
   extractErrorMessage,
   type FetchLike,
-  HEALTH_TIMEOUT_MS,
+  probeOk,
   oneLine,
   readErrorBody,
   unreachableError,
@@ -89,13 +89,7 @@ export class OpenAICompatibleRuntime implements Runtime {
 
   async healthy(): Promise<boolean> {
     const url = this.name === "vllm" ? joinUrl(this.#rootUrl(), "/health") : this.#apiUrl("/models");
-    try {
-      const response = await this.#fetch(url, { headers: this.#headers(), signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
-      await response.body?.cancel();
-      return response.ok;
-    } catch {
-      return false;
-    }
+    return await probeOk(this.#fetch, url, this.#headers());
   }
 
   async run(request: InferenceRequest, options: RunOptions): Promise<RunResult> {
