@@ -52,6 +52,8 @@ export class Worker {
   private readonly activeByModel = new Map<string, number>();
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private refusal: ((error: BasisError) => void) | undefined;
+  /** Consecutive server-side disconnects without a welcome in between: the backoff exponent. */
+  private serverDisconnects = 0;
 
   constructor(private readonly options: WorkerOptions) {}
 
@@ -89,7 +91,14 @@ export class Worker {
     });
     socket.on("disconnect", (reason) => {
       this.state.connected = false;
-      if (!this.state.draining) log.warn(`disconnected (${reason}); reconnecting with backoff`);
+      if (this.state.draining) return;
+      log.warn(`disconnected (${reason}); reconnecting with backoff`);
+      // Socket.io reconnects by itself after a network loss, but not when the server closed the
+      // session (an orchestrator restarting, or replacing this session): then we must ask.
+      if (reason === "io server disconnect") this.scheduleReconnect();
+    });
+    socket.on(EVENTS.welcome, () => {
+      this.serverDisconnects = 0;
     });
     socket.on("connect_error", (error: Error) => {
       // A middleware refusal makes the socket inactive: retrying with the same token is pointless.
@@ -195,6 +204,17 @@ export class Worker {
       this.state.active--;
       this.activeByModel.set(model, (this.activeByModel.get(model) ?? 1) - 1);
     }
+  }
+
+  private scheduleReconnect(): void {
+    const attempt = this.serverDisconnects++;
+    const base = Math.min(30_000, 500 * 2 ** attempt);
+    const delay = base * (0.5 + Math.random());
+    const timer = setTimeout(() => {
+      this.timers.splice(this.timers.indexOf(timer), 1);
+      if (!this.state.draining && !this.state.connected) this.socket?.connect();
+    }, delay);
+    this.timers.push(timer);
   }
 
   private sendStatus(reason?: string): void {

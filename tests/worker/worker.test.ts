@@ -167,3 +167,24 @@ describe("Worker handshake", () => {
     await expect(started).rejects.toThrow("worker_id_bound_to_other_wallet");
   });
 });
+
+describe("Worker reconnection", () => {
+  test("comes back online by itself after the orchestrator restarts on the same port", async () => {
+    orchestrator = await startTestOrchestrator();
+    const port = orchestrator.port;
+    const { worker, stop } = await startTestWorker(orchestrator);
+    stops.push(stop);
+    await waitUntil("connected", () => worker.state.connected);
+    await orchestrator.close();
+    await waitUntil("disconnected", () => !worker.state.connected);
+    orchestrator = await startOrchestratorOn(port);
+    await waitUntil("reconnected", () => orchestrator!.registry.get("test-worker") !== undefined, 15_000);
+    expect((await dispatch(orchestrator, { model: "basis-default", messages })).status).toBe(200);
+  }, 20_000);
+});
+
+async function startOrchestratorOn(port: number): Promise<Orchestrator> {
+  const { startOrchestrator } = await import("../../lib/orchestrator/server.ts");
+  const { quietLog } = await import("../helpers/harness.ts");
+  return startOrchestrator({ host: "127.0.0.1", port, log: quietLog, policy: {} });
+}
