@@ -1,15 +1,17 @@
 /**
  * The worker CLI's sources under Deno (node_modules/.bin/deno, from the npm registry), against a
- * real reference API on 127.0.0.1 port 0: --version, setup --check --json, register, status and
- * price publish --dry-run. `make deno-check` runs this file alone.
+ * real reference API on 127.0.0.1 port 0: --version, setup --check --json, register, status,
+ * price publish --dry-run, and start itself (serves a job, drains on SIGTERM). `make deno-check`
+ * runs this file alone.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Orchestrator } from "../../lib/orchestrator/server.ts";
 import { ROOT, run } from "../helpers/binaries.ts";
-import { startTestOrchestrator } from "../helpers/harness.ts";
+import { dispatch, startTestOrchestrator, waitUntil } from "../helpers/harness.ts";
 
 const DENO = join(ROOT, "node_modules", ".bin", "deno");
 const ENTRY = join(ROOT, "bin", "basis-worker.ts");
@@ -88,4 +90,30 @@ describe("basis-worker under Deno", () => {
     expect(result.stdout + result.stderr).not.toContain(key.slice(2));
     expect((JSON.parse(result.stdout) as { posted?: unknown }).posted).toBe(false);
   });
+
+  test("start serves a dispatched job and drains on SIGTERM", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "basis-deno-state-"));
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("BASIS_"))) as Record<string, string>;
+    const proc = Bun.spawn([DENO, "run", "-A", ENTRY, "start"], {
+      env: {
+        ...base,
+        DENO_NO_UPDATE_CHECK: "1",
+        NO_COLOR: "1",
+        XDG_STATE_HOME: stateDir,
+        BASIS_WORKER_WALLET: WALLET,
+        BASIS_WORKER_ID: "deno-start-1",
+        BASIS_ORCHESTRATOR_URL: api.url.replace("http", "ws"),
+      },
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    await waitUntil("the Deno worker online", () => api.registry.get("deno-start-1") !== undefined, 30_000);
+    const res = await dispatch(api, { model: "basis-default", messages: [{ role: "user", content: "hello from deno" }] });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toContain("hello from deno");
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+    expect(await new Response(proc.stderr).text()).toContain("stopped cleanly");
+    rmSync(stateDir, { recursive: true, force: true });
+  }, 60_000);
 });
