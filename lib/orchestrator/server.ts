@@ -110,7 +110,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
 
   const { websocket } = engine.handler();
   const http = Bun.serve({
-    // An empty host meant every interface to node:http; to Bun it means localhost.
+    // An empty --host means every interface; Bun alone would read it as localhost.
     hostname: options.host === "" ? "::" : options.host,
     port: options.port,
     // Keep-alive connections idle up to 65 s (as before); routes that wait on a worker lift it below.
