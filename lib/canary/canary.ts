@@ -102,6 +102,9 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryReport> {
   };
   const workerEnv = (auth: Record<string, string>) => ({
     ...cleanEnv,
+    // The workers' pid files go to the canary's temp folder, never the operator's state dir.
+    XDG_STATE_HOME: join(dir, "state"),
+    LOCALAPPDATA: join(dir, "state"),
     BASIS_WORKER_WALLET: wallet,
     BASIS_WORKER_ID: workerId,
     BASIS_WORKER_RUNTIME: "echo",

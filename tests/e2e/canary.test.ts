@@ -1,12 +1,22 @@
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { CANARY_BIN, requireBinaries, run, WORKER_BIN } from "../helpers/binaries.ts";
 
 requireBinaries();
 
 describe("basis-canary (compiled)", () => {
-  test("proves all five steps and ends with the summary line", async () => {
-    const result = await run([CANARY_BIN]);
+  test("proves all five steps, ends with the summary line, and leaves nothing behind", async () => {
+    const state = mkdtempSync(join(tmpdir(), "basis-canary-state-"));
+    const before = readdirSync(tmpdir()).filter((name) => name.startsWith("basis-canary-") && name !== basename(state));
+    const result = await run([CANARY_BIN], { XDG_STATE_HOME: state });
     expect(result.code).toBe(0);
+    // No pid file in the operator's state dir, no temp folder of its own left over.
+    expect(readdirSync(state)).toEqual([]);
+    const after = readdirSync(tmpdir()).filter((name) => name.startsWith("basis-canary-") && name !== basename(state));
+    expect(after.filter((name) => !before.includes(name))).toEqual([]);
+    rmSync(state, { recursive: true, force: true });
     const lines = result.stdout.trim().split("\n");
     expect(lines.filter((l) => l.startsWith("PASS "))).toHaveLength(5);
     expect(lines.at(-1)).toBe("5 passed, 0 failed");
