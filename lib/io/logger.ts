@@ -29,7 +29,8 @@ export function formatLogLine(record: Pick<LogObject, "date" | "tag" | "type" | 
 
 const lineReporter: ConsolaReporter = {
   log(record) {
-    process.stderr.write(`${formatLogLine(record)}\n`);
+    // console.error, not process.stderr: the latter loads Node streams, a cost at every start.
+    console.error(formatLogLine(record));
   },
 };
 
