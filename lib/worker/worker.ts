@@ -7,6 +7,7 @@ import { setImmediate } from "node:timers";
 import type { Socket } from "socket.io-client";
 import { BasisError } from "../core/errors.ts";
 import { describeUrl } from "../core/public-url.ts";
+import { socketTarget } from "../core/socket-target.ts";
 import {
   EVENTS,
   type Handshake,
@@ -70,7 +71,9 @@ export class Worker {
       concurrency: config.concurrency,
       version: this.options.version,
     };
-    const socket = this.options.connect(config.orchestratorUrl, {
+    const target = socketTarget(config.orchestratorUrl);
+    const socket = this.options.connect(target.uri, {
+      path: target.path,
       auth,
       transports: ["websocket"],
       reconnection: true,

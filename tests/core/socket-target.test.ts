@@ -1,0 +1,15 @@
+import { describe, expect, test } from "bun:test";
+import { socketTarget } from "../../lib/core/socket-target.ts";
+
+describe("socketTarget", () => {
+  const cases: [string, string, string][] = [
+    ["ws://localhost:8787", "ws://localhost:8787", "/socket.io/"],
+    ["wss://orch.example/", "wss://orch.example", "/socket.io/"],
+    ["wss://orch.example/basis", "wss://orch.example", "/basis/socket.io/"],
+    ["https://lan.example:9000/a/b/", "https://lan.example:9000", "/a/b/socket.io/"],
+    ["ws://[::1]:8787?x=1", "ws://[::1]:8787", "/socket.io/"],
+  ];
+  for (const [input, uri, path] of cases) {
+    test(`treats the path of ${input} as a proxy prefix`, () => expect(socketTarget(input)).toEqual({ uri, path }));
+  }
+});
