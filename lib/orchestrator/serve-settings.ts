@@ -8,8 +8,6 @@ import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export const STORE_DRIVERS = ["sqlite"] as const;
-
 /** Returns the driver to use; never quotes BASIS_DATABASE_URL, which may carry a password. */
 export function resolveStoreDriver(env: Env): "sqlite" {
   const driver = (env.BASIS_STORE_DRIVER ?? "").trim().toLowerCase();

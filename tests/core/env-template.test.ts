@@ -3,23 +3,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseDotenv } from "../../lib/core/dotenv.ts";
 import { isSecretEnvName, renderWorkerEnv, WORKER_ENV_NAMES } from "../../lib/core/env-template.ts";
-import { BasisError } from "../../lib/core/errors.ts";
 import { SECRET_ENV_NAMES } from "../../lib/core/secrets.ts";
+import { catchBasisError } from "../helpers/errors.ts";
 
 const TEMPLATE = readFileSync(join(import.meta.dir, "../../templates/worker.env.example"), "utf8");
 const WALLET = "0x52908400098527886E0F7030069857D2E4169EE7";
 const PRIVATE_KEY = `0x${"4c0883a69102937d6231471b5dbb6204fe512961708279f2e3e8a5d4b8e3e1a9"}`;
 const MNEMONIC = "abandon ability able about above absent absorb abstract absurd abuse access accident";
-
-function catchError(work: () => unknown): BasisError {
-  try {
-    work();
-  } catch (error) {
-    if (error instanceof BasisError) return error;
-    throw error;
-  }
-  throw new Error("expected a BasisError");
-}
 
 describe("worker.env.example", () => {
   test("lists every worker variable exactly once, in the documented order", () => {
@@ -88,7 +78,7 @@ describe("renderWorkerEnv", () => {
   test.each([...SECRET_ENV_NAMES.filter((name) => TEMPLATE.includes(`${name}=`)), "BASIS_SOME_NEW_API_KEY"])(
     "refuses to write a value for the secret %s, without echoing it",
     (name) => {
-      const error = catchError(() => renderWorkerEnv(`${TEMPLATE}\n${name}=\n`, { [name]: "tok-9f8e7d6c5b4a" }));
+      const error = catchBasisError(() => renderWorkerEnv(`${TEMPLATE}\n${name}=\n`, { [name]: "tok-9f8e7d6c5b4a" }));
       expect(error).toMatchObject({ code: "secret_not_written", exitCode: 2 });
       expect(JSON.stringify(error.toJSON())).not.toContain("tok-9f8e7d6c5b4a");
     },
@@ -99,13 +89,13 @@ describe("renderWorkerEnv", () => {
     ["a seed phrase as a model", "BASIS_OLLAMA_MODEL", MNEMONIC, "secret_refused"],
     ["a control character", "BASIS_WORKER_ID", "gpu\u00001", "env_value_invalid"],
   ])("refuses %s and never echoes it", (_, key, value, code) => {
-    const error = catchError(() => renderWorkerEnv(TEMPLATE, { [key]: value }));
+    const error = catchBasisError(() => renderWorkerEnv(TEMPLATE, { [key]: value }));
     expect(error.code).toBe(code);
     expect(JSON.stringify(error.toJSON())).not.toContain(value);
   });
 
   test("refuses a key the template does not have", () => {
-    const error = catchError(() => renderWorkerEnv(TEMPLATE, { BASIS_WORKER_WALET: WALLET }));
+    const error = catchBasisError(() => renderWorkerEnv(TEMPLATE, { BASIS_WORKER_WALET: WALLET }));
     expect(error.code).toBe("env_template_key_missing");
   });
 });

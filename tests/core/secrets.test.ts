@@ -12,9 +12,13 @@ describe("secretKind", () => {
     ["a sentence with digits", "run 12 jobs on the gpu box now please and then stop it ok", undefined],
   ];
   for (const [name, value, kind] of cases) test(`classifies ${name}`, () => expect(secretKind(value)).toBe(kind));
-  test("the two shape checks agree with secretKind", () => {
+  test("the shape checks stop at the exact lengths", () => {
     expect(looksLikePrivateKey("ab".repeat(32))).toBe(true);
-    expect(looksLikeMnemonic("ab ".repeat(12))).toBe(false);
+    expect(looksLikePrivateKey("ab".repeat(31))).toBe(false);
+    expect(looksLikePrivateKey(`0x${"ab".repeat(33)}`)).toBe(false);
+    const words = "legal winner thank year wave sausage worth useful legal winner thank yellow".split(" ");
+    expect(looksLikeMnemonic([...words, "wave"].join(" "))).toBe(false);
+    expect(looksLikeMnemonic([...words, "wave", "legal", "thank"].join(" "))).toBe(true);
   });
 });
 describe("redact", () => {

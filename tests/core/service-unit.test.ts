@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BasisError } from "../../lib/core/errors.ts";
 import { renderServiceUnit, type ServiceUnitOptions } from "../../lib/core/service-unit.ts";
 import { parseUnitFile, unitValue } from "../dist/unit-file.ts";
+import { catchBasisError } from "../helpers/errors.ts";
 
 const SYSTEM: ServiceUnitOptions = {
   scope: "system",
@@ -11,16 +11,6 @@ const SYSTEM: ServiceUnitOptions = {
   envFile: "/etc/basis-worker/worker.env",
   runAs: { user: "basis-worker", group: "basis-worker" },
 };
-
-function catchError(work: () => unknown): BasisError {
-  try {
-    work();
-  } catch (error) {
-    if (error instanceof BasisError) return error;
-    throw error;
-  }
-  throw new Error("expected a BasisError");
-}
 
 describe("renderServiceUnit", () => {
   test("reads settings from the env file and passes the same file to start", () => {
@@ -76,11 +66,11 @@ describe("renderServiceUnit", () => {
   ];
   for (const [what, change] of badPaths) {
     test(`refuses ${what}`, () => {
-      expect(catchError(() => renderServiceUnit({ ...SYSTEM, ...change })).code).toBe("service_path_invalid");
+      expect(catchBasisError(() => renderServiceUnit({ ...SYSTEM, ...change })).code).toBe("service_path_invalid");
     });
   }
 
   test("refuses an account name that is not a plain name or id", () => {
-    expect(catchError(() => renderServiceUnit({ ...SYSTEM, runAs: { user: "root\nExecStartPre=x", group: "x" } })).code).toBe("service_user_invalid");
+    expect(catchBasisError(() => renderServiceUnit({ ...SYSTEM, runAs: { user: "root\nExecStartPre=x", group: "x" } })).code).toBe("service_user_invalid");
   });
 });

@@ -2,9 +2,9 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BasisError } from "../../lib/core/errors.ts";
 import { installService } from "../../lib/io/install-service.ts";
 import { parseUnitFile, unitValue } from "../dist/unit-file.ts";
+import { rejectionOf } from "../helpers/errors.ts";
 
 let dir: string;
 let envFile: string;
@@ -19,16 +19,6 @@ beforeEach(() => {
   writeFileSync(binary, "#!/bin/sh\n", { mode: 0o755 });
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-async function catchError(work: () => Promise<unknown>): Promise<BasisError> {
-  try {
-    await work();
-  } catch (error) {
-    if (error instanceof BasisError) return error;
-    throw error;
-  }
-  throw new Error("expected a BasisError");
-}
 
 describe("installService", () => {
   test("writes a 0644 unit that names the env file and holds none of its secrets", async () => {
@@ -58,7 +48,7 @@ describe("installService", () => {
 
   test("leaves an existing unit alone unless forced", async () => {
     await installService({ scope: "system", envFile, binary, unitDir: dir });
-    expect((await catchError(() => installService({ scope: "system", envFile, binary, unitDir: dir }))).code).toBe("out_exists");
+    expect((await rejectionOf(() => installService({ scope: "system", envFile, binary, unitDir: dir }))).code).toBe("out_exists");
     const forced = await installService({ scope: "user", envFile, binary, unitDir: dir, force: true });
     expect(readFileSync(forced.unitPath, "utf8")).toContain("WantedBy=default.target");
   });
@@ -71,12 +61,12 @@ describe("installService", () => {
   for (const [what, arrange, code] of refusals) {
     test(`refuses ${what} and writes nothing`, async () => {
       arrange();
-      expect((await catchError(() => installService({ scope: "system", envFile, binary, unitDir: dir }))).code).toBe(code);
+      expect((await rejectionOf(() => installService({ scope: "system", envFile, binary, unitDir: dir }))).code).toBe(code);
       expect(() => statSync(join(dir, "basis-worker.service"))).toThrow();
     });
   }
 
   test("asks for --binary when run from source", async () => {
-    expect((await catchError(() => installService({ scope: "system", envFile, unitDir: dir }))).code).toBe("service_binary_unknown");
+    expect((await rejectionOf(() => installService({ scope: "system", envFile, unitDir: dir }))).code).toBe("service_binary_unknown");
   });
 });

@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BasisError } from "../../lib/core/errors.ts";
 import { writeFileAtomicPrivate } from "../../lib/io/secure-file.ts";
+import { rejectionOf } from "../helpers/errors.ts";
 
 let folder: string;
 beforeEach(() => {
@@ -12,16 +12,6 @@ beforeEach(() => {
 afterEach(() => {
   rmSync(folder, { recursive: true, force: true });
 });
-
-async function catchError(work: Promise<unknown>): Promise<BasisError> {
-  try {
-    await work;
-  } catch (error) {
-    if (error instanceof BasisError) return error;
-    throw error;
-  }
-  throw new Error("expected a BasisError");
-}
 
 describe("writeFileAtomicPrivate", () => {
   test("writes the text with mode 0600 even under a permissive umask", async () => {
@@ -40,7 +30,7 @@ describe("writeFileAtomicPrivate", () => {
   test("refuses to replace an existing file without force and leaves it untouched", async () => {
     const target = join(folder, "worker.env");
     writeFileSync(target, "KEEP=1\n", { mode: 0o644 });
-    const error = await catchError(writeFileAtomicPrivate(target, "NEW=1\n"));
+    const error = await rejectionOf(writeFileAtomicPrivate(target, "NEW=1\n"));
     expect(error).toMatchObject({ code: "out_exists", exitCode: 2 });
     expect(error.hint).toContain("--force");
     expect(readFileSync(target, "utf8")).toBe("KEEP=1\n");
@@ -59,7 +49,7 @@ describe("writeFileAtomicPrivate", () => {
 
   test("gives a clear error for a missing folder", async () => {
     const target = join(folder, "no-such-dir", "worker.env");
-    const error = await catchError(writeFileAtomicPrivate(target, "A=1\n"));
+    const error = await rejectionOf(writeFileAtomicPrivate(target, "A=1\n"));
     expect(error).toMatchObject({ code: "out_dir_missing", exitCode: 2 });
     expect(error.hint).toContain("mkdir -p");
     expect(readdirSync(folder)).toEqual([]);
@@ -68,7 +58,7 @@ describe("writeFileAtomicPrivate", () => {
   test("leaves no temp file behind when the final step fails", async () => {
     mkdirSync(join(folder, "worker.env"));
     writeFileSync(join(folder, "worker.env", "inside"), "x");
-    const error = await catchError(writeFileAtomicPrivate(join(folder, "worker.env"), "A=1\n", { force: true }));
+    const error = await rejectionOf(writeFileAtomicPrivate(join(folder, "worker.env"), "A=1\n", { force: true }));
     expect(error.code).toBe("out_write_failed");
     expect(readdirSync(folder)).toEqual(["worker.env"]);
   });
@@ -76,7 +66,7 @@ describe("writeFileAtomicPrivate", () => {
   test("never puts the file's content in an error message", async () => {
     const target = join(folder, "worker.env");
     writeFileSync(target, "");
-    const error = await catchError(writeFileAtomicPrivate(target, "CONTENT_MARKER=abc\n"));
+    const error = await rejectionOf(writeFileAtomicPrivate(target, "CONTENT_MARKER=abc\n"));
     expect(`${error.message} ${error.hint}`).not.toContain("CONTENT_MARKER");
   });
 });
