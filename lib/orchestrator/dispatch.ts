@@ -4,7 +4,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { judgeJob, type JobVerdict } from "../core/anti-cheat.ts";
-import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobDone, parsePayload } from "../core/protocol.ts";
+import { OutputCollector, transcriptOf } from "../core/output-collector.ts";
+import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobChunk, type JobDone, parsePayload } from "../core/protocol.ts";
+import { unhonouredParam } from "../core/runtime-capabilities.ts";
 import { HttpError } from "./http.ts";
 import { ledgerEntryFor } from "./rewards.ts";
 import type { SessionRegistry, WorkerSession } from "./sessions.ts";
@@ -22,7 +24,7 @@ export interface DispatchDeps {
 export interface DispatchHooks {
   /** Called once a worker has accepted the job, before any text. */
   onAccepted?(session: WorkerSession, jobId: string): void;
-  onChunk?(delta: string): void;
+  onChunk?(chunk: JobChunk): void;
   /** Aborted when the HTTP client goes away: the job is cancelled on the worker. */
   signal?: AbortSignal;
   /** Send the job to this worker only (the canary tests one worker); no other is tried. */
@@ -58,6 +60,7 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
   // Chunks cross the socket only when someone reads them as they come.
   const stream = hooks.onChunk !== undefined;
   const payload = { job_id: jobId, request, timeout_ms: deps.jobTimeoutMs, stream };
+  refuseUnhonoured(deps.registry, request, tried);
   for (;;) {
     const session = pickSession(deps.registry, request.model, tried, hooks.workerId);
     if (!session && hooks.workerId !== undefined) {
@@ -77,6 +80,28 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
   }
 }
 
+/**
+ * Workers whose runtime cannot honour a parameter the request sets are never offered the job;
+ * when that leaves none of the model's workers, the client gets a 400 naming the parameter.
+ */
+function refuseUnhonoured(registry: SessionRegistry, request: InferenceRequest, exclude: Set<WorkerSession>): void {
+  let firstParam: string | undefined;
+  let serving = 0;
+  const runtimes = new Set<string>();
+  for (const session of registry.all()) {
+    if (!session.info.models.includes(request.model)) continue;
+    serving++;
+    const param = unhonouredParam(session.info.runtime, request);
+    if (param === undefined) continue;
+    firstParam ??= param;
+    runtimes.add(session.info.runtime);
+    exclude.add(session);
+  }
+  if (serving > 0 && exclude.size === serving && firstParam !== undefined) {
+    throw new HttpError(400, "unsupported_parameter", `\`${firstParam}\` as sent cannot be honoured by the ${[...runtimes].join("/")} runtime of the workers serving ${request.model}.`, { param: firstParam });
+  }
+}
+
 function pickSession(registry: SessionRegistry, model: string, tried: ReadonlySet<WorkerSession>, workerId: string | undefined) {
   if (workerId === undefined) return registry.pick(model, tried);
   const session = registry.get(workerId);
@@ -93,7 +118,7 @@ function awaitResult(
   const started = deps.now();
   hooks.onAccepted?.(session, jobId);
   return new Promise<DispatchResult>((resolve, reject) => {
-    let streamed = "";
+    const streamed = new OutputCollector();
     const finish = () => {
       clearTimeout(timer);
       hooks.signal?.removeEventListener("abort", onAbort);
@@ -133,17 +158,18 @@ function awaitResult(
     };
 
     session.jobs.set(jobId, {
-      onChunk(delta) {
-        streamed += delta;
-        hooks.onChunk?.(delta);
+      onChunk(chunk) {
+        streamed.add({ ...chunk, content: chunk.delta });
+        hooks.onChunk?.(chunk);
       },
       onDone(done) {
         finish();
         const verdict = judgeJob({
           runtime: session.info.runtime,
           devMode: deps.devMode,
-          streamedText: hooks.onChunk ? streamed : done.text,
-          reportedText: done.text,
+          // Reasoning and tool calls are output too: compared with the stream and counted as non-empty.
+          streamedText: hooks.onChunk ? streamed.transcript() : transcriptOf(done),
+          reportedText: transcriptOf(done),
           usage: done.usage,
           elapsedMs: deps.now() - started,
         });

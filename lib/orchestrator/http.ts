@@ -83,6 +83,24 @@ export function errorResponse(error: HttpError): Response {
   return json(error.status, { error: error.code, ...(error.message !== error.code ? { message: error.message } : {}), ...error.extra });
 }
 
+const OPENAI_ERROR_TYPES: Record<number, string> = {
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  429: "rate_limit_error",
+};
+
+/**
+ * OpenAI's error body, which the official SDKs read (`error.message` is what they show): the
+ * Basis code sits in `code`, the offending parameter in `param`.
+ */
+export function openAIErrorResponse(error: HttpError, headers: Record<string, string> = {}): Response {
+  const type = OPENAI_ERROR_TYPES[error.status] ?? (error.status >= 500 ? "server_error" : "invalid_request_error");
+  const param = typeof error.extra.param === "string" ? error.extra.param : typeof error.extra.field === "string" ? error.extra.field : null;
+  const message = error.message !== error.code ? error.message : error.code.replaceAll("_", " ");
+  return json(error.status, { error: { message, type, param, code: error.code } }, headers);
+}
+
 function tooLarge(): HttpError {
   return new HttpError(413, "body_too_large", "The request body is over 1 MiB.");
 }

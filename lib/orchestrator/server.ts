@@ -7,7 +7,7 @@ import { Server as Engine } from "@socket.io/bun-engine";
 import { Server } from "socket.io";
 import { isDevMode, type TokenPolicy } from "../core/token.ts";
 import type { DispatchDeps } from "./dispatch.ts";
-import { errorResponse, HttpError, json, Router } from "./http.ts";
+import { errorResponse, HttpError, json, openAIErrorResponse, Router } from "./http.ts";
 import { dispatchRoute } from "./routes/dispatch.ts";
 import type { ApiDeps } from "./routes/_api.ts";
 import { canaryRoute } from "./routes/canary.ts";
@@ -96,9 +96,11 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       if (match === "method") throw new HttpError(405, "method_not_allowed");
       return await match.handler({ request, params: match.params, url });
     } catch (error) {
-      if (error instanceof HttpError) return errorResponse(error);
+      // Stock OpenAI clients read /v1/* errors; the Basis API keeps its flat shape.
+      const respond = url.pathname.startsWith("/v1/") ? openAIErrorResponse : errorResponse;
+      if (error instanceof HttpError) return respond(error);
       log.error(`internal error on ${request.method} ${url.pathname}: ${error instanceof Error ? error.message : "unknown"}`);
-      return errorResponse(new HttpError(500, "internal_error"));
+      return respond(new HttpError(500, "internal_error"));
     }
   };
 

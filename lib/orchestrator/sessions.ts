@@ -3,10 +3,10 @@
  * in flight on each. Socket events from a worker are matched only against that worker's jobs.
  */
 import type { Socket } from "socket.io";
-import type { Handshake, JobDone, JobFail } from "../core/protocol.ts";
+import type { Handshake, JobChunk, JobDone, JobFail } from "../core/protocol.ts";
 
 export interface JobSink {
-  onChunk(delta: string): void;
+  onChunk(chunk: JobChunk): void;
   onDone(done: JobDone): void;
   onFail(fail: JobFail): void;
 }

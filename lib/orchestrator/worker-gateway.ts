@@ -90,7 +90,7 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now }: G
     });
     socket.on(EVENTS.chunk, (payload: unknown) => {
       const chunk = parsePayload(JobChunkSchema, payload);
-      if (chunk) session.jobs.get(chunk.job_id)?.onChunk(chunk.delta);
+      if (chunk) session.jobs.get(chunk.job_id)?.onChunk(chunk);
     });
     socket.on(EVENTS.done, (payload: unknown) => {
       const done = parsePayload(JobDoneSchema, payload);

@@ -72,7 +72,7 @@ export class ScriptedRuntime implements Runtime {
   async run(_request: InferenceRequest, options: RunOptions): Promise<RunResult> {
     this.started++;
     if (this.behaviour === "fail") throw new BasisError("backend_error", "model exploded");
-    options.onDelta("partial ");
+    options.onDelta({ content: "partial " });
     if (this.behaviour === "hold") {
       await new Promise<void>((resolve, reject) => {
         this.release = resolve;
@@ -82,7 +82,7 @@ export class ScriptedRuntime implements Runtime {
         });
       });
     }
-    options.onDelta("answer");
+    options.onDelta({ content: "answer" });
     return { text: "partial answer", finish_reason: "stop", usage: { prompt_tokens: 3, completion_tokens: 2 } };
   }
 }

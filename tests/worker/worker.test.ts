@@ -72,7 +72,7 @@ describe("Worker with the echo runtime", () => {
     await online();
     const res = await dispatch(orchestrator!, { model: "basis-large", messages });
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ error: "no_worker_available", message: "No idle online worker serves basis-large." });
+    expect(await res.json()).toEqual({ error: { message: "No idle online worker serves basis-large.", type: "server_error", param: null, code: "no_worker_available" } });
   });
 });
 
@@ -92,7 +92,7 @@ describe("Worker job control", () => {
     const { worker } = await online({}, new ScriptedRuntime("fail"));
     const res = await dispatch(orchestrator!, { model: "basis-default", messages });
     expect(res.status).toBe(502);
-    expect(await res.json()).toMatchObject({ error: "worker_failed", message: "backend_error: model exploded" });
+    expect(await res.json()).toMatchObject({ error: { code: "worker_failed", message: "backend_error: model exploded" } });
     expect(worker.state.failed).toBe(1);
     expect(orchestrator!.store.getWorker("test-worker")?.jobs_completed).toBe(0);
   });
@@ -103,7 +103,7 @@ describe("Worker job control", () => {
     await online({}, runtime);
     const res = await dispatch(orchestrator, { model: "basis-default", messages });
     expect(res.status).toBe(504);
-    expect(((await res.json()) as { error: string }).error).toBe("worker_timeout");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("worker_timeout");
     await waitUntil("upstream aborted", () => runtime.aborted === 1);
   });
 
