@@ -24,7 +24,7 @@ describe("parseChatCompletionBody", () => {
   });
 
   test("keeps an assistant tool-call turn (null content) and the tool's answer", () => {
-    const call = { id: "call_1", type: "function", function: { name: "f", arguments: "{}" } };
+    const call = { id: "call_1", type: "function" as const, function: { name: "f", arguments: "{}" } };
     const result = parseChatCompletionBody({
       ...base,
       messages: [...base.messages, { role: "assistant", content: null, tool_calls: [call] }, { role: "tool", tool_call_id: "call_1", content: "42" }],
