@@ -8,6 +8,7 @@ import { OutputCollector, transcriptOf } from "../core/output-collector.ts";
 import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobChunk, type JobDone, parsePayload } from "../core/protocol.ts";
 import { unhonouredParam } from "../core/runtime-capabilities.ts";
 import { HttpError } from "./http.ts";
+import { receiptFor } from "./receipts.ts";
 import { ledgerEntryFor } from "./rewards.ts";
 import type { SessionRegistry, WorkerSession } from "./sessions.ts";
 import type { JobRecord, Store } from "./store.ts";
@@ -39,6 +40,8 @@ export interface DispatchResult {
   done: JobDone;
   verdict: JobVerdict;
   latencyMs: number;
+  /** The hash of the job's receipt (`x-basis-receipt`, `GET /api/receipts/:hash`). */
+  receiptHash: string;
 }
 
 export function newJobId(): string {
@@ -154,7 +157,9 @@ function awaitResult(
         created_at: deps.now(),
       };
       const reasons = [...(verdict?.reasons ?? []), ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
-      deps.store.recordJob(job, ledgerEntryFor(job, reasons));
+      const receipt = status === "completed" ? receiptFor(job, reasons, request.user) : undefined;
+      deps.store.recordJob(job, ledgerEntryFor(job, reasons), receipt);
+      return receipt;
     };
 
     session.jobs.set(jobId, {
@@ -178,8 +183,8 @@ function awaitResult(
           reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed."));
           return;
         }
-        record("completed", done.usage.prompt_tokens, done.usage.completion_tokens, verdict);
-        resolve({ jobId, session, done, verdict, latencyMs: deps.now() - started });
+        const receipt = record("completed", done.usage.prompt_tokens, done.usage.completion_tokens, verdict);
+        resolve({ jobId, session, done, verdict, latencyMs: deps.now() - started, receiptHash: receipt?.hash ?? "" });
       },
       onFail(fail) {
         finish();

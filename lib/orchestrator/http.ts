@@ -4,6 +4,7 @@
  * the caller gets a 400 with a stable code.
  */
 import * as v from "valibot";
+import { constantTimeEqual } from "../core/token.ts";
 
 export const MAX_BODY_BYTES = 1 << 20;
 
@@ -143,6 +144,13 @@ export async function readJson<const S extends v.GenericSchema>(request: Request
     throw new HttpError(400, "invalid_request", `${path ? `${path}: ` : ""}${issue?.message ?? "invalid body"}`, path ? { field: path } : {});
   }
   return result.output;
+}
+
+/** When `secret` is set, the request must carry it as a Bearer token, else 401 `unauthorized`. */
+export function requireBearer(request: Request, secret: string | undefined): void {
+  if (!secret) return;
+  const token = bearerToken(request);
+  if (!token || !constantTimeEqual(token, secret)) throw new HttpError(401, "unauthorized", "A valid Authorization: Bearer token is required.");
 }
 
 export function bearerToken(request: Request): string | undefined {

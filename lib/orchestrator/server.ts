@@ -15,6 +15,7 @@ import { marketRoute } from "./routes/market.ts";
 import { pricesRoute } from "./routes/prices.ts";
 import { onboardingRoute } from "./routes/onboarding.ts";
 import { heartbeatRoute, registerRoute } from "./routes/register.ts";
+import { receiptRoute } from "./routes/receipts.ts";
 import { rewardsRoute } from "./routes/rewards.ts";
 import { getWorkerRoute } from "./routes/workers.ts";
 import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
@@ -87,7 +88,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     .on("POST", "/api/workers/prices", pricesRoute(api))
     .on("POST", "/api/workers/:id/canary", canaryRoute(api, dispatchDeps, options.internalApiSecret))
     .on("GET", "/api/workers/:id/rewards", rewardsRoute(api))
-    .on("GET", "/api/workers/:id", getWorkerRoute(api));
+    .on("GET", "/api/workers/:id", getWorkerRoute(api))
+    .on("GET", "/api/receipts/:hash", receiptRoute(store, options.dispatchSecret));
 
   const handle = async (request: Request, url: URL): Promise<Response> => {
     try {

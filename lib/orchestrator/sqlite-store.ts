@@ -8,6 +8,7 @@ import type {
   JobRecord,
   NewOffer,
   OfferInsertOutcome,
+  ReceiptRecord,
   OfferRecord,
   RegisterInput,
   RegisterOutcome,
@@ -74,6 +75,15 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE TRIGGER offers_no_update BEFORE UPDATE ON offers BEGIN SELECT RAISE(ABORT, 'offers are immutable'); END;
    CREATE TRIGGER offers_no_delete BEFORE DELETE ON offers BEGIN SELECT RAISE(ABORT, 'offers are immutable'); END;`,
+  // 4: job receipts (immutable), one per job id.
+  `CREATE TABLE receipts (
+     hash TEXT PRIMARY KEY,
+     job_id TEXT NOT NULL UNIQUE REFERENCES jobs(job_id),
+     core TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TRIGGER receipts_no_update BEFORE UPDATE ON receipts BEGIN SELECT RAISE(ABORT, 'receipts are immutable'); END;
+   CREATE TRIGGER receipts_no_delete BEFORE DELETE ON receipts BEGIN SELECT RAISE(ABORT, 'receipts are immutable'); END;`,
 ];
 
 interface WorkerRow {
@@ -129,7 +139,10 @@ export class SqliteStore implements Store {
   private readonly touch;
   private readonly heartbeat;
   private readonly insertJob;
-  private readonly pendingJobs: [JobRecord, RewardEntry][] = [];
+  private readonly pendingJobs: [JobRecord, RewardEntry, ReceiptRecord | undefined][] = [];
+  private readonly insertReceipt;
+  private readonly selectReceipt;
+  private readonly selectReward;
   private open = true;
   private readonly insertReward;
   private readonly selectRewards;
@@ -162,6 +175,9 @@ export class SqliteStore implements Store {
       `INSERT INTO reward_entries (job_id, worker_id, worker_wallet, model, job_status, state, charged_raw, reward_raw, reason, created_at)
        VALUES ($job_id, $worker_id, $worker_wallet, $model, $job_status, $state, $charged_raw, $reward_raw, $reason, $created_at)`,
     );
+    this.insertReceipt = db.query("INSERT INTO receipts (hash, job_id, core, created_at) VALUES ($hash, $job_id, $core, $created_at)");
+    this.selectReceipt = db.query<ReceiptRecord, [string]>("SELECT hash, job_id, core, created_at FROM receipts WHERE hash = ?");
+    this.selectReward = db.query<RewardEntry, [string]>("SELECT * FROM reward_entries WHERE job_id = ?");
     this.selectRewards = db.query<RewardEntry, [string, number]>(
       "SELECT * FROM reward_entries WHERE worker_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
     );
@@ -228,8 +244,8 @@ export class SqliteStore implements Store {
    * transaction per job was a quarter of the orchestrator's CPU under load. Every read flushes
    * the queue first, so callers always read their own writes.
    */
-  recordJob(job: JobRecord, reward: RewardEntry): void {
-    this.pendingJobs.push([job, reward]);
+  recordJob(job: JobRecord, reward: RewardEntry, receipt?: ReceiptRecord): void {
+    this.pendingJobs.push([job, reward, receipt]);
     if (this.pendingJobs.length === 1) setImmediate(this.flushJobs);
   }
 
@@ -237,14 +253,21 @@ export class SqliteStore implements Store {
     if (this.pendingJobs.length === 0 || !this.open) return;
     const batch = this.pendingJobs.splice(0);
     this.db.transaction(() => {
-      for (const [job, reward] of batch) {
+      for (const [job, reward, receipt] of batch) {
         // A job id is recorded once (a receipt is never duplicated); a repeat writes nothing.
         if (this.insertJob.run({ ...job, payable: job.payable ? 1 : 0 }).changes === 0) continue;
         this.insertReward.run({ ...reward });
+        if (receipt) this.insertReceipt.run({ ...receipt });
         if (job.status === "completed") this.countCompleted.run({ id: job.worker_id });
       }
     })();
   };
+
+  getReceipt(hash: string): { receipt: ReceiptRecord; reward: RewardEntry | undefined } | undefined {
+    this.flushJobs();
+    const receipt = this.selectReceipt.get(hash);
+    return receipt ? { receipt, reward: this.selectReward.get(receipt.job_id) ?? undefined } : undefined;
+  }
 
   listRewardEntries(workerId: string, limit: number): RewardEntry[] {
     this.flushJobs();

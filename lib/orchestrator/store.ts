@@ -54,6 +54,15 @@ export interface RewardEntry {
   created_at: number;
 }
 
+/** A finished job's receipt: the hashed core as canonical JSON text, and its hash. */
+export interface ReceiptRecord {
+  hash: string;
+  job_id: string;
+  /** The hashed core exactly as hashed (canonical JSON), so anyone can recompute the hash. */
+  core: string;
+  created_at: number;
+}
+
 export interface RewardTotals {
   pending: bigint;
   batching: bigint;
@@ -99,8 +108,13 @@ export interface Store {
   touchWorker(workerId: string, at: number): void;
   /** An HTTP heartbeat: moves last_heartbeat_at and last_seen_at. */
   recordHeartbeat(workerId: string, at: number): void;
-  /** The job and its ledger line are written together or not at all. */
-  recordJob(job: JobRecord, reward: RewardEntry): void;
+  /**
+   * The job, its ledger line and (for a completed job) its receipt are written together or not
+   * at all. A job id is recorded once: a repeat, and any receipt it carries, writes nothing.
+   */
+  recordJob(job: JobRecord, reward: RewardEntry, receipt?: ReceiptRecord): void;
+  /** A receipt by its hash, with its job's ledger line (status and amounts outside the hash). */
+  getReceipt(hash: string): { receipt: ReceiptRecord; reward: RewardEntry | undefined } | undefined;
   /** Newest first. */
   listRewardEntries(workerId: string, limit: number): RewardEntry[];
   countRewardEntries(workerId: string): number;

@@ -3,10 +3,9 @@
  * `stream: true`, `chat.completion.chunk` server-sent events) out, served by one worker.
  */
 import { type ChatCompletionCall, parseChatCompletionBody } from "../../core/chat-request.ts";
-import { constantTimeEqual } from "../../core/token.ts";
 import { completionBody, deltaChoice, usageBody } from "../chat-completion-shape.ts";
 import { type DispatchDeps, dispatchJob } from "../dispatch.ts";
-import { bearerToken, type Handler, HttpError, json, readJsonValue } from "../http.ts";
+import { type Handler, HttpError, json, readJsonValue, requireBearer } from "../http.ts";
 import type { WorkerSession } from "../sessions.ts";
 
 function workerHeaders(session: WorkerSession, payable: boolean, jobId: string): Record<string, string> {
@@ -20,10 +19,7 @@ function workerHeaders(session: WorkerSession, payable: boolean, jobId: string):
 
 export function dispatchRoute(deps: DispatchDeps, secret: string | undefined): Handler {
   return async ({ request }) => {
-    if (secret) {
-      const token = bearerToken(request);
-      if (!token || !constantTimeEqual(token, secret)) throw new HttpError(401, "unauthorized");
-    }
+    requireBearer(request, secret);
     const parsed = parseChatCompletionBody(await readJsonValue(request));
     if (!parsed.ok) {
       const { code, param, message } = parsed.refusal;
@@ -39,7 +35,7 @@ export function dispatchRoute(deps: DispatchDeps, secret: string | undefined): H
       try {
         const result = await dispatchJob(deps, inference, { signal: client.signal });
         const body = completionBody(result.jobId, inference.model, result.done, inference.logprobs === true);
-        return json(200, body, workerHeaders(result.session, result.verdict.payable, result.jobId));
+        return json(200, body, { ...workerHeaders(result.session, result.verdict.payable, result.jobId), "x-basis-receipt": result.receiptHash });
       } finally {
         request.signal.removeEventListener("abort", onGone);
       }
@@ -87,8 +83,10 @@ function streamDispatch(deps: DispatchDeps, { request, includeUsage }: ChatCompl
       },
     })
       .then((result) => {
-        event([{ index: 0, delta: {}, logprobs: null, finish_reason: result.done.finish_reason }]);
-        if (includeUsage) event([], { usage: usageBody(result.done.usage) });
+        // The last chunk carries the receipt's hash (a stream's headers are sent before it exists).
+        const receipt = { x_basis_receipt: result.receiptHash };
+        event([{ index: 0, delta: {}, logprobs: null, finish_reason: result.done.finish_reason }], includeUsage ? {} : receipt);
+        if (includeUsage) event([], { usage: usageBody(result.done.usage), ...receipt });
       })
       .catch((error: unknown) => {
         if (!accepted) return reject(error);
