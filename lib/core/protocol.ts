@@ -221,6 +221,8 @@ export const JobDoneSchema = v.object({
   usage: UsageSchema,
   /** Worker-side wall time of the job (for latency accounting), milliseconds. */
   elapsed_ms: COUNT,
+  /** Worker-side time to the first output piece, milliseconds (routing's latency estimate). */
+  first_token_ms: v.optional(COUNT),
 });
 export type JobDone = v.InferOutput<typeof JobDoneSchema>;
 

@@ -10,6 +10,7 @@ import { unhonouredParam } from "../core/runtime-capabilities.ts";
 import { HttpError } from "./http.ts";
 import { receiptFor } from "./receipts.ts";
 import { ledgerEntryFor } from "./rewards.ts";
+import type { JobEvent } from "./metrics.ts";
 import type { SessionRegistry, WorkerSession } from "./sessions.ts";
 import type { JobRecord, Store } from "./store.ts";
 
@@ -20,6 +21,13 @@ export interface DispatchDeps {
   now: () => number;
   jobTimeoutMs: number;
   ackTimeoutMs: number;
+  /** Told about every job once it is over, and every request refused before one ran (metrics, logs). */
+  events?: DispatchEvents;
+}
+
+export interface DispatchEvents {
+  job(event: JobEvent): void;
+  refused(reason: string, model: string): void;
 }
 
 export interface DispatchHooks {
@@ -63,13 +71,17 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
   // Chunks cross the socket only when someone reads them as they come.
   const stream = hooks.onChunk !== undefined;
   const payload = { job_id: jobId, request, timeout_ms: deps.jobTimeoutMs, stream };
-  refuseUnhonoured(deps.registry, request, tried);
+  try {
+    refuseUnhonoured(deps.registry, request, tried);
+  } catch (error) {
+    throw refused(deps, error, request.model);
+  }
   for (;;) {
     const session = pickSession(deps.registry, request.model, tried, hooks.workerId);
     if (!session && hooks.workerId !== undefined) {
-      throw new HttpError(503, "worker_unavailable", `Worker ${hooks.workerId} is not connected, not serving ${request.model}, or busy.`);
+      throw refused(deps, new HttpError(503, "worker_unavailable", `Worker ${hooks.workerId} is not connected, not serving ${request.model}, or busy.`), request.model);
     }
-    if (!session) throw new HttpError(503, "no_worker_available", `No idle online worker serves ${request.model}.`);
+    if (!session) throw refused(deps, new HttpError(503, "no_worker_available", `No idle online worker serves ${request.model}.`), request.model);
     tried.add(session);
     // Count the slot before the ack so concurrent dispatches do not all pick the same worker.
     session.active++;
@@ -105,6 +117,11 @@ function refuseUnhonoured(registry: SessionRegistry, request: InferenceRequest, 
   }
 }
 
+function refused(deps: DispatchDeps, error: unknown, model: string): unknown {
+  if (error instanceof HttpError) deps.events?.refused(error.code, model);
+  return error;
+}
+
 function pickSession(registry: SessionRegistry, model: string, tried: ReadonlySet<WorkerSession>, workerId: string | undefined) {
   if (workerId === undefined) return registry.pick(model, tried);
   const session = registry.get(workerId);
@@ -122,6 +139,7 @@ function awaitResult(
   hooks.onAccepted?.(session, jobId);
   return new Promise<DispatchResult>((resolve, reject) => {
     const streamed = new OutputCollector();
+    let firstChunkAt: number | undefined;
     const finish = () => {
       clearTimeout(timer);
       hooks.signal?.removeEventListener("abort", onAbort);
@@ -132,18 +150,34 @@ function awaitResult(
     const onAbort = () => {
       finish();
       cancel("client_gone");
+      report("client_closed", 0, 0, undefined, false, []);
       reject(new HttpError(499, "client_closed"));
     };
     const timer = setTimeout(() => {
       finish();
       cancel("timeout");
-      record("failed", 0, 0, { payable: false, reasons: ["timeout"] });
+      record("worker_timeout", 0, 0, { payable: false, reasons: ["timeout"] });
       reject(new HttpError(504, "worker_timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`));
     }, deps.jobTimeoutMs);
     hooks.signal?.addEventListener("abort", onAbort, { once: true });
 
+    const report = (outcome: string, promptTokens: number, outputTokens: number, ttftMs: number | undefined, payable: boolean, reasons: readonly string[]) =>
+      deps.events?.job({
+        jobId,
+        model: request.model,
+        workerId: session.info.worker_id,
+        outcome,
+        promptTokens,
+        outputTokens,
+        ttftMs: firstChunkAt !== undefined ? firstChunkAt - started : ttftMs,
+        durationMs: deps.now() - started,
+        payable,
+        reasons,
+        moved: 0,
+      });
     // Every routed job gets a ledger line; the verdict's reasons say why one pays 0.
-    const record = (status: "completed" | "failed", promptTokens: number, completionTokens: number, verdict?: JobVerdict) => {
+    const record = (outcome: string, promptTokens: number, completionTokens: number, verdict?: JobVerdict, ttftMs?: number) => {
+      const status = outcome === "completed" ? "completed" : "failed";
       const job: JobRecord = {
         job_id: jobId,
         worker_id: session.info.worker_id,
@@ -159,11 +193,13 @@ function awaitResult(
       const reasons = [...(verdict?.reasons ?? []), ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
       const receipt = status === "completed" ? receiptFor(job, reasons, request.user) : undefined;
       deps.store.recordJob(job, ledgerEntryFor(job, reasons), receipt);
+      report(outcome, promptTokens, completionTokens, ttftMs, job.payable, reasons);
       return receipt;
     };
 
     session.jobs.set(jobId, {
       onChunk(chunk) {
+        firstChunkAt ??= deps.now();
         streamed.add({ ...chunk, content: chunk.delta });
         hooks.onChunk?.(chunk);
       },
@@ -179,16 +215,16 @@ function awaitResult(
           elapsedMs: deps.now() - started,
         });
         if (verdict.reasons.includes("stream_mismatch")) {
-          record("failed", done.usage.prompt_tokens, 0, verdict);
+          record("stream_mismatch", done.usage.prompt_tokens, 0, verdict);
           reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed."));
           return;
         }
-        const receipt = record("completed", done.usage.prompt_tokens, done.usage.completion_tokens, verdict);
+        const receipt = record("completed", done.usage.prompt_tokens, done.usage.completion_tokens, verdict, done.first_token_ms);
         resolve({ jobId, session, done, verdict, latencyMs: deps.now() - started, receiptHash: receipt?.hash ?? "" });
       },
       onFail(fail) {
         finish();
-        record("failed", 0, 0, { payable: false, reasons: ["worker_failed"] });
+        record("worker_failed", 0, 0, { payable: false, reasons: ["worker_failed"] });
         reject(new HttpError(502, "worker_failed", `${fail.code}: ${fail.message}`, { worker_error: fail.code }));
       },
     });

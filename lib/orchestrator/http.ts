@@ -14,6 +14,8 @@ export class HttpError extends Error {
     readonly code: string,
     message?: string,
     readonly extra: Record<string, unknown> = {},
+    /** Response headers, e.g. `retry-after` on a 429 or 503. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message ?? code);
   }
@@ -81,7 +83,7 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 }
 
 export function errorResponse(error: HttpError): Response {
-  return json(error.status, { error: error.code, ...(error.message !== error.code ? { message: error.message } : {}), ...error.extra });
+  return json(error.status, { error: error.code, ...(error.message !== error.code ? { message: error.message } : {}), ...error.extra }, error.headers);
 }
 
 const OPENAI_ERROR_TYPES: Record<number, string> = {
@@ -95,11 +97,11 @@ const OPENAI_ERROR_TYPES: Record<number, string> = {
  * OpenAI's error body, which the official SDKs read (`error.message` is what they show): the
  * Basis code sits in `code`, the offending parameter in `param`.
  */
-export function openAIErrorResponse(error: HttpError, headers: Record<string, string> = {}): Response {
+export function openAIErrorResponse(error: HttpError): Response {
   const type = OPENAI_ERROR_TYPES[error.status] ?? (error.status >= 500 ? "server_error" : "invalid_request_error");
   const param = typeof error.extra.param === "string" ? error.extra.param : typeof error.extra.field === "string" ? error.extra.field : null;
   const message = error.message !== error.code ? error.message : error.code.replaceAll("_", " ");
-  return json(error.status, { error: { message, type, param, code: error.code } }, headers);
+  return json(error.status, { error: { message, type, param, code: error.code } }, error.headers);
 }
 
 function tooLarge(): HttpError {

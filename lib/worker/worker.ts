@@ -167,6 +167,7 @@ export class Worker {
     const started = performance.now();
     // Deltas that arrive in the same tick travel as one event.
     let pending: OutputDelta = {};
+    let firstTokenMs: number | undefined;
     let flushScheduled = false;
     const flush = () => {
       flushScheduled = false;
@@ -181,6 +182,7 @@ export class Worker {
       const result = await this.options.runtime.run(request, {
         signal: controller.signal,
         onDelta: (delta) => {
+          firstTokenMs ??= Math.round(performance.now() - started);
           if (!job.stream) return;
           mergeDelta(pending, delta);
           if (!flushScheduled) {
@@ -193,7 +195,7 @@ export class Worker {
       });
       flush();
       const elapsed = Math.round(performance.now() - started);
-      socket.emit(EVENTS.done, { job_id: job.job_id, ...result, elapsed_ms: elapsed });
+      socket.emit(EVENTS.done, { job_id: job.job_id, ...result, elapsed_ms: elapsed, ...(firstTokenMs !== undefined ? { first_token_ms: firstTokenMs } : {}) });
       this.state.completed++;
       this.options.log.info(
         `job ${job.job_id} done: model ${model}, ${result.usage.prompt_tokens} prompt + ${result.usage.completion_tokens} output tokens, ${elapsed} ms, ${result.finish_reason}`,
