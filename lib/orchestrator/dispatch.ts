@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { judgeJob, type JobVerdict } from "../core/anti-cheat.ts";
 import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobDone, parsePayload } from "../core/protocol.ts";
+import { logSafe, publicFailure } from "../core/worker-failure.ts";
 import { HttpError } from "./http.ts";
 import { ledgerEntryFor } from "./rewards.ts";
 import type { SessionRegistry, WorkerSession } from "./sessions.ts";
@@ -17,6 +18,8 @@ export interface DispatchDeps {
   now: () => number;
   jobTimeoutMs: number;
   ackTimeoutMs: number;
+  /** Where a worker's own failure text goes; clients get only `publicFailure`'s fixed messages. */
+  log?: { warn(message: string): void };
 }
 
 export interface DispatchHooks {
@@ -94,43 +97,52 @@ function awaitResult(
   hooks.onAccepted?.(session, jobId);
   return new Promise<DispatchResult>((resolve, reject) => {
     let streamed = "";
-    const finish = () => {
+    let settled = false;
+    const cancel = (reason: string) => session.socket.emit(EVENTS.cancel, { job_id: jobId, reason });
+
+    /**
+     * Ends the job exactly once: frees the slot, writes the job and its ledger line, and only
+     * once that is committed lets the answer go, so no answer leaves before its record is durable.
+     * Every routed job gets its line; the verdict's reasons say why one pays 0.
+     */
+    const settle = (status: "completed" | "failed", tokens: [number, number], verdict: JobVerdict, outcome: () => void) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       hooks.signal?.removeEventListener("abort", onAbort);
       session.jobs.delete(jobId);
       session.active = Math.max(0, session.active - 1);
-    };
-    const cancel = (reason: string) => session.socket.emit(EVENTS.cancel, { job_id: jobId, reason });
-    const onAbort = () => {
-      finish();
-      cancel("client_gone");
-      reject(new HttpError(499, "client_closed"));
-    };
-    const timer = setTimeout(() => {
-      finish();
-      cancel("timeout");
-      record("failed", 0, 0, { payable: false, reasons: ["timeout"] });
-      reject(new HttpError(504, "worker_timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`));
-    }, deps.jobTimeoutMs);
-    hooks.signal?.addEventListener("abort", onAbort, { once: true });
-
-    // Every routed job gets a ledger line; the verdict's reasons say why one pays 0.
-    const record = (status: "completed" | "failed", promptTokens: number, completionTokens: number, verdict?: JobVerdict) => {
       const job: JobRecord = {
         job_id: jobId,
         worker_id: session.info.worker_id,
         worker_wallet: session.info.worker_wallet,
         model: request.model,
         status,
-        prompt_tokens: promptTokens,
-        completion_tokens: completionTokens,
+        prompt_tokens: tokens[0],
+        completion_tokens: tokens[1],
         latency_ms: deps.now() - started,
-        payable: (verdict?.payable ?? false) && hooks.unpaidReason === undefined,
+        payable: verdict.payable && hooks.unpaidReason === undefined,
         created_at: deps.now(),
       };
-      const reasons = [...(verdict?.reasons ?? []), ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
-      deps.store.recordJob(job, ledgerEntryFor(job, reasons));
+      const reasons = [...verdict.reasons, ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
+      deps.store.recordJob(job, ledgerEntryFor(job, reasons)).then(outcome, (error: unknown) => {
+        deps.log?.warn(`job ${jobId} could not be recorded: ${logSafe(error instanceof Error ? error.message : String(error))}`);
+        reject(new HttpError(503, "not_recorded", "The job ended but could not be recorded; it is not billed. Try again."));
+      });
     };
+    const failed = (reason: string): JobVerdict => ({ payable: false, reasons: [reason] });
+
+    // The client went away: the job is cancelled on the worker and still gets its ledger line.
+    const onAbort = () => {
+      cancel("client_gone");
+      settle("failed", [0, 0], failed("client_gone"), () => reject(new HttpError(499, "client_closed")));
+    };
+    const timer = setTimeout(() => {
+      cancel("timeout");
+      settle("failed", [0, 0], failed("timeout"), () =>
+        reject(new HttpError(504, "worker_timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`)),
+      );
+    }, deps.jobTimeoutMs);
 
     session.jobs.set(jobId, {
       onChunk(delta) {
@@ -138,7 +150,6 @@ function awaitResult(
         hooks.onChunk?.(delta);
       },
       onDone(done) {
-        finish();
         const verdict = judgeJob({
           runtime: session.info.runtime,
           devMode: deps.devMode,
@@ -148,18 +159,25 @@ function awaitResult(
           elapsedMs: deps.now() - started,
         });
         if (verdict.reasons.includes("stream_mismatch")) {
-          record("failed", done.usage.prompt_tokens, 0, verdict);
-          reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed."));
+          settle("failed", [done.usage.prompt_tokens, 0], verdict, () =>
+            reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed.")),
+          );
           return;
         }
-        record("completed", done.usage.prompt_tokens, done.usage.completion_tokens, verdict);
-        resolve({ jobId, session, done, verdict, latencyMs: deps.now() - started });
+        settle("completed", [done.usage.prompt_tokens, done.usage.completion_tokens], verdict, () =>
+          resolve({ jobId, session, done, verdict, latencyMs: deps.now() - started }),
+        );
       },
       onFail(fail) {
-        finish();
-        record("failed", 0, 0, { payable: false, reasons: ["worker_failed"] });
-        reject(new HttpError(502, "worker_failed", `${fail.code}: ${fail.message}`, { worker_error: fail.code }));
+        const shown = publicFailure(fail.code);
+        deps.log?.warn(`job ${jobId} failed on worker ${session.info.worker_id}: ${logSafe(fail.code)}: ${logSafe(fail.message)}`);
+        settle("failed", [0, 0], failed("worker_failed"), () =>
+          reject(new HttpError(502, "worker_failed", shown.message, { worker_error: shown.code })),
+        );
       },
     });
+    // A client gone while the offer was out: the worker has the job, so cancel it at once.
+    if (hooks.signal?.aborted) onAbort();
+    else hooks.signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

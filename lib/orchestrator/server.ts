@@ -64,6 +64,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     now,
     jobTimeoutMs: options.jobTimeoutMs ?? 120_000,
     ackTimeoutMs: 5_000,
+    log,
   };
   let listenUrl: string | undefined;
   const api: ApiDeps = {

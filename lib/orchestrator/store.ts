@@ -99,8 +99,11 @@ export interface Store {
   touchWorker(workerId: string, at: number): void;
   /** An HTTP heartbeat: moves last_heartbeat_at and last_seen_at. */
   recordHeartbeat(workerId: string, at: number): void;
-  /** The job and its ledger line are written together or not at all. */
-  recordJob(job: JobRecord, reward: RewardEntry): void;
+  /**
+   * The job and its ledger line are written together or not at all. Resolves once they are
+   * committed (durable across a crash of this process); an answer about the job waits on it.
+   */
+  recordJob(job: JobRecord, reward: RewardEntry): Promise<void>;
   /** Newest first. */
   listRewardEntries(workerId: string, limit: number): RewardEntry[];
   countRewardEntries(workerId: string): number;
