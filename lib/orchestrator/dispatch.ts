@@ -7,10 +7,11 @@ import { judgeJob, type JobVerdict } from "../core/anti-cheat.ts";
 import { OutputCollector, transcriptOf } from "../core/output-collector.ts";
 import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobChunk, type JobDone, parsePayload } from "../core/protocol.ts";
 import { unhonouredParam } from "../core/runtime-capabilities.ts";
+import { logSafe, publicFailure } from "../core/worker-failure.ts";
 import { HttpError } from "./http.ts";
+import type { JobEvent } from "./metrics.ts";
 import { receiptFor } from "./receipts.ts";
 import { ledgerEntryFor } from "./rewards.ts";
-import type { JobEvent } from "./metrics.ts";
 import type { SessionRegistry, WorkerSession } from "./sessions.ts";
 import type { JobRecord, Store } from "./store.ts";
 
@@ -21,6 +22,8 @@ export interface DispatchDeps {
   now: () => number;
   jobTimeoutMs: number;
   ackTimeoutMs: number;
+  /** Where a worker's own failure text goes; clients get only `publicFailure`'s fixed messages. */
+  log?: { warn(message: string): void };
   /** Told about every job once it is over, and every request refused before one ran (metrics, logs). */
   events?: DispatchEvents;
 }
@@ -140,62 +143,73 @@ function awaitResult(
   return new Promise<DispatchResult>((resolve, reject) => {
     const streamed = new OutputCollector();
     let firstChunkAt: number | undefined;
-    const finish = () => {
+    let settled = false;
+    const cancel = (reason: string) => session.socket.emit(EVENTS.cancel, { job_id: jobId, reason });
+
+    /**
+     * Ends the job exactly once: frees the slot, writes the job and its ledger line, and only
+     * once that is committed lets the answer go, so no answer leaves before its record is durable.
+     * Every routed job gets its line; the verdict's reasons say why one pays 0.
+     */
+    const settle = (
+      outcome: string,
+      tokens: [number, number],
+      verdict: JobVerdict,
+      answer: (receiptHash: string) => void,
+      ttftMs?: number,
+    ) => {
+      if (settled) return;
+      const status = outcome === "completed" ? "completed" : "failed";
+      settled = true;
       clearTimeout(timer);
       hooks.signal?.removeEventListener("abort", onAbort);
       session.jobs.delete(jobId);
       session.active = Math.max(0, session.active - 1);
-    };
-    const cancel = (reason: string) => session.socket.emit(EVENTS.cancel, { job_id: jobId, reason });
-    const onAbort = () => {
-      finish();
-      cancel("client_gone");
-      report("client_closed", 0, 0, undefined, false, []);
-      reject(new HttpError(499, "client_closed"));
-    };
-    const timer = setTimeout(() => {
-      finish();
-      cancel("timeout");
-      record("worker_timeout", 0, 0, { payable: false, reasons: ["timeout"] });
-      reject(new HttpError(504, "worker_timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`));
-    }, deps.jobTimeoutMs);
-    hooks.signal?.addEventListener("abort", onAbort, { once: true });
-
-    const report = (outcome: string, promptTokens: number, outputTokens: number, ttftMs: number | undefined, payable: boolean, reasons: readonly string[]) =>
-      deps.events?.job({
-        jobId,
-        model: request.model,
-        workerId: session.info.worker_id,
-        outcome,
-        promptTokens,
-        outputTokens,
-        ttftMs: firstChunkAt !== undefined ? firstChunkAt - started : ttftMs,
-        durationMs: deps.now() - started,
-        payable,
-        reasons,
-        moved: 0,
-      });
-    // Every routed job gets a ledger line; the verdict's reasons say why one pays 0.
-    const record = (outcome: string, promptTokens: number, completionTokens: number, verdict?: JobVerdict, ttftMs?: number) => {
-      const status = outcome === "completed" ? "completed" : "failed";
       const job: JobRecord = {
         job_id: jobId,
         worker_id: session.info.worker_id,
         worker_wallet: session.info.worker_wallet,
         model: request.model,
         status,
-        prompt_tokens: promptTokens,
-        completion_tokens: completionTokens,
+        prompt_tokens: tokens[0],
+        completion_tokens: tokens[1],
         latency_ms: deps.now() - started,
-        payable: (verdict?.payable ?? false) && hooks.unpaidReason === undefined,
+        payable: verdict.payable && hooks.unpaidReason === undefined,
         created_at: deps.now(),
       };
-      const reasons = [...(verdict?.reasons ?? []), ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
+      const reasons = [...verdict.reasons, ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
       const receipt = status === "completed" ? receiptFor(job, reasons, request.user) : undefined;
-      deps.store.recordJob(job, ledgerEntryFor(job, reasons), receipt);
-      report(outcome, promptTokens, completionTokens, ttftMs, job.payable, reasons);
-      return receipt;
+      deps.events?.job({
+        jobId,
+        model: request.model,
+        workerId: session.info.worker_id,
+        outcome,
+        promptTokens: job.prompt_tokens,
+        outputTokens: job.completion_tokens,
+        ttftMs: firstChunkAt !== undefined ? firstChunkAt - started : ttftMs,
+        durationMs: job.latency_ms,
+        payable: job.payable,
+        reasons,
+        moved: 0,
+      });
+      deps.store.recordJob(job, ledgerEntryFor(job, reasons), receipt).then(() => answer(receipt?.hash ?? ""), (error: unknown) => {
+        deps.log?.warn(`job ${jobId} could not be recorded: ${logSafe(error instanceof Error ? error.message : String(error))}`);
+        reject(new HttpError(503, "not_recorded", "The job ended but could not be recorded; it is not billed. Try again."));
+      });
     };
+    const failed = (reason: string): JobVerdict => ({ payable: false, reasons: [reason] });
+
+    // The client went away: the job is cancelled on the worker and still gets its ledger line.
+    const onAbort = () => {
+      cancel("client_gone");
+      settle("client_closed", [0, 0], failed("client_gone"), () => reject(new HttpError(499, "client_closed")));
+    };
+    const timer = setTimeout(() => {
+      cancel("timeout");
+      settle("worker_timeout", [0, 0], failed("timeout"), () =>
+        reject(new HttpError(504, "worker_timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`)),
+      );
+    }, deps.jobTimeoutMs);
 
     session.jobs.set(jobId, {
       onChunk(chunk) {
@@ -204,7 +218,6 @@ function awaitResult(
         hooks.onChunk?.(chunk);
       },
       onDone(done) {
-        finish();
         const verdict = judgeJob({
           runtime: session.info.runtime,
           devMode: deps.devMode,
@@ -215,18 +228,29 @@ function awaitResult(
           elapsedMs: deps.now() - started,
         });
         if (verdict.reasons.includes("stream_mismatch")) {
-          record("stream_mismatch", done.usage.prompt_tokens, 0, verdict);
-          reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed."));
+          settle("stream_mismatch", [done.usage.prompt_tokens, 0], verdict, () =>
+            reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed.")),
+          );
           return;
         }
-        const receipt = record("completed", done.usage.prompt_tokens, done.usage.completion_tokens, verdict, done.first_token_ms);
-        resolve({ jobId, session, done, verdict, latencyMs: deps.now() - started, receiptHash: receipt?.hash ?? "" });
+        settle(
+          "completed",
+          [done.usage.prompt_tokens, done.usage.completion_tokens],
+          verdict,
+          (receiptHash) => resolve({ jobId, session, done, verdict, latencyMs: deps.now() - started, receiptHash }),
+          done.first_token_ms,
+        );
       },
       onFail(fail) {
-        finish();
-        record("worker_failed", 0, 0, { payable: false, reasons: ["worker_failed"] });
-        reject(new HttpError(502, "worker_failed", `${fail.code}: ${fail.message}`, { worker_error: fail.code }));
+        const shown = publicFailure(fail.code);
+        deps.log?.warn(`job ${jobId} failed on worker ${session.info.worker_id}: ${logSafe(fail.code)}: ${logSafe(fail.message)}`);
+        settle("worker_failed", [0, 0], failed("worker_failed"), () =>
+          reject(new HttpError(502, "worker_failed", shown.message, { worker_error: shown.code })),
+        );
       },
     });
+    // A client gone while the offer was out: the worker has the job, so cancel it at once.
+    if (hooks.signal?.aborted) onAbort();
+    else hooks.signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

@@ -4,6 +4,7 @@
  * the caller gets a 400 with a stable code.
  */
 import * as v from "valibot";
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "../core/json-depth.ts";
 import { constantTimeEqual } from "../core/token.ts";
 
 export const MAX_BODY_BYTES = 1 << 20;
@@ -101,7 +102,8 @@ export function openAIErrorResponse(error: HttpError): Response {
   const type = OPENAI_ERROR_TYPES[error.status] ?? (error.status >= 500 ? "server_error" : "invalid_request_error");
   const param = typeof error.extra.param === "string" ? error.extra.param : typeof error.extra.field === "string" ? error.extra.field : null;
   const message = error.message !== error.code ? error.message : error.code.replaceAll("_", " ");
-  return json(error.status, { error: { message, type, param, code: error.code } }, error.headers);
+  const { param: _param, field: _field, ...more } = error.extra;
+  return json(error.status, { error: { message, type, param, code: error.code, ...more } }, error.headers);
 }
 
 function tooLarge(): HttpError {
@@ -126,9 +128,13 @@ export async function readBody(request: Request): Promise<string> {
   return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
-/** The body as parsed JSON, or a 400 `invalid_json`. */
+/** The body as parsed JSON, or a 400 `invalid_json` (`body_too_deep` past the nesting bound). */
 export async function readJsonValue(request: Request): Promise<unknown> {
   const text = await readBody(request);
+  // Checked in one linear pass before anything parses or walks the value.
+  if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new HttpError(400, "body_too_deep", `The body nests deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
   try {
     return JSON.parse(text);
   } catch {

@@ -114,6 +114,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     now,
     jobTimeoutMs: options.jobTimeoutMs ?? 120_000,
     ackTimeoutMs: 5_000,
+    log,
     events: {
       // One line per job: ids, counts and times only, never a prompt, an answer or a secret.
       job(event) {

@@ -1,8 +1,9 @@
 /** The Store on SQLite (bun:sqlite), with versioned migrations applied at open. */
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { setImmediate } from "node:timers";
+import { BasisError } from "../core/errors.ts";
 import { sumAmounts } from "../core/rewards.ts";
 import type {
   JobRecord,
@@ -115,19 +116,59 @@ export function migrate(db: Database): number {
   return version;
 }
 
-export function openSqliteStore(dataDir: string | undefined): SqliteStore {
-  let path = ":memory:";
-  if (dataDir) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    path = join(dataDir, "basis.sqlite");
+/** The database and the files SQLite keeps beside it in WAL mode. */
+const DATABASE_FILES = ["basis.sqlite", "basis.sqlite-wal", "basis.sqlite-shm"];
+
+function tightenDatabaseFiles(dataDir: string): void {
+  for (const name of DATABASE_FILES) {
+    const file = join(dataDir, name);
+    if (existsSync(file)) chmodSync(file, 0o600);
   }
+}
+
+/**
+ * The data directory made or tightened to 0700 and the database created 0600 before SQLite
+ * opens it (SQLite gives its -wal and -shm files the database's mode); existing files are
+ * tightened too. A directory this user cannot make owner-only is refused.
+ */
+function prepareDataDir(dataDir: string): string {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    chmodSync(dataDir, 0o700);
+    const path = join(dataDir, "basis.sqlite");
+    closeSync(openSync(path, "a", 0o600));
+    tightenDatabaseFiles(dataDir);
+    return path;
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? "unknown error";
+    throw new BasisError("data_dir_unusable", `Cannot use ${dataDir} as the data directory (${code}).`, {
+      cause,
+      exitCode: 2,
+      hint: "Pass --data a directory this user owns (it is made owner-only, 0700).",
+    });
+  }
+}
+
+export function openSqliteStore(dataDir: string | undefined): SqliteStore {
+  const path = dataDir ? prepareDataDir(dataDir) : ":memory:";
   const db = new Database(path, { create: true, strict: true });
   db.run("PRAGMA journal_mode = WAL");
   db.run("PRAGMA synchronous = NORMAL");
   db.run("PRAGMA foreign_keys = ON");
   db.run("PRAGMA busy_timeout = 5000");
   migrate(db);
+  // Files an older version left 0644 beside the database are tightened once SQLite has them open.
+  if (dataDir) tightenDatabaseFiles(dataDir);
   return new SqliteStore(db, dataDir !== undefined);
+}
+
+/** A job waiting for its group commit, and the caller waiting on that commit. */
+interface PendingJob {
+  job: JobRecord;
+  reward: RewardEntry;
+  receipt: ReceiptRecord | undefined;
+  committed: () => void;
+  failed: (error: unknown) => void;
 }
 
 export class SqliteStore implements Store {
@@ -139,7 +180,7 @@ export class SqliteStore implements Store {
   private readonly touch;
   private readonly heartbeat;
   private readonly insertJob;
-  private readonly pendingJobs: [JobRecord, RewardEntry, ReceiptRecord | undefined][] = [];
+  private pendingJobs: PendingJob[] = [];
   private readonly insertReceipt;
   private readonly selectReceipt;
   private readonly selectReward;
@@ -240,20 +281,23 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Job records are queued and written together, one transaction per event-loop turn: a
-   * transaction per job was a quarter of the orchestrator's CPU under load. Every read flushes
-   * the queue first, so callers always read their own writes.
+   * Group commit: job records are queued and written together, one transaction per event-loop
+   * turn (a transaction per job was a quarter of the orchestrator's CPU under load), and each
+   * caller's promise settles only once its transaction has committed, so an answer that waits
+   * on it never precedes its record. Every read flushes the queue first, so callers always read
+   * their own writes.
    */
-  recordJob(job: JobRecord, reward: RewardEntry, receipt?: ReceiptRecord): void {
-    this.pendingJobs.push([job, reward, receipt]);
-    if (this.pendingJobs.length === 1) setImmediate(this.flushJobs);
+  recordJob(job: JobRecord, reward: RewardEntry, receipt?: ReceiptRecord): Promise<void> {
+    if (!this.open) return Promise.reject(new Error("the store is closed"));
+    return new Promise<void>((committed, failed) => {
+      this.pendingJobs.push({ job, reward, receipt, committed, failed });
+      if (this.pendingJobs.length === 1) setImmediate(this.flushJobs);
+    });
   }
 
-  private readonly flushJobs = (): void => {
-    if (this.pendingJobs.length === 0 || !this.open) return;
-    const batch = this.pendingJobs.splice(0);
+  private writeJobs(batch: readonly PendingJob[]): void {
     this.db.transaction(() => {
-      for (const [job, reward, receipt] of batch) {
+      for (const { job, reward, receipt } of batch) {
         // A job id is recorded once (a receipt is never duplicated); a repeat writes nothing.
         if (this.insertJob.run({ ...job, payable: job.payable ? 1 : 0 }).changes === 0) continue;
         this.insertReward.run({ ...reward });
@@ -261,6 +305,28 @@ export class SqliteStore implements Store {
         if (job.status === "completed") this.countCompleted.run({ id: job.worker_id });
       }
     })();
+  }
+
+  private readonly flushJobs = (): void => {
+    if (this.pendingJobs.length === 0 || !this.open) return;
+    const batch = this.pendingJobs;
+    this.pendingJobs = [];
+    try {
+      this.writeJobs(batch);
+    } catch {
+      // One bad record must not fail its neighbours: retry each alone, and fail only those that fail.
+      for (const pending of batch) {
+        try {
+          this.writeJobs([pending]);
+        } catch (error) {
+          pending.failed(error);
+          continue;
+        }
+        pending.committed();
+      }
+      return;
+    }
+    for (const pending of batch) pending.committed();
   };
 
   getReceipt(hash: string): { receipt: ReceiptRecord; reward: RewardEntry | undefined } | undefined {

@@ -110,9 +110,11 @@ export interface Store {
   recordHeartbeat(workerId: string, at: number): void;
   /**
    * The job, its ledger line and (for a completed job) its receipt are written together or not
-   * at all. A job id is recorded once: a repeat, and any receipt it carries, writes nothing.
+   * at all. Resolves once they are committed (durable across a crash of this process); an
+   * answer about the job waits on it. A job id is recorded once: a repeat, and any receipt it
+   * carries, writes nothing.
    */
-  recordJob(job: JobRecord, reward: RewardEntry, receipt?: ReceiptRecord): void;
+  recordJob(job: JobRecord, reward: RewardEntry, receipt?: ReceiptRecord): Promise<void>;
   /** A receipt by its hash, with its job's ledger line (status and amounts outside the hash). */
   getReceipt(hash: string): { receipt: ReceiptRecord; reward: RewardEntry | undefined } | undefined;
   /** Newest first. */
