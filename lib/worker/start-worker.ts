@@ -62,11 +62,17 @@ export async function startWorker(options: StartWorkerOptions): Promise<void> {
     heartbeatMs: readMs(loaded.env, "BASIS_HEARTBEAT_MS"),
     drainTimeoutMs: readMs(loaded.env, "BASIS_DRAIN_TIMEOUT_MS"),
     healthPollMs: readMs(loaded.env, "BASIS_HEALTH_POLL_MS"),
+    // Loaded on the first failure only: a healthy start never pays for it.
+    diagnose: (url) => import("../io/orchestrator-probe.ts").then(({ probeOrchestrator }) => probeOrchestrator(url)).then((probe) => probe.failure),
   });
 
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal while draining: the operator wants out now.
+      log.warn(`${signal} again: stopping now; ${worker.state.active} in-flight job(s) cut off`);
+      process.exit(1);
+    }
     stopping = true;
     log.info(`${signal}: no new jobs; draining`);
     const { unfinished } = await worker.drain();
