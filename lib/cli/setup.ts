@@ -20,7 +20,8 @@ interface WriteEnvArgs {
 export default defineCommand({
   meta: { name: "setup", description: "Check this host (--check: GPUs, Docker, Ollama, vLLM) or write the worker .env (--write-env, mode 0600)" },
   args: {
-    check: { type: "boolean", description: "Detect OS, GPUs, Docker, Ollama and vLLM; say what is missing and what to run next" },
+    check: { type: "boolean", description: "Detect OS, GPUs, Docker, Ollama and vLLM; say what is missing and what to run next. With --env-file, also check that file: the API answers, the backend serves the model, the orchestrator accepts the handshake (exit 1 if not)" },
+    "env-file": { type: "string", description: "With --check: the worker .env to check end to end", valueHint: "path" },
     "write-env": { type: "boolean", description: "Write the worker .env from the template (0600, atomic, never overwritten without --force)" },
     wallet: { type: "string", description: "Your PUBLIC reward wallet address (0x + 40 hex); never a key", valueHint: "0x..." },
     runtime: { type: "string", description: "echo | ollama | vllm | openai", valueHint: "name" },
@@ -37,9 +38,10 @@ export default defineCommand({
   async run({ args }) {
     const { inputError } = await import("../core/errors.ts");
     if (args.check && args["write-env"]) throw inputError("setup_mode_conflict", "Pass --check or --write-env, not both.");
+    if (args["write-env"] && args["env-file"] !== undefined) throw inputError("setup_mode_conflict", "--env-file goes with --check; --write-env writes the file named by --out.");
     await refuseSecretFlags(args);
     if (args["write-env"]) await writeEnv(args);
-    else await checkHost(args.json === true);
+    else await checkHost(args.json === true, args["env-file"]);
   },
 });
 
@@ -52,19 +54,30 @@ async function refuseSecretFlags(args: Record<string, unknown>): Promise<void> {
   }
 }
 
-async function checkHost(json: boolean): Promise<void> {
-  const [{ detectHost }, { formatHostTable }, { DEFAULT_OLLAMA_URL, DEFAULT_VLLM_URL }, { print, say }] = await Promise.all([
+async function checkHost(json: boolean, envFile: string | undefined): Promise<void> {
+  const [{ detectHost }, { formatHostTable }, { DEFAULT_OLLAMA_URL, DEFAULT_VLLM_URL }, { loadWorkerEnv }, { print, say }] = await Promise.all([
     import("../io/detect-host.ts"),
     import("../core/detect/format-host-table.ts"),
     import("../core/worker-config.ts"),
+    import("../io/env-source.ts"),
     import("./_run.ts"),
   ]);
-  const report = await detectHost({
-    ollamaUrl: process.env.BASIS_OLLAMA_URL || DEFAULT_OLLAMA_URL,
-    vllmUrl: process.env.BASIS_VLLM_URL || DEFAULT_VLLM_URL,
-  });
-  if (json) print(report);
-  else say(formatHostTable(report));
+  // The backends the env file points at, when there is one.
+  const { env } = await loadWorkerEnv(envFile);
+  const [report, checks] = await Promise.all([
+    detectHost({ ollamaUrl: env.BASIS_OLLAMA_URL || DEFAULT_OLLAMA_URL, vllmUrl: env.BASIS_VLLM_URL || DEFAULT_VLLM_URL }),
+    envFile === undefined ? undefined : import("../worker/check-env.ts").then((m) => m.checkWorkerEnv(envFile)),
+  ]);
+  if (checks?.some((check) => !check.ok)) process.exitCode = 1;
+  if (json) {
+    print({ ...report, ...(checks ? { checks } : {}) });
+    return;
+  }
+  say(formatHostTable(report));
+  if (checks) {
+    const width = Math.max(...checks.map((check) => check.name.length)) + 2;
+    say(`\n${envFile}\n${checks.map((check) => `${check.ok ? "ok  " : "FAIL"}  ${check.name.padEnd(width)}${check.detail}`).join("\n")}`);
+  }
 }
 
 async function writeEnv(args: WriteEnvArgs): Promise<void> {

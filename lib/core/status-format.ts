@@ -125,11 +125,11 @@ export function formatRewards(rewards: RewardsView): string {
   return [alignRows(rows), describeSettlement(rewards.settlement)].join("\n");
 }
 
-export function formatOnboarding(onboarding: OnboardingView, { settlement = true }: { settlement?: boolean } = {}): string {
+export function formatOnboarding(onboarding: OnboardingView, { settlement = true, forWorker = true }: { settlement?: boolean; forWorker?: boolean } = {}): string {
   const lines: string[] = [];
   const rows = onboarding.rows ?? [];
   if (rows.length > 0) lines.push(alignRows(rows.map((row) => [row.name, [row.state, row.detail].filter(Boolean).join(": ") || "-"])));
-  const gates = describeGates(onboarding);
+  const gates = describeGates(onboarding, forWorker);
   // With the reward ledger printed above, its settlement line is already there: say it once.
   lines.push(...(settlement ? gates : gates.slice(0, -1)));
   return lines.join("\n");
@@ -147,13 +147,13 @@ export function formatStatus({ worker, rewards, onboarding, now }: StatusParts):
   const sections: string[] = [];
   if (worker) sections.push(formatWorker(worker, now));
   if (rewards) sections.push(`Rewards\n${formatRewards(rewards)}`);
-  if (onboarding) sections.push(`Onboarding\n${formatOnboarding(onboarding, { settlement: !rewards })}`);
+  if (onboarding) sections.push(`Onboarding\n${formatOnboarding(onboarding, { settlement: !rewards, forWorker: worker !== undefined })}`);
   else sections.push(STATUS_NOTE);
   return sections.join("\n\n");
 }
 
 /** The honest summary of routing and settlement; a state that was not reported is said to be unknown. The settlement line is last. */
-export function describeGates(onboarding: OnboardingView): string[] {
+export function describeGates(onboarding: OnboardingView, forWorker = true): string[] {
   const lines: string[] = [];
   const routing = onboarding.jobRouting?.enabled;
   if (routing === false) lines.push("Job routing is OFF: a registered worker receives no jobs here yet.");
@@ -162,8 +162,9 @@ export function describeGates(onboarding: OnboardingView): string[] {
     lines.push(`Job routing is on${typeof scope === "string" ? ` (${printable(scope, 80)})` : ""}.`);
   }
   else lines.push("Job routing state was not reported; do not assume jobs will arrive.");
-  if (onboarding.canReceiveJobs === false) lines.push("This worker cannot receive jobs yet.");
-  else if (onboarding.canReceiveJobs === true) lines.push("This worker can receive jobs.");
+  // Without a worker id the answer is about the network: "can receive" means some worker can.
+  if (onboarding.canReceiveJobs === false) lines.push(forWorker ? "This worker cannot receive jobs yet." : "No connected worker can receive jobs yet.");
+  else if (onboarding.canReceiveJobs === true) lines.push(forWorker ? "This worker can receive jobs." : "At least one connected worker can receive jobs.");
   lines.push(describeSettlement(onboarding.settlement));
   return lines;
 }
