@@ -19,6 +19,8 @@ import { rewardsRoute } from "./routes/rewards.ts";
 import { getWorkerRoute } from "./routes/workers.ts";
 import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
 import { SessionRegistry } from "./sessions.ts";
+import { localFleet } from "./fleet.ts";
+import { openPostgresStore } from "./postgres-store.ts";
 import { openSqliteStore } from "./sqlite-store.ts";
 import type { Store } from "./store.ts";
 import { attachWorkerGateway } from "./worker-gateway.ts";
@@ -30,6 +32,11 @@ export interface OrchestratorOptions {
   host: string;
   port: number;
   dataDir?: string | undefined;
+  /**
+   * A PostgreSQL URL: the store lives there instead of SQLite, and this instance joins every
+   * other orchestrator on the same database (Socket.io adapter, cross-instance dispatch).
+   */
+  databaseUrl?: string | undefined;
   /** Bearer secret for /v1/dispatch; none means open dispatch (dev). */
   dispatchSecret?: string | undefined;
   /** Bearer secret for internal routes (the canary job); none turns them off (403). */
@@ -54,8 +61,9 @@ export interface Orchestrator {
 export async function startOrchestrator(options: OrchestratorOptions): Promise<Orchestrator> {
   const now = options.now ?? Date.now;
   const { log } = options;
-  const store = openSqliteStore(options.dataDir);
+  const store: Store = options.databaseUrl ? await openPostgresStore(options.databaseUrl) : openSqliteStore(options.dataDir);
   const registry = new SessionRegistry();
+  const fleet = localFleet(registry);
   const devMode = isDevMode(options.policy);
   const dispatchDeps: DispatchDeps = {
     registry,
@@ -69,6 +77,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   const api: ApiDeps = {
     store,
     registry,
+    fleet,
     now,
     devMode,
     heartbeatWindowMs: options.heartbeatWindowMs ?? DEFAULT_HEARTBEAT_WINDOW_MS,
@@ -138,7 +147,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await http.stop(true);
-      store.close();
+      await store.close();
     },
   };
 }

@@ -76,6 +76,13 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TRIGGER offers_no_delete BEFORE DELETE ON offers BEGIN SELECT RAISE(ABORT, 'offers are immutable'); END;`,
 ];
 
+interface PendingJob {
+  job: JobRecord;
+  reward: RewardEntry;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
 interface WorkerRow {
   worker_id: string;
   worker_wallet: string;
@@ -90,6 +97,12 @@ interface WorkerRow {
 
 function toRecord(row: WorkerRow): WorkerRecord {
   return { ...row, models: JSON.parse(row.models) as string[] };
+}
+
+/** Ledger totals by state, summed in bigint (never through a database's floats). */
+export function totalsOf(rows: readonly { state: string; reward_raw: string }[]): RewardTotals {
+  const sumOf = (state: string) => sumAmounts(rows.filter((row) => row.state === state).map((row) => row.reward_raw));
+  return { pending: sumOf("pending"), batching: sumOf("batching"), settled: sumOf("settled") };
 }
 
 export function migrate(db: Database): number {
@@ -129,7 +142,7 @@ export class SqliteStore implements Store {
   private readonly touch;
   private readonly heartbeat;
   private readonly insertJob;
-  private readonly pendingJobs: [JobRecord, RewardEntry][] = [];
+  private readonly pendingJobs: PendingJob[] = [];
   private open = true;
   private readonly insertReward;
   private readonly selectRewards;
@@ -188,38 +201,43 @@ export class SqliteStore implements Store {
     this.canary = db.query("UPDATE workers SET canary_passed_at = $at WHERE worker_id = $id");
   }
 
-  getWorker(workerId: string): WorkerRecord | undefined {
-    this.flushJobs();
+  private worker(workerId: string): WorkerRecord | undefined {
     const row = this.selectWorker.get(workerId);
     return row ? toRecord(row) : undefined;
   }
 
-  listWorkers(): WorkerRecord[] {
+  async getWorker(workerId: string): Promise<WorkerRecord | undefined> {
+    this.flushJobs();
+    return this.worker(workerId);
+  }
+
+  async listWorkers(): Promise<WorkerRecord[]> {
     this.flushJobs();
     return this.selectWorkers.all().map(toRecord);
   }
 
-  registerWorker(input: RegisterInput): RegisterOutcome {
+  async registerWorker(input: RegisterInput): Promise<RegisterOutcome> {
+    this.flushJobs();
     return this.db.transaction((): RegisterOutcome => {
-      const existing = this.getWorker(input.worker_id);
+      const existing = this.worker(input.worker_id);
       const models = JSON.stringify(input.models);
       if (existing) {
         if (existing.worker_wallet.toLowerCase() !== input.worker_wallet.toLowerCase()) {
           return { ok: false, reason: "wallet_conflict", worker: existing };
         }
         this.updateWorker.run({ id: input.worker_id, runtime: input.runtime, models });
-        return { ok: true, created: false, worker: this.getWorker(input.worker_id) as WorkerRecord };
+        return { ok: true, created: false, worker: this.worker(input.worker_id) as WorkerRecord };
       }
       this.insertWorker.run({ id: input.worker_id, wallet: input.worker_wallet, runtime: input.runtime, models, at: input.at });
-      return { ok: true, created: true, worker: this.getWorker(input.worker_id) as WorkerRecord };
+      return { ok: true, created: true, worker: this.worker(input.worker_id) as WorkerRecord };
     })();
   }
 
-  touchWorker(workerId: string, at: number): void {
+  async touchWorker(workerId: string, at: number): Promise<void> {
     this.touch.run({ id: workerId, at });
   }
 
-  recordHeartbeat(workerId: string, at: number): void {
+  async recordHeartbeat(workerId: string, at: number): Promise<void> {
     this.heartbeat.run({ id: workerId, at });
   }
 
@@ -228,45 +246,52 @@ export class SqliteStore implements Store {
    * transaction per job was a quarter of the orchestrator's CPU under load. Every read flushes
    * the queue first, so callers always read their own writes.
    */
-  recordJob(job: JobRecord, reward: RewardEntry): void {
-    this.pendingJobs.push([job, reward]);
-    if (this.pendingJobs.length === 1) setImmediate(this.flushJobs);
+  recordJob(job: JobRecord, reward: RewardEntry): Promise<void> {
+    if (!this.open) return Promise.reject(new Error("the store is closed"));
+    return new Promise<void>((resolve, reject) => {
+      this.pendingJobs.push({ job, reward, resolve, reject });
+      if (this.pendingJobs.length === 1) setImmediate(this.flushJobs);
+    });
   }
 
   private readonly flushJobs = (): void => {
     if (this.pendingJobs.length === 0 || !this.open) return;
     const batch = this.pendingJobs.splice(0);
-    this.db.transaction(() => {
-      for (const [job, reward] of batch) {
-        // A job id is recorded once (a receipt is never duplicated); a repeat writes nothing.
-        if (this.insertJob.run({ ...job, payable: job.payable ? 1 : 0 }).changes === 0) continue;
-        this.insertReward.run({ ...reward });
-        if (job.status === "completed") this.countCompleted.run({ id: job.worker_id });
-      }
-    })();
+    try {
+      this.db.transaction(() => {
+        for (const { job, reward } of batch) {
+          // A job id is recorded once (a receipt is never duplicated); a repeat writes nothing.
+          if (this.insertJob.run({ ...job, payable: job.payable ? 1 : 0 }).changes === 0) continue;
+          this.insertReward.run({ ...reward });
+          if (job.status === "completed") this.countCompleted.run({ id: job.worker_id });
+        }
+      })();
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    for (const pending of batch) pending.resolve();
   };
 
-  listRewardEntries(workerId: string, limit: number): RewardEntry[] {
+  async listRewardEntries(workerId: string, limit: number): Promise<RewardEntry[]> {
     this.flushJobs();
     return this.selectRewards.all(workerId, limit);
   }
 
-  countRewardEntries(workerId: string): number {
+  async countRewardEntries(workerId: string): Promise<number> {
     this.flushJobs();
     return this.countRewards.get(workerId)?.n ?? 0;
   }
 
-  sumRewards(workerId: string): RewardTotals {
+  async sumRewards(workerId: string): Promise<RewardTotals> {
     this.flushJobs();
-    const rows = this.selectAmounts.all(workerId);
-    const sumOf = (state: string) => sumAmounts(rows.filter((row) => row.state === state).map((row) => row.reward_raw));
-    return { pending: sumOf("pending"), batching: sumOf("batching"), settled: sumOf("settled") };
+    return totalsOf(this.selectAmounts.all(workerId));
   }
 
-  insertOffer(offer: NewOffer): OfferInsertOutcome {
+  async insertOffer(offer: NewOffer): Promise<OfferInsertOutcome> {
     // One transaction: two concurrent publishes cannot both pass the replay check or share a version.
     return this.db.transaction((): OfferInsertOutcome => {
-      const latest = this.latestOffer(offer.worker_id);
+      const latest = this.selectLatestOffer.get(offer.worker_id) ?? undefined;
       if ((this.selectNonce.get(offer.worker_id, offer.nonce)?.n ?? 0) > 0) return { ok: false, reason: "nonce_used", latest };
       if (latest && offer.issued_at <= latest.issued_at) return { ok: false, reason: "not_newer", latest };
       const stored: OfferRecord = { ...offer, price_version: (latest?.price_version ?? 0) + 1 };
@@ -275,19 +300,20 @@ export class SqliteStore implements Store {
     })();
   }
 
-  latestOffer(workerId: string): OfferRecord | undefined {
+  async latestOffer(workerId: string): Promise<OfferRecord | undefined> {
     return this.selectLatestOffer.get(workerId) ?? undefined;
   }
 
-  listLatestOffers(): OfferRecord[] {
+  async listLatestOffers(): Promise<OfferRecord[]> {
     return this.selectLatestOffers.all();
   }
 
-  recordCanary(workerId: string, passed: boolean, at: number): void {
+  async recordCanary(workerId: string, passed: boolean, at: number): Promise<void> {
     this.canary.run({ id: workerId, at: passed ? at : null });
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    if (!this.open) return;
     this.flushJobs();
     this.open = false;
     this.db.close();

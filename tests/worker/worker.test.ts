@@ -38,7 +38,7 @@ describe("Worker with the echo runtime", () => {
     expect(res.headers.get("x-basis-worker-wallet")).toBe(WALLET);
     expect(res.headers.get("x-basis-payable")).toBe("false");
     expect(worker.state.completed).toBe(1);
-    expect(orchestrator!.store.getWorker("test-worker")?.jobs_completed).toBe(1);
+    expect((await orchestrator!.store.getWorker("test-worker"))?.jobs_completed).toBe(1);
   });
 
   test("is reachable through the official openai client, streaming and not", async () => {
@@ -94,7 +94,7 @@ describe("Worker job control", () => {
     expect(res.status).toBe(502);
     expect(await res.json()).toMatchObject({ error: "worker_failed", message: "backend_error: model exploded" });
     expect(worker.state.failed).toBe(1);
-    expect(orchestrator!.store.getWorker("test-worker")?.jobs_completed).toBe(0);
+    expect((await orchestrator!.store.getWorker("test-worker"))?.jobs_completed).toBe(0);
   });
 
   test("a job past its deadline answers 504 and the worker's runtime is aborted", async () => {
