@@ -19,6 +19,7 @@ import { rewardsRoute } from "./routes/rewards.ts";
 import { getWorkerRoute } from "./routes/workers.ts";
 import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
 import { SessionRegistry } from "./sessions.ts";
+import type { Cluster } from "./cluster.ts";
 import { localFleet } from "./fleet.ts";
 import { openPostgresStore } from "./postgres-store.ts";
 import { openSqliteStore } from "./sqlite-store.ts";
@@ -55,6 +56,8 @@ export interface Orchestrator {
   devMode: boolean;
   store: Store;
   registry: SessionRegistry;
+  /** Set on PostgreSQL: this instance's place among the orchestrators on the same database. */
+  cluster: Cluster | undefined;
   close(): Promise<void>;
 }
 
@@ -63,7 +66,18 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   const { log } = options;
   const store: Store = options.databaseUrl ? await openPostgresStore(options.databaseUrl) : openSqliteStore(options.dataDir);
   const registry = new SessionRegistry();
-  const fleet = localFleet(registry);
+  // Bun's own engine, not node:http's: its compatibility layer cost about half the CPU under load.
+  const io = new Server({ serveClient: false });
+  // On PostgreSQL this instance joins every other one on the same database (loaded only then).
+  const cluster = options.databaseUrl
+    ? await import("./cluster.ts")
+        .then(({ joinCluster }) => joinCluster({ io, registry, databaseUrl: options.databaseUrl as string, log }))
+        .catch(async (error: unknown) => {
+          await store.close();
+          throw error;
+        })
+    : undefined;
+  const fleet = cluster?.fleet ?? localFleet(registry);
   const devMode = isDevMode(options.policy);
   const dispatchDeps: DispatchDeps = {
     registry,
@@ -72,6 +86,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     now,
     jobTimeoutMs: options.jobTimeoutMs ?? 120_000,
     ackTimeoutMs: 5_000,
+    relay: cluster?.relay,
   };
   let listenUrl: string | undefined;
   const api: ApiDeps = {
@@ -111,11 +126,9 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     }
   };
 
-  // Bun's own engine, not node:http's: its compatibility layer cost about half the CPU under load.
-  const io = new Server({ serveClient: false });
   const engine = new Engine({ path: "/socket.io/", maxHttpBufferSize: 2e6 });
   io.bind(engine);
-  attachWorkerGateway({ io, registry, store, policy: options.policy, log, now });
+  attachWorkerGateway({ io, registry, store, policy: options.policy, log, now, onSession: cluster?.onSession });
 
   const { websocket } = engine.handler();
   const http = Bun.serve({
@@ -143,10 +156,12 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     devMode,
     store,
     registry,
+    cluster,
     async close() {
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await http.stop(true);
+      await cluster?.close();
       await store.close();
     },
   };
