@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { judgeJob, type JobVerdict } from "../core/anti-cheat.ts";
 import { EVENTS, type Handshake, type InferenceRequest, type JobAck, JobAckSchema, type JobDone, parsePayload } from "../core/protocol.ts";
+import { logSafe, publicFailure } from "../core/worker-failure.ts";
 import type { LiveWorker } from "./fleet.ts";
 import { HttpError } from "./http.ts";
 import { ledgerEntryFor } from "./rewards.ts";
@@ -18,6 +19,8 @@ export interface DispatchDeps {
   now: () => number;
   jobTimeoutMs: number;
   ackTimeoutMs: number;
+  /** Where a worker's own failure text goes; clients get only `publicFailure`'s fixed messages. */
+  log?: { warn(message: string): void };
   /** Set when several orchestrators share one database: workers on the others can serve too. */
   relay?: Relay | undefined;
 }
@@ -154,45 +157,50 @@ function awaitResult(
   const { info } = target;
   return new Promise<DispatchResult>((resolve, reject) => {
     let streamed = "";
-    const finish = () => {
+    let settled = false;
+
+    /**
+     * Ends the job exactly once: frees the slot, writes the job and its ledger line, and only
+     * once that is committed lets the answer go, so no answer leaves before its record is durable.
+     * Every routed job gets its line; the verdict's reasons say why one pays 0.
+     */
+    const settle = (status: "completed" | "failed", tokens: [number, number], verdict: JobVerdict, outcome: () => void) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       hooks.signal?.removeEventListener("abort", onAbort);
       target.detach(jobId);
-    };
-    const onAbort = () => {
-      finish();
-      target.cancel(jobId, "client_gone");
-      reject(new HttpError(499, "client_closed"));
-    };
-    const timer = setTimeout(() => {
-      finish();
-      target.cancel(jobId, "timeout");
-      void record("failed", 0, 0, { payable: false, reasons: ["timeout"] }).catch(() => undefined);
-      reject(new HttpError(504, "worker_timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`));
-    }, deps.jobTimeoutMs);
-    hooks.signal?.addEventListener("abort", onAbort, { once: true });
-
-    // Every routed job gets a ledger line; the verdict's reasons say why one pays 0.
-    const record = (status: "completed" | "failed", promptTokens: number, completionTokens: number, verdict?: JobVerdict) => {
       const job: JobRecord = {
         job_id: jobId,
         worker_id: info.worker_id,
         worker_wallet: info.worker_wallet,
         model: request.model,
         status,
-        prompt_tokens: promptTokens,
-        completion_tokens: completionTokens,
+        prompt_tokens: tokens[0],
+        completion_tokens: tokens[1],
         latency_ms: deps.now() - started,
-        payable: (verdict?.payable ?? false) && hooks.unpaidReason === undefined,
+        payable: verdict.payable && hooks.unpaidReason === undefined,
         created_at: deps.now(),
       };
-      const reasons = [...(verdict?.reasons ?? []), ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
-      return deps.store.recordJob(job, ledgerEntryFor(job, reasons));
+      const reasons = [...verdict.reasons, ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
+      deps.store.recordJob(job, ledgerEntryFor(job, reasons)).then(outcome, (error: unknown) => {
+        deps.log?.warn(`job ${jobId} could not be recorded: ${logSafe(error instanceof Error ? error.message : String(error))}`);
+        reject(new HttpError(503, "not_recorded", "The job ended but could not be recorded; it is not billed. Try again."));
+      });
     };
-    // The answer goes out only once its ledger line is committed: nothing answered is lost.
-    const settle = (written: Promise<void>, outcome: () => void) => {
-      written.then(outcome, () => reject(new HttpError(500, "internal_error", "The job's record could not be written.")));
+    const failed = (reason: string): JobVerdict => ({ payable: false, reasons: [reason] });
+
+    // The client went away: the job is cancelled on the worker and still gets its ledger line.
+    const onAbort = () => {
+      target.cancel(jobId, "client_gone");
+      settle("failed", [0, 0], failed("client_gone"), () => reject(new HttpError(499, "client_closed")));
     };
+    const timer = setTimeout(() => {
+      target.cancel(jobId, "timeout");
+      settle("failed", [0, 0], failed("timeout"), () =>
+        reject(new HttpError(504, "worker_timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`)),
+      );
+    }, deps.jobTimeoutMs);
 
     target.attach(jobId, {
       onChunk(delta) {
@@ -200,7 +208,6 @@ function awaitResult(
         hooks.onChunk?.(delta);
       },
       onDone(done) {
-        finish();
         const verdict = judgeJob({
           runtime: info.runtime,
           devMode: deps.devMode,
@@ -210,22 +217,25 @@ function awaitResult(
           elapsedMs: deps.now() - started,
         });
         if (verdict.reasons.includes("stream_mismatch")) {
-          settle(record("failed", done.usage.prompt_tokens, 0, verdict), () =>
+          settle("failed", [done.usage.prompt_tokens, 0], verdict, () =>
             reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed.")),
           );
           return;
         }
-        const latencyMs = deps.now() - started;
-        settle(record("completed", done.usage.prompt_tokens, done.usage.completion_tokens, verdict), () =>
-          resolve({ jobId, session: target, done, verdict, latencyMs }),
+        settle("completed", [done.usage.prompt_tokens, done.usage.completion_tokens], verdict, () =>
+          resolve({ jobId, session: target, done, verdict, latencyMs: deps.now() - started }),
         );
       },
       onFail(fail) {
-        finish();
-        settle(record("failed", 0, 0, { payable: false, reasons: ["worker_failed"] }), () =>
-          reject(new HttpError(502, "worker_failed", `${fail.code}: ${fail.message}`, { worker_error: fail.code })),
+        const shown = publicFailure(fail.code);
+        deps.log?.warn(`job ${jobId} failed on worker ${info.worker_id}: ${logSafe(fail.code)}: ${logSafe(fail.message)}`);
+        settle("failed", [0, 0], failed("worker_failed"), () =>
+          reject(new HttpError(502, "worker_failed", shown.message, { worker_error: shown.code })),
         );
       },
     });
+    // A client gone while the offer was out: the worker has the job, so cancel it at once.
+    if (hooks.signal?.aborted) onAbort();
+    else hooks.signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

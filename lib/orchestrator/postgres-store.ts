@@ -233,8 +233,17 @@ export class PostgresStore implements Store {
       if (batch.length === 0) return;
       try {
         await this.writeJobs(batch);
-      } catch (error) {
-        for (const pending of batch) pending.reject(error);
+      } catch {
+        // One bad record must not fail its neighbours: retry each alone, and fail only those that fail.
+        for (const pending of batch) {
+          try {
+            await this.writeJobs([pending]);
+          } catch (error) {
+            pending.reject(error);
+            continue;
+          }
+          pending.resolve();
+        }
         return;
       }
       for (const pending of batch) pending.resolve();

@@ -87,6 +87,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     jobTimeoutMs: options.jobTimeoutMs ?? 120_000,
     ackTimeoutMs: 5_000,
     relay: cluster?.relay,
+    log,
   };
   let listenUrl: string | undefined;
   const api: ApiDeps = {

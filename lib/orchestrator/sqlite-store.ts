@@ -1,8 +1,9 @@
 /** The Store on SQLite (bun:sqlite), with versioned migrations applied at open. */
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { setImmediate } from "node:timers";
+import { BasisError } from "../core/errors.ts";
 import { sumAmounts } from "../core/rewards.ts";
 import type {
   JobRecord,
@@ -76,13 +77,6 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TRIGGER offers_no_delete BEFORE DELETE ON offers BEGIN SELECT RAISE(ABORT, 'offers are immutable'); END;`,
 ];
 
-interface PendingJob {
-  job: JobRecord;
-  reward: RewardEntry;
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
 interface WorkerRow {
   worker_id: string;
   worker_wallet: string;
@@ -118,19 +112,58 @@ export function migrate(db: Database): number {
   return version;
 }
 
-export function openSqliteStore(dataDir: string | undefined): SqliteStore {
-  let path = ":memory:";
-  if (dataDir) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    path = join(dataDir, "basis.sqlite");
+/** The database and the files SQLite keeps beside it in WAL mode. */
+const DATABASE_FILES = ["basis.sqlite", "basis.sqlite-wal", "basis.sqlite-shm"];
+
+function tightenDatabaseFiles(dataDir: string): void {
+  for (const name of DATABASE_FILES) {
+    const file = join(dataDir, name);
+    if (existsSync(file)) chmodSync(file, 0o600);
   }
+}
+
+/**
+ * The data directory made or tightened to 0700 and the database created 0600 before SQLite
+ * opens it (SQLite gives its -wal and -shm files the database's mode); existing files are
+ * tightened too. A directory this user cannot make owner-only is refused.
+ */
+function prepareDataDir(dataDir: string): string {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    chmodSync(dataDir, 0o700);
+    const path = join(dataDir, "basis.sqlite");
+    closeSync(openSync(path, "a", 0o600));
+    tightenDatabaseFiles(dataDir);
+    return path;
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? "unknown error";
+    throw new BasisError("data_dir_unusable", `Cannot use ${dataDir} as the data directory (${code}).`, {
+      cause,
+      exitCode: 2,
+      hint: "Pass --data a directory this user owns (it is made owner-only, 0700).",
+    });
+  }
+}
+
+export function openSqliteStore(dataDir: string | undefined): SqliteStore {
+  const path = dataDir ? prepareDataDir(dataDir) : ":memory:";
   const db = new Database(path, { create: true, strict: true });
   db.run("PRAGMA journal_mode = WAL");
   db.run("PRAGMA synchronous = NORMAL");
   db.run("PRAGMA foreign_keys = ON");
   db.run("PRAGMA busy_timeout = 5000");
   migrate(db);
+  // Files an older version left 0644 beside the database are tightened once SQLite has them open.
+  if (dataDir) tightenDatabaseFiles(dataDir);
   return new SqliteStore(db, dataDir !== undefined);
+}
+
+/** A job waiting for its group commit, and the caller waiting on that commit. */
+interface PendingJob {
+  job: JobRecord;
+  reward: RewardEntry;
+  committed: () => void;
+  failed: (error: unknown) => void;
 }
 
 export class SqliteStore implements Store {
@@ -142,7 +175,7 @@ export class SqliteStore implements Store {
   private readonly touch;
   private readonly heartbeat;
   private readonly insertJob;
-  private readonly pendingJobs: PendingJob[] = [];
+  private pendingJobs: PendingJob[] = [];
   private open = true;
   private readonly insertReward;
   private readonly selectRewards;
@@ -242,35 +275,51 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Job records are queued and written together, one transaction per event-loop turn: a
-   * transaction per job was a quarter of the orchestrator's CPU under load. Every read flushes
-   * the queue first, so callers always read their own writes.
+   * Group commit: job records are queued and written together, one transaction per event-loop
+   * turn (a transaction per job was a quarter of the orchestrator's CPU under load), and each
+   * caller's promise settles only once its transaction has committed, so an answer that waits
+   * on it never precedes its record. Every read flushes the queue first, so callers always read
+   * their own writes.
    */
   recordJob(job: JobRecord, reward: RewardEntry): Promise<void> {
     if (!this.open) return Promise.reject(new Error("the store is closed"));
-    return new Promise<void>((resolve, reject) => {
-      this.pendingJobs.push({ job, reward, resolve, reject });
+    return new Promise<void>((committed, failed) => {
+      this.pendingJobs.push({ job, reward, committed, failed });
       if (this.pendingJobs.length === 1) setImmediate(this.flushJobs);
     });
   }
 
+  private writeJobs(batch: readonly PendingJob[]): void {
+    this.db.transaction(() => {
+      for (const { job, reward } of batch) {
+        // A job id is recorded once (a receipt is never duplicated); a repeat writes nothing.
+        if (this.insertJob.run({ ...job, payable: job.payable ? 1 : 0 }).changes === 0) continue;
+        this.insertReward.run({ ...reward });
+        if (job.status === "completed") this.countCompleted.run({ id: job.worker_id });
+      }
+    })();
+  }
+
   private readonly flushJobs = (): void => {
     if (this.pendingJobs.length === 0 || !this.open) return;
-    const batch = this.pendingJobs.splice(0);
+    const batch = this.pendingJobs;
+    this.pendingJobs = [];
     try {
-      this.db.transaction(() => {
-        for (const { job, reward } of batch) {
-          // A job id is recorded once (a receipt is never duplicated); a repeat writes nothing.
-          if (this.insertJob.run({ ...job, payable: job.payable ? 1 : 0 }).changes === 0) continue;
-          this.insertReward.run({ ...reward });
-          if (job.status === "completed") this.countCompleted.run({ id: job.worker_id });
+      this.writeJobs(batch);
+    } catch {
+      // One bad record must not fail its neighbours: retry each alone, and fail only those that fail.
+      for (const pending of batch) {
+        try {
+          this.writeJobs([pending]);
+        } catch (error) {
+          pending.failed(error);
+          continue;
         }
-      })();
-    } catch (error) {
-      for (const pending of batch) pending.reject(error);
+        pending.committed();
+      }
       return;
     }
-    for (const pending of batch) pending.resolve();
+    for (const pending of batch) pending.committed();
   };
 
   async listRewardEntries(workerId: string, limit: number): Promise<RewardEntry[]> {

@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migratePostgres, openPostgresStore, PG_MIGRATIONS } from "../../lib/orchestrator/postgres-store.ts";
@@ -85,6 +85,51 @@ describe("SqliteStore", () => {
     const dir = join(tempDir(), "nested");
     await openSqliteStore(dir).close();
     expect(statSync(dir).mode & 0o777).toBe(0o700);
+  });
+
+  test("tightens an existing 0755 directory to 0700 and its database files to 0600", async () => {
+    const dir = join(tempDir(), "data");
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    await openSqliteStore(dir).close();
+    for (const name of ["basis.sqlite", "basis.sqlite-wal", "basis.sqlite-shm"]) {
+      const file = join(dir, name);
+      writeFileSync(file, "", { flag: "a" });
+      chmodSync(file, 0o644);
+    }
+    const store = openSqliteStore(dir);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    for (const name of ["basis.sqlite", "basis.sqlite-wal", "basis.sqlite-shm"]) expect(statSync(join(dir, name)).mode & 0o777).toBe(0o600);
+    await store.close();
+  });
+
+  test("creates a new database and its WAL files 0600", async () => {
+    const dir = tempDir();
+    const store = openSqliteStore(dir);
+    await store.registerWorker({ worker_id: "gpu-1", worker_wallet: WALLET, runtime: "echo", models: ["m"], at: 1 });
+    for (const name of ["basis.sqlite", "basis.sqlite-wal", "basis.sqlite-shm"]) expect(statSync(join(dir, name)).mode & 0o777).toBe(0o600);
+    await store.close();
+  });
+
+  test("refuses a data directory it cannot make owner-only, with a code and a hint", () => {
+    const file = join(tempDir(), "not-a-dir");
+    writeFileSync(file, "x");
+    expect(() => openSqliteStore(join(file, "data"))).toThrow(expect.objectContaining({ code: "data_dir_unusable", hint: expect.any(String) }));
+  });
+
+  test("recordJob settles after its commit, which another connection then sees", async () => {
+    const dir = tempDir();
+    const store = openSqliteStore(dir);
+    await store.registerWorker({ worker_id: "gpu-1", worker_wallet: WALLET, runtime: "echo", models: ["m"], at: 1 });
+    const reader = new Database(join(dir, "basis.sqlite"), { readonly: true });
+    const count = () => (reader.query("SELECT COUNT(*) AS n FROM reward_entries").get() as { n: number }).n;
+    const committed = [store.recordJob(job("job_a", 10), entry("job_a", "3", "pending", 10)), store.recordJob(job("job_b", 11), entry("job_b", "4", "pending", 11))];
+    // Queued for the group commit: nothing is written until the turn ends.
+    expect(count()).toBe(0);
+    await Promise.all(committed);
+    expect(count()).toBe(2);
+    reader.close();
+    await store.close();
   });
 
   test("an in-memory store says it is not durable", async () => {
@@ -200,6 +245,17 @@ describe.each(DRIVERS)("Store on %s", (_driver, open) => {
     await store.recordJob({ ...job("job_f", 10), status: "failed", payable: false }, { ...entry("job_f", "0", "not_payable", 10), job_status: "failed" });
     expect(await store.countRewardEntries("gpu-1")).toBe(1);
     expect((await store.getWorker("gpu-1"))?.jobs_completed).toBe(0);
+  });
+
+  test("a record that cannot be written fails alone; the rest of its group commits", async () => {
+    const stranger = { ...job("job_x", 10), worker_id: "nobody" };
+    const outcomes = await Promise.allSettled([
+      store.recordJob(job("job_a", 10), entry("job_a", "3", "pending", 10)),
+      store.recordJob(stranger, { ...entry("job_x", "3", "pending", 10), worker_id: "nobody" }),
+      store.recordJob(job("job_b", 11), entry("job_b", "4", "pending", 11)),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(await store.countRewardEntries("gpu-1")).toBe(2);
   });
 
   test("a job for an unknown worker is refused and writes nothing", async () => {
