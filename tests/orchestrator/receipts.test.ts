@@ -95,8 +95,8 @@ describe("receipts", () => {
     const second = receiptFor({ ...job, completion_tokens: 500 }, [], undefined);
     orchestrator.store.recordJob(job, ledgerEntryFor(job, []), first);
     orchestrator.store.recordJob({ ...job, completion_tokens: 500 }, ledgerEntryFor({ ...job, completion_tokens: 500 }, []), second);
-    expect(orchestrator.store.getReceipt(first.hash)?.receipt.core).toBe(first.core);
-    expect(orchestrator.store.getReceipt(second.hash)).toBeUndefined();
+    expect((await orchestrator.store.getReceipt(first.hash))?.receipt.core).toBe(first.core);
+    expect(await orchestrator.store.getReceipt(second.hash)).toBeUndefined();
     const { body } = await fetchReceipt(first.hash);
     // 3 x 460 + 5 x 1840 whole credits per 1M tokens = 10580 raw; 90% to the worker.
     expect(body.receipt).toMatchObject({ outputTokens: 5, totalChargedRaw: "10580", workerRewardRaw: "9522", protocolFeeRaw: "1058", userId: "anonymous" });

@@ -4,11 +4,10 @@
  */
 import { type ChatCompletionCall, parseChatCompletionBody } from "../../core/chat-request.ts";
 import { completionBody, deltaChoice, usageBody } from "../chat-completion-shape.ts";
-import { type DispatchDeps, dispatchJob } from "../dispatch.ts";
+import { type DispatchDeps, dispatchJob, type ServingWorker } from "../dispatch.ts";
 import { type Handler, HttpError, json, readJsonValue, requireBearer } from "../http.ts";
-import type { WorkerSession } from "../sessions.ts";
 
-function workerHeaders(session: WorkerSession, payable: boolean, jobId: string): Record<string, string> {
+function workerHeaders(session: ServingWorker, payable: boolean, jobId: string): Record<string, string> {
   return {
     "x-basis-worker-id": session.info.worker_id,
     "x-basis-worker-wallet": session.info.worker_wallet,

@@ -6,11 +6,11 @@ import type { Store } from "../store.ts";
 
 /** Same auth as dispatch: a receipt may carry the caller's `user`. */
 export function receiptRoute(store: Store, secret: string | undefined): Handler {
-  return ({ request, params }) => {
+  return async ({ request, params }) => {
     requireBearer(request, secret);
     const hash = (params.hash ?? "").toLowerCase();
     if (!RECEIPT_HASH_PATTERN.test(hash)) throw new HttpError(400, "invalid_receipt_hash", "A receipt hash is 64 hex characters.");
-    const found = store.getReceipt(hash);
+    const found = await store.getReceipt(hash);
     if (!found) throw new HttpError(404, "receipt_not_found", "No receipt has this hash.");
     return json(200, receiptView(found.receipt, found.reward));
   };
