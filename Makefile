@@ -35,9 +35,11 @@ test: build
 canary: build
 	./dist/basis-canary
 
-# docs/PERFORMANCE.md: writes bench/results.json and prints a table (bounded under 5 minutes).
+# docs/PERFORMANCE.md: writes bench/results.json and prints a table (bounded under 5 minutes);
+# then docs/SCALING.md's figures (orchestrators on PostgreSQL): bench/scaling.json.
 bench: build
 	$(BUN) bench/run-bench.ts
+	$(BUN) bench/scaling.ts
 
 check: node_modules/.installed
 	$(TSC) --noEmit -p .
