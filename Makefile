@@ -45,7 +45,7 @@ check: node_modules/.installed
 	$(TSC) --noEmit -p .
 
 clean:
-	rm -rf dist bench/results.json
+	rm -rf dist bench/results.json bench/scaling.json
 
 # Release builds (docs/DISTRIBUTION.md): both programs for every target, named
 # <program>-<os>-<arch>[.exe], plus install.sh and SHA256SUMS. Bun fetches each target's runtime
