@@ -35,3 +35,15 @@ export function parseHeartbeatWindow(value: string | undefined): number {
   }
   return Number(text);
 }
+
+/** BASIS_FIRST_TOKEN_TIMEOUT_MS: a job with no token after this long is tried on another worker (1 s to 1 hour). */
+export function parseFirstTokenTimeout(value: string | undefined): number | undefined {
+  const text = (value ?? "").trim();
+  if (text === "") return undefined;
+  if (!/^\d{1,9}$/.test(text) || Number(text) < 1_000 || Number(text) > 3_600_000) {
+    throw new BasisError("first_token_timeout_malformed", "BASIS_FIRST_TOKEN_TIMEOUT_MS must be a whole number of milliseconds from 1000 to 3600000.", {
+      exitCode: 2,
+    });
+  }
+  return Number(text);
+}

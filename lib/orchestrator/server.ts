@@ -6,7 +6,8 @@ import type { ConsolaInstance } from "consola";
 import { Server as Engine } from "@socket.io/bun-engine";
 import { Server } from "socket.io";
 import { isDevMode, type TokenPolicy } from "../core/token.ts";
-import type { DispatchDeps } from "./dispatch.ts";
+import { DEFAULT_FIRST_TOKEN_TIMEOUT_MS, type DispatchDeps } from "./dispatch.ts";
+import type { EventLimits } from "./event-limiter.ts";
 import { errorResponse, HttpError, json, Router } from "./http.ts";
 import { dispatchRoute } from "./routes/dispatch.ts";
 import type { ApiDeps } from "./routes/_api.ts";
@@ -18,7 +19,7 @@ import { heartbeatRoute, registerRoute } from "./routes/register.ts";
 import { rewardsRoute } from "./routes/rewards.ts";
 import { getWorkerRoute } from "./routes/workers.ts";
 import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
-import { SessionRegistry } from "./sessions.ts";
+import { DEFAULT_TRUST, SessionRegistry, type TrustSettings } from "./sessions.ts";
 import { openSqliteStore } from "./sqlite-store.ts";
 import type { Store } from "./store.ts";
 import { attachWorkerGateway } from "./worker-gateway.ts";
@@ -37,6 +38,12 @@ export interface OrchestratorOptions {
   policy: TokenPolicy;
   log: ConsolaInstance;
   jobTimeoutMs?: number;
+  /** A job with no token after this long is tried on another worker (default 30 s). */
+  firstTokenTimeoutMs?: number | undefined;
+  /** Earned capacity and cooldowns (tests shorten the cooldown). */
+  trust?: TrustSettings;
+  /** Per-connection event budget. */
+  eventLimits?: EventLimits;
   /** How long an HTTP heartbeat keeps a worker online (default 90 s). */
   heartbeatWindowMs?: number;
   now?: () => number;
@@ -55,7 +62,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   const now = options.now ?? Date.now;
   const { log } = options;
   const store = openSqliteStore(options.dataDir);
-  const registry = new SessionRegistry();
+  const registry = new SessionRegistry(now, options.trust ?? DEFAULT_TRUST);
   const devMode = isDevMode(options.policy);
   const dispatchDeps: DispatchDeps = {
     registry,
@@ -64,6 +71,10 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     now,
     jobTimeoutMs: options.jobTimeoutMs ?? 120_000,
     ackTimeoutMs: 5_000,
+    firstTokenTimeoutMs: options.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS,
+    onSetback(session, reason, cooldownMs) {
+      log.warn(`worker ${session.info.worker_id}: ${reason}; capacity now ${session.capacity}, cooling down ${cooldownMs} ms`);
+    },
   };
   let listenUrl: string | undefined;
   const api: ApiDeps = {
@@ -106,7 +117,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   const io = new Server({ serveClient: false });
   const engine = new Engine({ path: "/socket.io/", maxHttpBufferSize: 2e6 });
   io.bind(engine);
-  attachWorkerGateway({ io, registry, store, policy: options.policy, log, now });
+  attachWorkerGateway({ io, registry, store, policy: options.policy, log, now, ...(options.eventLimits ? { limits: options.eventLimits } : {}) });
 
   const { websocket } = engine.handler();
   const http = Bun.serve({
