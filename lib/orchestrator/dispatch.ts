@@ -5,11 +5,13 @@
  */
 import { randomBytes } from "node:crypto";
 import { judgeJob, type JobVerdict, MISCONDUCT_REASONS } from "../core/anti-cheat.ts";
-import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobDone, parsePayload } from "../core/protocol.ts";
+import { EVENTS, type Handshake, type InferenceRequest, type JobAck, JobAckSchema, type JobDone, parsePayload } from "../core/protocol.ts";
 import { jobTextCapBytes, utf8Bytes } from "../core/usage-bounds.ts";
+import { logSafe, publicFailure } from "../core/worker-failure.ts";
+import type { LiveWorker } from "./fleet.ts";
 import { HttpError } from "./http.ts";
 import { ledgerEntryFor } from "./rewards.ts";
-import { recordCompletion, recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
+import { type JobSink, recordCompletion, recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
 import type { JobRecord, Store } from "./store.ts";
 
 export const DEFAULT_FIRST_TOKEN_TIMEOUT_MS = 30_000;
@@ -23,13 +25,47 @@ export interface DispatchDeps {
   ackTimeoutMs: number;
   /** A job with no token after this long is cancelled on its worker and tried on another. */
   firstTokenTimeoutMs?: number;
-  /** Told each time a worker is penalised (logging). */
-  onSetback?(session: WorkerSession, reason: string, cooldownMs: number): void;
+  /** Where a worker's own failure text goes; clients get only `publicFailure`'s fixed messages. */
+  log?: { warn(message: string): void };
+  /** Set when several orchestrators share one database: workers on the others can serve too. */
+  relay?: Relay | undefined;
+}
+
+/** The worker a job went to, wherever it is connected. */
+export interface ServingWorker {
+  info: Handshake;
+}
+
+/** Where a job's events come from and its cancel goes to: a local socket or another instance. */
+export interface JobTarget extends ServingWorker {
+  attach(jobId: string, sink: JobSink): void;
+  /** Forgets the job and frees its slot. */
+  detach(jobId: string): void;
+  /** Cancels the job on the worker; for a remote worker its owner applies a setback the reason names. */
+  cancel(jobId: string, reason: string): void;
+  /** A setback on this instance (halved capacity, cooldown); answers the cooldown, or undefined for a remote worker. */
+  setback(reason: string): number | undefined;
+  completed(): void;
+}
+
+/** Cross-instance dispatch (cluster.ts): offers a job to a worker connected to another orchestrator. */
+export interface Relay {
+  /** Live workers on other instances that could take a job for this model (or this worker id). */
+  candidates(model: string, workerId: string | undefined): Promise<LiveWorker[]>;
+  /** Offers the job; on acceptance, a target whose events arrive from the owning instance. */
+  offer(worker: LiveWorker, payload: AssignPayload, timeoutMs: number): Promise<{ ack: JobAck; target?: JobTarget }>;
+}
+
+export interface AssignPayload {
+  job_id: string;
+  request: InferenceRequest;
+  timeout_ms: number;
+  stream: boolean;
 }
 
 export interface DispatchHooks {
-  /** Called once a worker has sent its first token (or its whole answer), before any text. */
-  onAccepted?(session: WorkerSession, jobId: string): void;
+  /** Called once the worker has sent its first token (or its whole answer), before any text. */
+  onAccepted?(worker: ServingWorker, jobId: string): void;
   onChunk?(delta: string): void;
   /** Aborted when the HTTP client goes away: the job is cancelled on the worker. */
   signal?: AbortSignal;
@@ -41,7 +77,7 @@ export interface DispatchHooks {
 
 export interface DispatchResult {
   jobId: string;
-  session: WorkerSession;
+  session: ServingWorker;
   /** The worker's answer, its usage held to what the request and the text can hold. */
   done: JobDone;
   verdict: JobVerdict;
@@ -52,7 +88,8 @@ export function newJobId(): string {
   return `job_${randomBytes(12).toString("hex")}`;
 }
 
-async function offer(session: WorkerSession, payload: unknown, timeoutMs: number): Promise<JobAck> {
+/** Offers a job to a local worker's socket and waits for its ack. */
+export async function offerToSocket(session: WorkerSession, payload: AssignPayload, timeoutMs: number): Promise<JobAck> {
   try {
     const answer: unknown = await session.socket.timeout(timeoutMs).emitWithAck(EVENTS.assign, payload);
     return parsePayload(JobAckSchema, answer) ?? { accepted: false, reason: "invalid" };
@@ -61,10 +98,25 @@ async function offer(session: WorkerSession, payload: unknown, timeoutMs: number
   }
 }
 
-/** Penalise a worker for a setback: half its capacity and a bounded cooldown. */
-export function penalise(deps: DispatchDeps, session: WorkerSession, reason: string): void {
-  const cooldown = recordSetback(session, deps.now(), deps.registry.trust);
-  deps.onSetback?.(session, reason, cooldown);
+export function localTarget(session: WorkerSession, registry: SessionRegistry, now: () => number): JobTarget {
+  return {
+    info: session.info,
+    attach: (jobId, sink) => session.jobs.set(jobId, sink),
+    detach(jobId) {
+      session.jobs.delete(jobId);
+      session.active = Math.max(0, session.active - 1);
+    },
+    cancel: (jobId, reason) => session.socket.emit(EVENTS.cancel, { job_id: jobId, reason }),
+    setback: () => recordSetback(session, now(), registry.trust),
+    completed: () => recordCompletion(session),
+  };
+}
+
+function unavailable(model: string, workerId: string | undefined): HttpError {
+  if (workerId !== undefined) {
+    return new HttpError(503, "worker_unavailable", `Worker ${workerId} is not connected, not serving ${model}, or busy.`);
+  }
+  return new HttpError(503, "no_worker_available", `No idle online worker serves ${model}.`);
 }
 
 /** Thrown inside the retry loop: the worker sent nothing in time, so another one is tried. */
@@ -72,36 +124,53 @@ class NoFirstToken extends Error {}
 
 export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest, hooks: DispatchHooks = {}): Promise<DispatchResult> {
   const tried = new Set<WorkerSession>();
+  const triedIds = new Set<string>();
   // Chunks cross the socket only when someone reads them as they come.
   const stream = hooks.onChunk !== undefined;
+  // Each try is its own job (and ledger line): a worker that stayed silent is cancelled first.
+  const payloadFor = (): AssignPayload => ({ job_id: newJobId(), request, timeout_ms: deps.jobTimeoutMs, stream });
   let silent = 0;
+  const run = async (target: JobTarget, jobId: string): Promise<DispatchResult | undefined> => {
+    try {
+      return await awaitResult(deps, target, jobId, request, hooks);
+    } catch (error) {
+      if (!(error instanceof NoFirstToken)) throw error;
+      silent++;
+      return undefined;
+    }
+  };
+  // Workers on this instance first: a job relayed to another instance costs a round trip through the database.
   for (;;) {
     const session = pickSession(deps.registry, request.model, tried, hooks.workerId);
-    if (!session && silent > 0) {
-      throw new HttpError(504, "worker_timeout", `No worker sent a first token within ${deps.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS} ms.`);
-    }
-    if (!session && hooks.workerId !== undefined) {
-      throw new HttpError(503, "worker_unavailable", `Worker ${hooks.workerId} is not connected, not serving ${request.model}, or busy.`);
-    }
-    if (!session) throw new HttpError(503, "no_worker_available", `No idle online worker serves ${request.model}.`);
+    if (!session) break;
     tried.add(session);
-    const jobId = newJobId();
-    const payload = { job_id: jobId, request, timeout_ms: deps.jobTimeoutMs, stream };
+    triedIds.add(session.info.worker_id);
+    const payload = payloadFor();
     // Count the slot before the ack so concurrent dispatches do not all pick the same worker.
     session.active++;
-    const ack = await offer(session, payload, deps.ackTimeoutMs);
+    const ack = await offerToSocket(session, payload, deps.ackTimeoutMs);
     if (!ack.accepted) {
       session.active--;
       if (ack.reason === "draining") session.draining = true;
       continue;
     }
-    try {
-      return await awaitResult(deps, session, jobId, request, hooks);
-    } catch (error) {
-      if (!(error instanceof NoFirstToken)) throw error;
-      silent++;
+    const result = await run(localTarget(session, deps.registry, deps.now), payload.job_id);
+    if (result) return result;
+  }
+  if (deps.relay) {
+    const candidates = (await deps.relay.candidates(request.model, hooks.workerId)).filter((worker) => !triedIds.has(worker.info.worker_id));
+    for (const worker of candidates) {
+      const payload = payloadFor();
+      const { ack, target } = await deps.relay.offer(worker, payload, deps.ackTimeoutMs);
+      if (!ack.accepted || !target) continue;
+      const result = await run(target, payload.job_id);
+      if (result) return result;
     }
   }
+  if (silent > 0) {
+    throw new HttpError(504, "worker_timeout", `No worker sent a first token within ${deps.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS} ms.`);
+  }
+  throw unavailable(request.model, hooks.workerId);
 }
 
 function pickSession(registry: SessionRegistry, model: string, tried: ReadonlySet<WorkerSession>, workerId: string | undefined) {
@@ -112,99 +181,110 @@ function pickSession(registry: SessionRegistry, model: string, tried: ReadonlySe
 
 function awaitResult(
   deps: DispatchDeps,
-  session: WorkerSession,
+  target: JobTarget,
   jobId: string,
   request: InferenceRequest,
   hooks: DispatchHooks,
 ): Promise<DispatchResult> {
   const started = deps.now();
+  const { info } = target;
+  const streaming = hooks.onChunk !== undefined;
   const textCap = jobTextCapBytes(request);
   const firstTokenMs = deps.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS;
-  const streaming = hooks.onChunk !== undefined;
   return new Promise<DispatchResult>((resolve, reject) => {
     let streamed = "";
     let streamedBytes = 0;
     let accepted = false;
     let settled = false;
-    const finish = () => {
+
+    /** A setback for the worker: half its capacity and a bounded cooldown, logged. */
+    const penalise = (reason: string) => {
+      const cooldown = target.setback(reason);
+      if (cooldown !== undefined) deps.log?.warn(`worker ${info.worker_id}: ${reason}; cooling down ${cooldown} ms`);
+    };
+
+    /**
+     * Ends the job exactly once: frees the slot, writes the job and its ledger line, and only
+     * once that is committed lets the answer go, so no answer leaves before its record is durable.
+     * Every routed job gets its line; the verdict's reasons say why one pays 0.
+     */
+    const settle = (status: "completed" | "failed", tokens: [number, number], verdict: Pick<JobVerdict, "payable" | "reasons">, outcome: () => void) => {
+      if (settled) return;
       settled = true;
       clearTimeout(timer);
       clearTimeout(firstTokenTimer);
       hooks.signal?.removeEventListener("abort", onAbort);
-      session.jobs.delete(jobId);
-      session.active = Math.max(0, session.active - 1);
-    };
-    const cancel = (reason: string) => session.socket.emit(EVENTS.cancel, { job_id: jobId, reason });
-    /** The first sign of work: from now on the client is this worker's. */
-    const firstToken = () => {
-      if (accepted) return;
-      accepted = true;
-      clearTimeout(firstTokenTimer);
-      hooks.onAccepted?.(session, jobId);
-    };
-    const onAbort = () => {
-      finish();
-      cancel("client_gone");
-      reject(new HttpError(499, "client_closed"));
-    };
-    const timer = setTimeout(() => {
-      finish();
-      cancel("timeout");
-      penalise(deps, session, "timeout");
-      safeRecord("failed", 0, 0, ["timeout"]);
-      reject(new HttpError(504, "worker_timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`));
-    }, deps.jobTimeoutMs);
-    const firstTokenTimer = setTimeout(() => {
-      if (accepted || settled) return;
-      finish();
-      cancel("no_first_token");
-      penalise(deps, session, "no_first_token");
-      safeRecord("failed", 0, 0, ["no_first_token"]);
-      reject(new NoFirstToken());
-    }, Math.min(firstTokenMs, deps.jobTimeoutMs));
-    hooks.signal?.addEventListener("abort", onAbort, { once: true });
-
-    // Every routed job gets a ledger line; the verdict's reasons say why one pays 0.
-    const record = (status: "completed" | "failed", promptTokens: number, completionTokens: number, reasons: readonly string[], payable = false) => {
+      target.detach(jobId);
       const job: JobRecord = {
         job_id: jobId,
-        worker_id: session.info.worker_id,
-        worker_wallet: session.info.worker_wallet,
+        worker_id: info.worker_id,
+        worker_wallet: info.worker_wallet,
         model: request.model,
         status,
-        prompt_tokens: promptTokens,
-        completion_tokens: completionTokens,
+        prompt_tokens: tokens[0],
+        completion_tokens: tokens[1],
         latency_ms: deps.now() - started,
-        payable: payable && hooks.unpaidReason === undefined,
+        payable: verdict.payable && hooks.unpaidReason === undefined,
         created_at: deps.now(),
       };
-      const all = [...reasons, ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
-      deps.store.recordJob(job, ledgerEntryFor(job, all));
-    };
-    /** A failure's ledger line; a store error here must not hide the failure itself. */
-    const safeRecord = (status: "failed", promptTokens: number, completionTokens: number, reasons: readonly string[]) => {
+      const reasons = [...verdict.reasons, ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
+      let recording: Promise<void>;
       try {
-        record(status, promptTokens, completionTokens, reasons);
-      } catch {
-        // The job already failed; its line is lost with the store error, never made payable.
+        recording = deps.store.recordJob(job, ledgerEntryFor(job, reasons));
+      } catch (error) {
+        recording = Promise.reject(error);
       }
+      recording.then(outcome, (error: unknown) => {
+        deps.log?.warn(`job ${jobId} could not be recorded: ${logSafe(error instanceof Error ? error.message : String(error))}`);
+        reject(new HttpError(503, "not_recorded", "The job ended but could not be recorded; it is not billed. Try again."));
+      });
     };
-    /** The orchestrator ends the job: a broken stream, a bad payload, a replaced session. */
-    const abort = (reason: string, message: string) => {
-      if (settled) return;
-      finish();
-      cancel(reason);
-      penalise(deps, session, reason);
-      safeRecord("failed", 0, 0, [reason]);
-      reject(new HttpError(502, "worker_failed", message, { worker_error: reason }));
+    const failed = (reason: string) => ({ payable: false, reasons: [reason] });
+
+    /** The first sign of work: from now on the client is this worker's. */
+    const firstToken = () => {
+      if (accepted || settled) return;
+      accepted = true;
+      clearTimeout(firstTokenTimer);
+      hooks.onAccepted?.(target, jobId);
     };
 
-    session.jobs.set(jobId, {
+    // The client went away: the job is cancelled on the worker and still gets its ledger line.
+    const onAbort = () => {
+      target.cancel(jobId, "client_gone");
+      settle("failed", [0, 0], failed("client_gone"), () => reject(new HttpError(499, "client_closed")));
+    };
+    const timer = setTimeout(() => {
+      target.cancel(jobId, "timeout");
+      penalise("timeout");
+      settle("failed", [0, 0], failed("timeout"), () =>
+        reject(new HttpError(504, "worker_timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`)),
+      );
+    }, deps.jobTimeoutMs);
+    // No token in time: cancelled on this worker, and the caller tries another.
+    const firstTokenTimer = setTimeout(() => {
+      if (accepted || settled) return;
+      target.cancel(jobId, "no_first_token");
+      penalise("no_first_token");
+      settle("failed", [0, 0], failed("no_first_token"), () => reject(new NoFirstToken()));
+    }, Math.min(firstTokenMs, deps.jobTimeoutMs));
+
+    /** The orchestrator ends the job itself: a bad payload, text over the cap, a replaced session. */
+    const abort = (reason: string, message: string) => {
+      if (settled) return;
+      target.cancel(jobId, reason);
+      penalise(reason);
+      settle("failed", [0, 0], failed(reason), () => reject(new HttpError(502, "worker_failed", message, { worker_error: reason })));
+    };
+    const overCap = () => abort("text_over_cap", `The worker sent more than ${textCap} bytes of text for this job.`);
+
+    target.attach(jobId, {
       abort,
       onFirstToken: firstToken,
       onChunk(delta) {
+        if (settled) return;
         streamedBytes += utf8Bytes(delta);
-        if (streamedBytes > textCap) return abort("text_over_cap", `The worker sent more than ${textCap} bytes of text for this job.`);
+        if (streamedBytes > textCap) return overCap();
         firstToken();
         if (!streaming) return;
         streamed += delta;
@@ -212,42 +292,40 @@ function awaitResult(
       },
       onDone(done) {
         if (settled) return;
-        if (utf8Bytes(done.text) > textCap) return abort("text_over_cap", `The worker sent more than ${textCap} bytes of text for this job.`);
+        if (utf8Bytes(done.text) > textCap) return overCap();
         firstToken();
-        finish();
-        try {
-          const verdict = judgeJob({
-            runtime: session.info.runtime,
-            devMode: deps.devMode,
-            request,
-            streamedText: streaming ? streamed : done.text,
-            reportedText: done.text,
-            usage: done.usage,
-            elapsedMs: deps.now() - started,
-          });
-          const misconduct = verdict.reasons.filter((r) => MISCONDUCT_REASONS.has(r));
-          if (misconduct.length > 0) penalise(deps, session, misconduct.join(","));
-          else recordCompletion(session);
-          if (verdict.reasons.includes("stream_mismatch")) {
-            safeRecord("failed", 0, 0, verdict.reasons);
-            reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed."));
-            return;
-          }
-          record("completed", verdict.usage.prompt_tokens, verdict.usage.completion_tokens, verdict.reasons, verdict.payable);
-          const bounded = { ...done, usage: verdict.usage };
-          resolve({ jobId, session, done: bounded, verdict, latencyMs: deps.now() - started });
-        } catch {
-          safeRecord("failed", 0, 0, ["internal_error"]);
-          reject(new HttpError(502, "worker_failed", "The worker's answer could not be recorded."));
+        const verdict = judgeJob({
+          runtime: info.runtime,
+          devMode: deps.devMode,
+          request,
+          streamedText: streaming ? streamed : done.text,
+          reportedText: done.text,
+          usage: done.usage,
+          elapsedMs: deps.now() - started,
+        });
+        const misconduct = verdict.reasons.filter((reason) => MISCONDUCT_REASONS.has(reason));
+        if (misconduct.length > 0) penalise(misconduct.join(","));
+        else target.completed();
+        if (verdict.reasons.includes("stream_mismatch")) {
+          settle("failed", [0, 0], verdict, () => reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed.")));
+          return;
         }
+        // The ledger and the client get the usage held to its bounds, never a claim above them.
+        const bounded = { ...done, usage: verdict.usage };
+        settle("completed", [verdict.usage.prompt_tokens, verdict.usage.completion_tokens], verdict, () =>
+          resolve({ jobId, session: target, done: bounded, verdict, latencyMs: deps.now() - started }),
+        );
       },
       onFail(fail) {
         if (settled) return;
-        finish();
-        penalise(deps, session, "worker_failed");
-        safeRecord("failed", 0, 0, ["worker_failed"]);
-        reject(new HttpError(502, "worker_failed", `${fail.code}: ${fail.message}`, { worker_error: fail.code }));
+        const shown = publicFailure(fail.code);
+        deps.log?.warn(`job ${jobId} failed on worker ${info.worker_id}: ${logSafe(fail.code)}: ${logSafe(fail.message)}`);
+        penalise("worker_failed");
+        settle("failed", [0, 0], failed("worker_failed"), () => reject(new HttpError(502, "worker_failed", shown.message, { worker_error: shown.code })));
       },
     });
+    // A client gone while the offer was out: the worker has the job, so cancel it at once.
+    if (hooks.signal?.aborted) onAbort();
+    else hooks.signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

@@ -51,8 +51,11 @@ export function initialTrust(advertised: number, settings: TrustSettings = DEFAU
   return { capacity: Math.min(settings.initialCapacity, advertised), cooldownUntil: 0, setbacks: 0 };
 }
 
-/** Whether a session may take one more job now: the single routing-eligibility rule. */
-export function isEligible(session: WorkerSession, now: number): boolean {
+/** What eligibility reads: a local session or a worker on another instance (fleet.ts). */
+export type Eligibility = Pick<WorkerSession, "available" | "draining" | "active" | "capacity" | "cooldownUntil">;
+
+/** Whether a worker may take one more job now: the single routing-eligibility rule, local or remote. */
+export function isEligible(session: Eligibility, now: number): boolean {
   return session.available && !session.draining && now >= session.cooldownUntil && session.active < session.capacity;
 }
 
@@ -83,7 +86,7 @@ export class SessionRegistry {
   private turn = 0;
 
   constructor(
-    private readonly now: () => number = Date.now,
+    readonly now: () => number = Date.now,
     readonly trust: TrustSettings = DEFAULT_TRUST,
   ) {}
 

@@ -22,6 +22,7 @@ import {
 } from "../core/protocol.ts";
 import { isDevMode, type TokenPolicy, verifyWorkerToken } from "../core/token.ts";
 import { DEFAULT_EVENT_LIMITS, type EventLimits, EventLimiter } from "./event-limiter.ts";
+import { modelRoom, type SocketPresence, workerRoom } from "./fleet.ts";
 import { recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
 import type { Store } from "./store.ts";
 
@@ -38,6 +39,35 @@ export interface GatewayOptions {
   log: ConsolaInstance;
   now: () => number;
   limits?: EventLimits;
+  /** Called when a worker's session starts here (the cluster relay fails jobs it held elsewhere). */
+  onSession?(session: WorkerSession): void;
+}
+
+/**
+ * The worker's presence as other instances read it through the adapter: live getters over the
+ * session, so a fetch always serializes the current values.
+ */
+function presenceData(session: WorkerSession): SocketPresence {
+  return {
+    get info() {
+      return session.info;
+    },
+    get available() {
+      return session.available;
+    },
+    get draining() {
+      return session.draining;
+    },
+    get active() {
+      return session.active;
+    },
+    get capacity() {
+      return session.capacity;
+    },
+    get cooldownUntil() {
+      return session.cooldownUntil;
+    },
+  };
 }
 
 function refuse(next: (err?: Error) => void, reason: string): void {
@@ -56,8 +86,12 @@ export function failSessionJobs(session: WorkerSession, reason: string, message:
   for (const sink of [...session.jobs.values()]) sink.abort(reason, message);
 }
 
-export function attachWorkerGateway({ io, registry, store, policy, log, now, limits = DEFAULT_EVENT_LIMITS }: GatewayOptions): void {
+export function attachWorkerGateway({ io, registry, store, policy, log, now, limits = DEFAULT_EVENT_LIMITS, onSession }: GatewayOptions): void {
   const devMode = isDevMode(policy);
+  // Socket activity is best effort: a failed touch must not take a session down.
+  const touch = (workerId: string) => {
+    store.touchWorker(workerId, now()).catch((error: unknown) => log.warn(`could not record activity of ${workerId}: ${error instanceof Error ? error.message : "unknown"}`));
+  };
 
   io.use((socket, next) => {
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
@@ -66,12 +100,12 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
     const info = parsePayload(HandshakeSchema, auth);
     if (!info) return refuse(next, REFUSALS.malformed);
     verifyWorkerToken(policy, info.token, info.worker_wallet)
-      .then((verdict) => {
+      .then(async (verdict) => {
         if (!verdict.ok) {
           log.warn(`refused worker ${info.worker_id}: ${verdict.reason}`);
           return refuse(next, verdict.reason);
         }
-        const outcome = store.registerWorker({
+        const outcome = await store.registerWorker({
           worker_id: info.worker_id,
           worker_wallet: info.worker_wallet,
           runtime: info.runtime,
@@ -106,7 +140,10 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
       failSessionJobs(replaced, "session_replaced", "A newer connection took over this worker id.");
       replaced.socket.disconnect(true);
     }
-    store.touchWorker(info.worker_id, now());
+    socket.data = presenceData(session);
+    socket.join(["workers", workerRoom(info.worker_id), ...info.models.map(modelRoom)]);
+    onSession?.(session);
+    touch(info.worker_id);
     log.info(`worker ${info.worker_id} online (wallet ${info.worker_wallet}, ${info.runtime}, models ${info.models.join(",")}, capacity ${session.capacity} of ${info.concurrency})`);
     socket.emit(EVENTS.welcome, { protocol: PROTOCOL_VERSION, worker_id: info.worker_id, dev_mode: devMode, payable: !devMode && info.runtime !== "echo" });
 
@@ -167,7 +204,7 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
       // One store write per interval, however often a worker reports.
       if (at - lastStatusWrite >= STATUS_WRITE_INTERVAL_MS) {
         lastStatusWrite = at;
-        store.touchWorker(info.worker_id, at);
+        touch(info.worker_id);
       }
     });
     on(EVENTS.started, JobStartedSchema, (started) => session.jobs.get(started.job_id)?.onFirstToken());
@@ -177,7 +214,7 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
     socket.on("disconnect", (reason) => {
       try {
         if (!registry.remove(session)) return;
-        store.touchWorker(info.worker_id, now());
+        touch(info.worker_id);
         for (const [jobId, sink] of [...session.jobs]) {
           sink.onFail({ job_id: jobId, code: "worker_disconnected", message: "The worker disconnected before finishing." });
         }

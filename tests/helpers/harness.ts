@@ -1,5 +1,5 @@
 /** Shared test harness: an in-process orchestrator on 127.0.0.1:0 and in-process workers. */
-import { createConsola } from "consola";
+import { type ConsolaInstance, createConsola } from "consola";
 import { io } from "socket.io-client";
 import { BasisError } from "../../lib/core/errors.ts";
 import type { InferenceRequest } from "../../lib/core/protocol.ts";
@@ -28,7 +28,9 @@ export async function startTestOrchestrator(
     firstTokenTimeoutMs?: number;
     trust?: TrustSettings;
     dataDir?: string;
+    databaseUrl?: string;
     now?: () => number;
+    log?: ConsolaInstance;
   } = {},
 ): Promise<Orchestrator> {
   return startOrchestrator({ host: "127.0.0.1", port: 0, log: quietLog, policy: options.policy ?? {}, trust: NO_COOLDOWN, ...options });
