@@ -68,6 +68,8 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
   if (orchestrator.devMode) {
     log.warn("DEV MODE: no BASIS_WORKER_AUTH_KEY or BASIS_WORKER_TOKENS set; any worker with the dev token can connect. Do not expose this port.");
   }
+  const weak = weakKeyWarning(process.env.BASIS_WORKER_AUTH_KEY);
+  if (weak) log.warn(weak);
   if (!process.env.BASIS_ORCHESTRATOR_SECRET) log.warn("no BASIS_ORCHESTRATOR_SECRET: /v1/dispatch is open to anyone who can reach this port");
   const stop = async () => {
     await orchestrator.close();
@@ -75,4 +77,14 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
   };
   process.on("SIGINT", () => void stop());
   process.on("SIGTERM", () => void stop());
+}
+
+/** Every wallet-bound token derives from the auth key: a short one can be guessed offline. */
+export const MIN_AUTH_KEY_BYTES = 32;
+
+export function weakKeyWarning(authKey: string | undefined): string | undefined {
+  if (!authKey) return undefined;
+  const bytes = new TextEncoder().encode(authKey).length;
+  if (bytes >= MIN_AUTH_KEY_BYTES) return undefined;
+  return `BASIS_WORKER_AUTH_KEY is only ${bytes} byte(s): use at least ${MIN_AUTH_KEY_BYTES} random bytes (openssl rand -hex 32). Every worker token derives from it, so a short key can be guessed.`;
 }
