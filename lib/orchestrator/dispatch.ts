@@ -1,20 +1,24 @@
 /**
  * Sends one inference request to one worker and waits for its answer. Exactly one worker
- * serves a job; a worker that refuses (full, draining, backend down) is skipped for another.
+ * serves a job; a worker that refuses (full, draining, backend down), or that sends no token
+ * within the first-token timeout, is skipped for another.
  */
 import { randomBytes } from "node:crypto";
-import { judgeJob, type JobVerdict } from "../core/anti-cheat.ts";
+import { judgeJob, type JobVerdict, MISCONDUCT_REASONS } from "../core/anti-cheat.ts";
 import { OutputCollector, transcriptOf } from "../core/output-collector.ts";
 import { EVENTS, type Handshake, type InferenceRequest, type JobAck, JobAckSchema, type JobChunk, type JobDone, parsePayload } from "../core/protocol.ts";
 import { unhonouredParam } from "../core/runtime-capabilities.ts";
+import { jobTextCapBytes, utf8Bytes } from "../core/usage-bounds.ts";
 import { logSafe, publicFailure } from "../core/worker-failure.ts";
 import type { LiveWorker } from "./fleet.ts";
 import { HttpError } from "./http.ts";
 import type { JobEvent } from "./metrics.ts";
 import { receiptFor } from "./receipts.ts";
 import { ledgerEntryFor } from "./rewards.ts";
-import type { JobSink, SessionRegistry, WorkerSession } from "./sessions.ts";
+import { type JobSink, recordCompletion, recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
 import type { JobRecord, Store } from "./store.ts";
+
+export const DEFAULT_FIRST_TOKEN_TIMEOUT_MS = 30_000;
 
 export interface DispatchDeps {
   registry: SessionRegistry;
@@ -23,6 +27,8 @@ export interface DispatchDeps {
   now: () => number;
   jobTimeoutMs: number;
   ackTimeoutMs: number;
+  /** A job with no token after this long is cancelled on its worker and tried on another. */
+  firstTokenTimeoutMs?: number;
   /** Where a worker's own failure text goes; clients get only `publicFailure`'s fixed messages. */
   log?: { warn(message: string): void };
   /** Set when several orchestrators share one database: workers on the others can serve too. */
@@ -46,7 +52,11 @@ export interface JobTarget extends ServingWorker {
   attach(jobId: string, sink: JobSink): void;
   /** Forgets the job and frees its slot. */
   detach(jobId: string): void;
+  /** Cancels the job on the worker; for a remote worker its owner applies a setback the reason names. */
   cancel(jobId: string, reason: string): void;
+  /** A setback on this instance (halved capacity, cooldown); answers the cooldown, or undefined for a remote worker. */
+  setback(reason: string): number | undefined;
+  completed(): void;
 }
 
 /** Cross-instance dispatch (cluster.ts): offers a job to a worker connected to another orchestrator. */
@@ -65,7 +75,7 @@ export interface AssignPayload {
 }
 
 export interface DispatchHooks {
-  /** Called once a worker has accepted the job, before any text. */
+  /** Called once the worker has sent its first token (or its whole answer), before any text. */
   onAccepted?(worker: ServingWorker, jobId: string): void;
   onChunk?(chunk: JobChunk): void;
   /** Aborted when the HTTP client goes away: the job is cancelled on the worker. */
@@ -79,6 +89,7 @@ export interface DispatchHooks {
 export interface DispatchResult {
   jobId: string;
   session: ServingWorker;
+  /** The worker's answer, its usage held to what the request and the text can hold. */
   done: JobDone;
   verdict: JobVerdict;
   latencyMs: number;
@@ -100,7 +111,7 @@ export async function offerToSocket(session: WorkerSession, payload: AssignPaylo
   }
 }
 
-export function localTarget(session: WorkerSession): JobTarget {
+export function localTarget(session: WorkerSession, registry: SessionRegistry, now: () => number): JobTarget {
   return {
     info: session.info,
     attach: (jobId, sink) => session.jobs.set(jobId, sink),
@@ -109,6 +120,8 @@ export function localTarget(session: WorkerSession): JobTarget {
       session.active = Math.max(0, session.active - 1);
     },
     cancel: (jobId, reason) => session.socket.emit(EVENTS.cancel, { job_id: jobId, reason }),
+    setback: () => recordSetback(session, now(), registry.trust),
+    completed: () => recordCompletion(session),
   };
 }
 
@@ -119,24 +132,38 @@ function unavailable(model: string, workerId: string | undefined): HttpError {
   return new HttpError(503, "no_worker_available", `No idle online worker serves ${model}.`);
 }
 
+/** Thrown inside the retry loop: the worker sent nothing in time, so another one is tried. */
+class NoFirstToken extends Error {}
+
 export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest, hooks: DispatchHooks = {}): Promise<DispatchResult> {
-  const jobId = newJobId();
   const tried = new Set<WorkerSession>();
   const triedIds = new Set<string>();
   // Chunks cross the socket only when someone reads them as they come.
   const stream = hooks.onChunk !== undefined;
-  const payload: AssignPayload = { job_id: jobId, request, timeout_ms: deps.jobTimeoutMs, stream };
+  // Each try is its own job (and ledger line): a worker that stayed silent is cancelled first.
+  const payloadFor = (): AssignPayload => ({ job_id: newJobId(), request, timeout_ms: deps.jobTimeoutMs, stream });
+  let silent = 0;
   try {
     refuseUnhonoured(deps.registry, request, tried);
   } catch (error) {
     throw refused(deps, error, request.model);
   }
+  const run = async (target: JobTarget, jobId: string): Promise<DispatchResult | undefined> => {
+    try {
+      return await awaitResult(deps, target, jobId, request, hooks);
+    } catch (error) {
+      if (!(error instanceof NoFirstToken)) throw error;
+      silent++;
+      return undefined;
+    }
+  };
   // Workers on this instance first: a job relayed to another instance costs a round trip through the database.
   for (;;) {
     const session = pickSession(deps.registry, request.model, tried, hooks.workerId);
     if (!session) break;
     tried.add(session);
     triedIds.add(session.info.worker_id);
+    const payload = payloadFor();
     // Count the slot before the ack so concurrent dispatches do not all pick the same worker.
     session.active++;
     const ack = await offerToSocket(session, payload, deps.ackTimeoutMs);
@@ -145,14 +172,21 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
       if (ack.reason === "draining") session.draining = true;
       continue;
     }
-    return await awaitResult(deps, localTarget(session), jobId, request, hooks);
+    const result = await run(localTarget(session, deps.registry, deps.now), payload.job_id);
+    if (result) return result;
   }
   if (deps.relay) {
     const candidates = (await deps.relay.candidates(request.model, hooks.workerId)).filter((worker) => !triedIds.has(worker.info.worker_id));
     for (const worker of candidates) {
+      const payload = payloadFor();
       const { ack, target } = await deps.relay.offer(worker, payload, deps.ackTimeoutMs);
-      if (ack.accepted && target) return await awaitResult(deps, target, jobId, request, hooks);
+      if (!ack.accepted || !target) continue;
+      const result = await run(target, payload.job_id);
+      if (result) return result;
     }
+  }
+  if (silent > 0) {
+    throw new HttpError(504, "worker_timeout", `No worker sent a first token within ${deps.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS} ms.`);
   }
   throw refused(deps, unavailable(request.model, hooks.workerId), request.model);
 }
@@ -198,12 +232,22 @@ function awaitResult(
   hooks: DispatchHooks,
 ): Promise<DispatchResult> {
   const started = deps.now();
-  hooks.onAccepted?.(target, jobId);
   const { info } = target;
+  const streaming = hooks.onChunk !== undefined;
+  const textCap = jobTextCapBytes(request);
+  const firstTokenMs = deps.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS;
   return new Promise<DispatchResult>((resolve, reject) => {
     const streamed = new OutputCollector();
     let firstChunkAt: number | undefined;
+    let streamedBytes = 0;
+    let accepted = false;
     let settled = false;
+
+    /** A setback for the worker: half its capacity and a bounded cooldown, logged. */
+    const penalise = (reason: string) => {
+      const cooldown = target.setback(reason);
+      if (cooldown !== undefined) deps.log?.warn(`worker ${info.worker_id}: ${reason}; cooling down ${cooldown} ms`);
+    };
 
     /**
      * Ends the job exactly once: frees the slot, writes the job and its ledger line, and only
@@ -213,7 +257,7 @@ function awaitResult(
     const settle = (
       outcome: string,
       tokens: [number, number],
-      verdict: JobVerdict,
+      verdict: Pick<JobVerdict, "payable" | "reasons">,
       answer: (receiptHash: string) => void,
       ttftMs?: number,
     ) => {
@@ -221,6 +265,7 @@ function awaitResult(
       const status = outcome === "completed" ? "completed" : "failed";
       settled = true;
       clearTimeout(timer);
+      clearTimeout(firstTokenTimer);
       hooks.signal?.removeEventListener("abort", onAbort);
       target.detach(jobId);
       const job: JobRecord = {
@@ -250,12 +295,26 @@ function awaitResult(
         reasons,
         moved: 0,
       });
-      deps.store.recordJob(job, ledgerEntryFor(job, reasons), receipt).then(() => answer(receipt?.hash ?? ""), (error: unknown) => {
+      let recording: Promise<void>;
+      try {
+        recording = deps.store.recordJob(job, ledgerEntryFor(job, reasons), receipt);
+      } catch (error) {
+        recording = Promise.reject(error);
+      }
+      recording.then(() => answer(receipt?.hash ?? ""), (error: unknown) => {
         deps.log?.warn(`job ${jobId} could not be recorded: ${logSafe(error instanceof Error ? error.message : String(error))}`);
         reject(new HttpError(503, "not_recorded", "The job ended but could not be recorded; it is not billed. Try again."));
       });
     };
-    const failed = (reason: string): JobVerdict => ({ payable: false, reasons: [reason] });
+    const failed = (reason: string) => ({ payable: false, reasons: [reason] });
+
+    /** The first sign of work: from now on the client is this worker's. */
+    const firstToken = () => {
+      if (accepted || settled) return;
+      accepted = true;
+      clearTimeout(firstTokenTimer);
+      hooks.onAccepted?.(target, jobId);
+    };
 
     // The client went away: the job is cancelled on the worker and still gets its ledger line.
     const onAbort = () => {
@@ -264,47 +323,79 @@ function awaitResult(
     };
     const timer = setTimeout(() => {
       target.cancel(jobId, "timeout");
+      penalise("timeout");
       settle("worker_timeout", [0, 0], failed("timeout"), () =>
         reject(new HttpError(504, "worker_timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`)),
       );
     }, deps.jobTimeoutMs);
+    // No token in time: cancelled on this worker, and the caller tries another.
+    const firstTokenTimer = setTimeout(() => {
+      if (accepted || settled) return;
+      target.cancel(jobId, "no_first_token");
+      penalise("no_first_token");
+      settle("no_first_token", [0, 0], failed("no_first_token"), () => reject(new NoFirstToken()));
+    }, Math.min(firstTokenMs, deps.jobTimeoutMs));
+
+    /** The orchestrator ends the job itself: a bad payload, text over the cap, a replaced session. */
+    const abort = (reason: string, message: string) => {
+      if (settled) return;
+      target.cancel(jobId, reason);
+      penalise(reason);
+      settle(reason, [0, 0], failed(reason), () => reject(new HttpError(502, "worker_failed", message, { worker_error: reason })));
+    };
+    const overCap = () => abort("text_over_cap", `The worker sent more than ${textCap} bytes of text for this job.`);
 
     target.attach(jobId, {
+      abort,
+      onFirstToken: firstToken,
       onChunk(chunk) {
+        if (settled) return;
+        streamedBytes += utf8Bytes(chunk.delta) + utf8Bytes(chunk.reasoning ?? "") + (chunk.tool_calls ?? []).reduce((n, c) => n + utf8Bytes(c.function?.arguments ?? ""), 0);
+        if (streamedBytes > textCap) return overCap();
         firstChunkAt ??= deps.now();
+        firstToken();
+        if (!streaming) return;
         streamed.add({ ...chunk, content: chunk.delta });
         hooks.onChunk?.(chunk);
       },
       onDone(done) {
+        if (settled) return;
+        // Reasoning and tool calls are output too: capped, compared with the stream, counted as non-empty.
+        const reported = transcriptOf(done);
+        if (utf8Bytes(reported) > textCap) return overCap();
+        firstToken();
         const verdict = judgeJob({
           runtime: info.runtime,
           devMode: deps.devMode,
-          // Reasoning and tool calls are output too: compared with the stream and counted as non-empty.
-          streamedText: hooks.onChunk ? streamed.transcript() : transcriptOf(done),
-          reportedText: transcriptOf(done),
+          request,
+          streamedText: streaming ? streamed.transcript() : reported,
+          reportedText: reported,
           usage: done.usage,
           elapsedMs: deps.now() - started,
         });
+        const misconduct = verdict.reasons.filter((reason) => MISCONDUCT_REASONS.has(reason));
+        if (misconduct.length > 0) penalise(misconduct.join(","));
+        else target.completed();
         if (verdict.reasons.includes("stream_mismatch")) {
-          settle("stream_mismatch", [done.usage.prompt_tokens, 0], verdict, () =>
-            reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed.")),
-          );
+          settle("stream_mismatch", [0, 0], verdict, () => reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed.")));
           return;
         }
+        // The ledger and the client get the usage held to its bounds, never a claim above them.
+        const bounded = { ...done, usage: verdict.usage };
         settle(
           "completed",
-          [done.usage.prompt_tokens, done.usage.completion_tokens],
+          [verdict.usage.prompt_tokens, verdict.usage.completion_tokens],
           verdict,
-          (receiptHash) => resolve({ jobId, session: target, done, verdict, latencyMs: deps.now() - started, receiptHash }),
+          (receiptHash) => resolve({ jobId, session: target, done: bounded, verdict, latencyMs: deps.now() - started, receiptHash }),
           done.first_token_ms,
         );
       },
       onFail(fail) {
+        if (settled) return;
         const shown = publicFailure(fail.code);
         deps.log?.warn(`job ${jobId} failed on worker ${info.worker_id}: ${logSafe(fail.code)}: ${logSafe(fail.message)}`);
-        settle("worker_failed", [0, 0], failed("worker_failed"), () =>
-          reject(new HttpError(502, "worker_failed", shown.message, { worker_error: shown.code })),
-        );
+        penalise("worker_failed");
+        settle("worker_failed", [0, 0], failed("worker_failed"), () => reject(new HttpError(502, "worker_failed", shown.message, { worker_error: shown.code })));
       },
     });
     // A client gone while the offer was out: the worker has the job, so cancel it at once.

@@ -8,7 +8,7 @@ import type { Socket } from "socket.io-client";
 import { type ConnectionFailure, describeRefusal } from "../core/connection-failure.ts";
 import { BasisError } from "../core/errors.ts";
 import { describeUrl } from "../core/public-url.ts";
-import { socketTarget } from "../core/socket-target.ts";
+import { type SocketTarget, socketTargets } from "../core/socket-target.ts";
 import {
   EVENTS,
   type Handshake,
@@ -79,7 +79,8 @@ export class Worker {
       concurrency: config.concurrency,
       version: this.options.version,
     };
-    const target = socketTarget(config.orchestratorUrl);
+    const targets = socketTargets(config.orchestratorUrl);
+    const target = targets[0] as SocketTarget;
     const socket = this.options.connect(target.uri, {
       path: target.path,
       auth,
@@ -91,7 +92,16 @@ export class Worker {
       timeout: 10_000,
     });
     this.socket = socket;
-    log.info(`connecting to ${describeUrl(config.orchestratorUrl)} as ${config.workerId} (wallet ${config.wallet}, runtime ${config.runtime})`);
+    if (targets.length > 1) {
+      // Several instances of one cluster: each reconnection attempt dials the next, so a worker
+      // whose orchestrator died is back on another within one backoff step.
+      socket.io.on("reconnect_attempt", (attempt: number) => {
+        const next = targets[attempt % targets.length] as SocketTarget;
+        (socket.io as unknown as { uri: string }).uri = next.uri;
+        socket.io.opts.path = next.path;
+      });
+    }
+    log.info(`connecting to ${config.orchestratorUrl.split(",").map(describeUrl).join(" or ")} as ${config.workerId} (wallet ${config.wallet}, runtime ${config.runtime})`);
 
     socket.on(EVENTS.welcome, (payload: unknown) => {
       const welcome = parsePayload(WelcomeSchema, payload);
@@ -181,6 +191,7 @@ export class Worker {
     let pending: OutputDelta = {};
     let firstTokenMs: number | undefined;
     let flushScheduled = false;
+    let firstTokenSent = false;
     const flush = () => {
       flushScheduled = false;
       if (!isEmptyDelta(pending)) {
@@ -195,7 +206,12 @@ export class Worker {
         signal: controller.signal,
         onDelta: (delta) => {
           firstTokenMs ??= Math.round(performance.now() - started);
-          if (!job.stream) return;
+          if (!job.stream) {
+            // The orchestrator cancels a job that shows no first token in time (docs/PROTOCOL.md).
+            if (!firstTokenSent) socket.emit(EVENTS.started, { job_id: job.job_id });
+            firstTokenSent = true;
+            return;
+          }
           mergeDelta(pending, delta);
           if (!flushScheduled) {
             flushScheduled = true;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { socketTarget } from "../../lib/core/socket-target.ts";
+import { socketTarget, socketTargets } from "../../lib/core/socket-target.ts";
 
 describe("socketTarget", () => {
   const cases: [string, string, string][] = [
@@ -12,4 +12,13 @@ describe("socketTarget", () => {
   for (const [input, uri, path] of cases) {
     test(`treats the path of ${input} as a proxy prefix`, () => expect(socketTarget(input)).toEqual({ uri, path }));
   }
+});
+
+describe("socketTargets", () => {
+  test("a comma-separated list gives one target per instance, in order", () => {
+    expect(socketTargets("ws://a:1, wss://b.example/basis")).toEqual([
+      { uri: "ws://a:1", path: "/socket.io/" },
+      { uri: "wss://b.example", path: "/basis/socket.io/" },
+    ]);
+  });
 });
