@@ -59,7 +59,8 @@ export class OutputCollector {
 
 export function transcriptOf(output: { text: string; reasoning?: string | undefined; tool_calls?: ToolCall[] | undefined }): string {
   const calls = (output.tool_calls ?? []).map((call) => `${call.function.name}(${call.function.arguments})`).join("\n");
-  return [output.reasoning ?? "", output.text, calls].join("\n");
+  // A text-only answer's transcript is its text, so byte bounds on it are exact.
+  return [output.reasoning ?? "", output.text, calls].filter((part) => part !== "").join("\n");
 }
 
 /** Appends `next` to `into` (both pieces of one stream), so pieces from one tick travel together. */

@@ -201,7 +201,7 @@ describe("First-token timeout and replaced sessions", () => {
     await online({}, new ScriptedRuntime("silent"));
     const res = await dispatch(orchestrator!, { model: "basis-default", messages });
     expect(res.status).toBe(504);
-    expect(((await res.json()) as { error: string }).error).toBe("worker_timeout");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("worker_timeout");
   });
 });
 
