@@ -176,6 +176,7 @@ export class Worker {
     // Deltas that arrive in the same tick travel as one event.
     let pending = "";
     let flushScheduled = false;
+    let firstTokenSent = false;
     const flush = () => {
       flushScheduled = false;
       if (pending) socket.emit(EVENTS.chunk, { job_id: job.job_id, delta: pending });
@@ -186,7 +187,12 @@ export class Worker {
       const result = await this.options.runtime.run(request, {
         signal: controller.signal,
         onDelta: (text) => {
-          if (!job.stream) return;
+          if (!job.stream) {
+            // The orchestrator cancels a job that shows no first token in time (docs/PROTOCOL.md).
+            if (!firstTokenSent) socket.emit(EVENTS.started, { job_id: job.job_id });
+            firstTokenSent = true;
+            return;
+          }
           pending += text;
           if (!flushScheduled) {
             flushScheduled = true;
