@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { apiBaseFor, socketTarget } from "../../lib/core/socket-target.ts";
+import { apiBaseFor, socketTarget, socketTargets } from "../../lib/core/socket-target.ts";
 
 describe("socketTarget", () => {
   const cases: [string, string, string][] = [
@@ -24,5 +24,14 @@ describe("apiBaseFor", () => {
     expect(apiBaseFor("wss://orchestrator.basis.watch")).toBeUndefined();
     expect(apiBaseFor("wss://basis.watch")).toBeUndefined();
     expect(apiBaseFor("wss://notbasis.watch")).toBe("https://notbasis.watch");
+  });
+});
+
+describe("socketTargets", () => {
+  test("a comma-separated list gives one target per instance, in order", () => {
+    expect(socketTargets("ws://a:1, wss://b.example/basis")).toEqual([
+      { uri: "ws://a:1", path: "/socket.io/" },
+      { uri: "wss://b.example", path: "/basis/socket.io/" },
+    ]);
   });
 });
