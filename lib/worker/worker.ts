@@ -122,8 +122,13 @@ export class Worker {
       this.serverDisconnects = 0;
       this.connectFailures = 0;
     });
-    const where = describeUrl(config.orchestratorUrl);
+    // The instance being dialed now (with several, each attempt dials the next), as a URL.
+    const dialing = () => {
+      const manager = socket.io as unknown as { uri: string; opts: { path?: string } };
+      return `${manager.uri}${(manager.opts.path ?? "/socket.io/").replace(/\/?socket\.io\/?$/, "")}`;
+    };
     socket.on("connect_error", (error: Error) => {
+      const where = describeUrl(dialing());
       // A middleware refusal makes the socket inactive: retrying with the same credentials is
       // pointless, so the refusal ends `start` (exit 3) with the orchestrator's reason.
       if (!socket.active) {
@@ -138,7 +143,7 @@ export class Worker {
         return;
       }
       this.connectFailures++;
-      void this.reportConnectFailure(where, error);
+      void this.reportConnectFailure(dialing(), error);
     });
     socket.on(EVENTS.assign, (payload: unknown, ack?: (answer: JobAck) => void) => {
       if (typeof ack !== "function") return;
@@ -245,15 +250,16 @@ export class Worker {
   }
 
   /** One line per failed attempt, naming the URL and the cause; one probe at a time. */
-  private async reportConnectFailure(where: string, error: Error): Promise<void> {
+  private async reportConnectFailure(url: string, error: Error): Promise<void> {
     const attempt = this.connectFailures;
-    const { log, diagnose, config } = this.options;
+    const { log, diagnose } = this.options;
+    const where = describeUrl(url);
     let cause = error.message === "timeout" ? "timed out: nothing answered the handshake in time" : undefined;
     if (!cause && diagnose) {
       // One probe at a time; the attempts it overlaps are reported by it.
       if (this.diagnosing) return;
       this.diagnosing = true;
-      cause = await diagnose(config.orchestratorUrl).then((failure) => failure?.cause).catch(() => undefined).finally(() => {
+      cause = await diagnose(url).then((failure) => failure?.cause).catch(() => undefined).finally(() => {
         this.diagnosing = false;
       });
     }
