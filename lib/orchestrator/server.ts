@@ -21,7 +21,10 @@ import { rewardsRoute } from "./routes/rewards.ts";
 import { getWorkerRoute } from "./routes/workers.ts";
 import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
 import { GatewayMetrics } from "./metrics.ts";
+import { DEFAULT_QUEUE, ModelQueues, type QueueSettings } from "./model-queue.ts";
+import { LatencyBook, PriceBook } from "./routing-state.ts";
 import { metricsRoute } from "./routes/metrics.ts";
+import { modelRoute, modelsRoute } from "./routes/models.ts";
 import { DEFAULT_TRUST, SessionRegistry, type TrustSettings } from "./sessions.ts";
 import type { Cluster } from "./cluster.ts";
 import { localFleet } from "./fleet.ts";
@@ -57,6 +60,10 @@ export interface OrchestratorOptions {
   eventLimits?: EventLimits;
   /** How long an HTTP heartbeat keeps a worker online (default 90 s). */
   heartbeatWindowMs?: number;
+  /** The per-model wait for a free worker (BASIS_QUEUE_MAX, BASIS_QUEUE_TIMEOUT_MS). */
+  queue?: QueueSettings;
+  /** The weighted pick's randomness; tests pass a seeded one. */
+  random?: () => number;
   /** Bearer token for GET /metrics (BASIS_METRICS_TOKEN); unset: the dispatch secret. */
   metricsToken?: string | undefined;
   now?: () => number;
@@ -136,8 +143,15 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     () => registry.size,
     () => [...registry.all()].filter((s) => s.available && !s.draining).length,
   );
+  const queues = new ModelQueues(options.queue ?? DEFAULT_QUEUE);
+  const latency = new LatencyBook();
+  const prices = new PriceBook(() => store.listLatestOffers(), now);
   const dispatchDeps: DispatchDeps = {
     registry,
+    queues,
+    latency,
+    prices,
+    ...(options.random ? { random: options.random } : {}),
     store,
     devMode,
     now,
@@ -150,6 +164,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       // One line per job: ids, counts and times only, never a prompt, an answer or a secret.
       job(event) {
         metrics.job(event);
+        if (event.outcome === "completed") latency.observe(event.workerId, event.ttftMs, event.durationMs, event.outputTokens);
         log.info("job", {
           job_id: event.jobId,
           model: event.model,
@@ -166,6 +181,9 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       refused(reason, model) {
         metrics.refused(reason);
         log.info("dispatch refused", { model, reason });
+      },
+      queued(model) {
+        metrics.queued(model);
       },
     },
   };
@@ -193,6 +211,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     .on("POST", "/api/workers/:id/canary", canaryRoute(api, dispatchDeps, options.internalApiSecret))
     .on("GET", "/api/workers/:id/rewards", rewardsRoute(api))
     .on("GET", "/api/workers/:id", getWorkerRoute(api))
+    .on("GET", "/v1/models", modelsRoute(fleet, options.dispatchSecret, now()))
+    .on("GET", "/v1/models/:id", modelRoute(fleet, options.dispatchSecret, now()))
     .on("GET", "/api/receipts/:hash", receiptRoute(store, options.dispatchSecret))
     .on("GET", "/metrics", metricsRoute(metrics, options.metricsToken || options.dispatchSecret));
 
@@ -221,6 +241,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     log,
     now,
     onSession: cluster?.onSession,
+    onCapacity: (models) => queues.notify(models),
     ...(options.eventLimits ? { limits: options.eventLimits } : {}),
   });
 

@@ -21,7 +21,9 @@ afterEach(async () => {
 
 async function pair(jobTimeoutMs = 5_000): Promise<{ a: Orchestrator; b: Orchestrator; url: string }> {
   const url = await freshDatabase("cluster");
-  const [a, b] = await Promise.all([startTestOrchestrator({ databaseUrl: url, jobTimeoutMs }), startTestOrchestrator({ databaseUrl: url, jobTimeoutMs })]);
+  // A request that finds every worker busy waits briefly, then gets 429.
+  const queue = { maxPerModel: 16, timeoutMs: 300 };
+  const [a, b] = await Promise.all([startTestOrchestrator({ databaseUrl: url, jobTimeoutMs, queue }), startTestOrchestrator({ databaseUrl: url, jobTimeoutMs, queue })]);
   started.push(a, b);
   // Each instance must see the other before a job can cross.
   await waitUntil("the two instances to see each other", async () => (await a.cluster!.instances()) === 2 && (await b.cluster!.instances()) === 2);
@@ -83,9 +85,10 @@ describe("two orchestrators on one PostgreSQL", () => {
     const pending = dispatch(b, { model: "basis-default", messages });
     await waitUntil("the job to start on the worker", () => runtime.started === 1);
     for (const orchestrator of [a, b]) expect(await workerView(orchestrator)).toMatchObject({ online: true, activeJobs: 1 });
-    // Full: a second job finds no worker on either instance.
+    // Full: a second job finds no free worker on either instance, waits, and is turned away.
     const refused = await dispatch(a, { model: "basis-default", messages });
-    expect(refused.status).toBe(503);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("1");
     runtime.release?.();
     expect((await pending).status).toBe(200);
     await waitUntil("the slot to free", async () => (await workerView(b)).activeJobs === 0);
@@ -121,9 +124,9 @@ describe("two orchestrators on one PostgreSQL", () => {
     expect(rows.map((row) => row.job_status)).toEqual(["failed"]);
   });
 
-  test("with no worker on any instance, a dispatch is a 503", async () => {
+  test("with no worker on any instance, a dispatch is a 404 model_not_found", async () => {
     const { b } = await pair();
     const res = await dispatch(b, { model: "basis-default", messages });
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(404);
   });
 });
