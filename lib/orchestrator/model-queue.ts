@@ -31,6 +31,11 @@ export class ModelQueues {
     return this.#waiting.get(model)?.size ?? 0;
   }
 
+  /** Every model with requests waiting, and how many. */
+  depths(): [string, number][] {
+    return [...this.#waiting.entries()].map(([model, set]) => [model, set.size]);
+  }
+
   /** Capacity may have freed for these models (a slot released, a worker came or became available). */
   notify(models: Iterable<string>): void {
     for (const model of models) for (const waiter of this.#waiting.get(model) ?? []) waiter.wake();

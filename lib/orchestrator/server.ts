@@ -139,11 +139,12 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     : undefined;
   const fleet = cluster?.fleet ?? localFleet(registry);
   const devMode = isDevMode(options.policy);
+  const queues = new ModelQueues(options.queue ?? DEFAULT_QUEUE);
   const metrics = new GatewayMetrics(
     () => registry.size,
     () => [...registry.all()].filter((s) => s.available && !s.draining).length,
+    () => queues.depths(),
   );
-  const queues = new ModelQueues(options.queue ?? DEFAULT_QUEUE);
   const latency = new LatencyBook();
   const prices = new PriceBook(() => store.listLatestOffers(), now);
   const dispatchDeps: DispatchDeps = {
