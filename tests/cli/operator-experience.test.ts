@@ -17,7 +17,7 @@ import { startDeadUrl } from "../fakes/helpers.ts";
 import { CANARY_BIN, requireBinaries, ROOT, type RunResult, WORKER_BIN } from "../helpers/binaries.ts";
 import { startTestOrchestrator } from "../helpers/harness.ts";
 import { DEFAULT_MODEL_OFFER, throwawayKey } from "../helpers/prices.ts";
-import { expectNoSecrets, KEY, makeScratch, OTHER_WALLET, stopChild, WALLET, waitFor } from "./_cli.ts";
+import { expectNoSecrets, KEY, makeScratch, OTHER_WALLET, PHRASE_12, stopChild, WALLET, waitFor } from "./_cli.ts";
 
 requireBinaries();
 
@@ -351,6 +351,8 @@ const rows: Row[] = [
   { item: 6, name: "a flag without its value", run: () => worker(["status", "--worker-id"]), exit: 2, stream: "stderr", says: ["error [usage_missing_value]: --worker-id needs a value."], quiet: true },
   { item: 6, name: "a stray word", run: () => worker(["status", "my-gpu-1"]), exit: 2, stream: "stderr", says: ['Unexpected argument "my-gpu-1".', "every value follows its flag"], quiet: true },
   { item: 6, name: "a key as a stray word is refused, not echoed", run: () => worker(["healthcheck", KEY]), exit: 2, stream: "stderr", says: ["error [secret_refused]"], quiet: true },
+  { item: 6, name: "a key where a command goes is refused, not echoed", run: () => worker([KEY]), exit: 2, stream: "stderr", says: ["error [secret_refused]"], quiet: true },
+  { item: 6, name: "an unquoted seed phrase where a command goes is refused", run: () => worker(PHRASE_12.split(" ")), exit: 2, stream: "stderr", says: ["error [secret_refused]"], quiet: true },
   { item: 6, name: "no arguments prints the usage", run: () => worker([]), exit: 0, stream: "stdout", says: ["USAGE basis-worker", "register", "healthcheck"], quiet: true },
   { item: 6, name: "version", run: () => worker(["version"]), exit: 0, stream: "stdout", says: [/^basis-worker \d+\.\d+\.\d+ \(commit \w+, target [\w-]+\)\n$/], quiet: true },
   {
