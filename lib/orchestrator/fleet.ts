@@ -7,8 +7,16 @@ import type { Server } from "socket.io";
 import type { Handshake } from "../core/protocol.ts";
 import type { SessionRegistry, WorkerSession } from "./sessions.ts";
 
+/** A worker's handshake without its token: what may travel between instances (and through the database). */
+export type WorkerInfo = Omit<Handshake, "token">;
+
+export function publicInfo(info: Handshake): WorkerInfo {
+  const { token: _secret, ...rest } = info;
+  return rest;
+}
+
 export interface LiveWorker {
-  info: Handshake;
+  info: WorkerInfo;
   available: boolean;
   draining: boolean;
   active: number;
@@ -24,7 +32,8 @@ export interface LiveWorker {
 
 /** What a worker's socket carries for the other instances to read. */
 export interface SocketPresence {
-  info: Handshake;
+  /** Never the token: socket data crosses to other instances through the database. */
+  info: WorkerInfo;
   available: boolean;
   draining: boolean;
   active: number;
