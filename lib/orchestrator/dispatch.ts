@@ -34,6 +34,8 @@ export interface DispatchDeps {
 /** The worker a job went to, wherever it is connected. */
 export interface ServingWorker {
   info: Handshake;
+  /** Failed its last spot check and has not passed one since: its jobs are not payable. */
+  unverified(): boolean;
 }
 
 /** Where a job's events come from and its cancel goes to: a local socket or another instance. */
@@ -73,6 +75,8 @@ export interface DispatchHooks {
   workerId?: string;
   /** Record the job as not payable for this reason (a canary job is the network's own test). */
   unpaidReason?: string;
+  /** A hidden verification job (spot-checks.ts): it looks like any job to the worker, and writes no ledger line. */
+  spotCheck?: boolean;
 }
 
 export interface DispatchResult {
@@ -101,6 +105,7 @@ export async function offerToSocket(session: WorkerSession, payload: AssignPaylo
 export function localTarget(session: WorkerSession, registry: SessionRegistry, now: () => number): JobTarget {
   return {
     info: session.info,
+    unverified: () => session.spotCheck === "failed",
     attach: (jobId, sink) => session.jobs.set(jobId, sink),
     detach(jobId) {
       session.jobs.delete(jobId);
@@ -230,7 +235,8 @@ function awaitResult(
       const reasons = [...verdict.reasons, ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
       let recording: Promise<void>;
       try {
-        recording = deps.store.recordJob(job, ledgerEntryFor(job, reasons));
+        // A spot check is never paid and never shown: it leaves no ledger line.
+        recording = hooks.spotCheck ? Promise.resolve() : deps.store.recordJob(job, ledgerEntryFor(job, reasons));
       } catch (error) {
         recording = Promise.reject(error);
       }
@@ -302,6 +308,7 @@ function awaitResult(
           reportedText: done.text,
           usage: done.usage,
           elapsedMs: deps.now() - started,
+          unverified: target.unverified(),
         });
         const misconduct = verdict.reasons.filter((reason) => MISCONDUCT_REASONS.has(reason));
         if (misconduct.length > 0) penalise(misconduct.join(","));

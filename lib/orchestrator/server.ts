@@ -23,6 +23,7 @@ import { DEFAULT_TRUST, SessionRegistry, type TrustSettings } from "./sessions.t
 import type { Cluster } from "./cluster.ts";
 import { localFleet } from "./fleet.ts";
 import { openPostgresStore } from "./postgres-store.ts";
+import { SpotChecker } from "./spot-checks.ts";
 import { openSqliteStore } from "./sqlite-store.ts";
 import type { Store } from "./store.ts";
 import { attachWorkerGateway } from "./worker-gateway.ts";
@@ -54,6 +55,11 @@ export interface OrchestratorOptions {
   eventLimits?: EventLimits;
   /** How long an HTTP heartbeat keeps a worker online (default 90 s). */
   heartbeatWindowMs?: number;
+  /**
+   * Mean interval between spot checks of each worker (docs/SPOT-CHECKS.md). Unset or 0: none;
+   * `basis-canary serve` sets BASIS_SPOT_CHECK_INTERVAL_MS, default 10 minutes.
+   */
+  spotCheckIntervalMs?: number | undefined;
   now?: () => number;
 }
 
@@ -97,6 +103,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     relay: cluster?.relay,
     log,
   };
+  const spotChecker = options.spotCheckIntervalMs ? new SpotChecker({ deps: dispatchDeps, intervalMs: options.spotCheckIntervalMs, log }) : undefined;
   let listenUrl: string | undefined;
   const api: ApiDeps = {
     store,
@@ -144,7 +151,10 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     policy: options.policy,
     log,
     now,
-    onSession: cluster?.onSession,
+    onSession(session) {
+      cluster?.onSession(session);
+      spotChecker?.watch(session);
+    },
     ...(options.eventLimits ? { limits: options.eventLimits } : {}),
   });
 
@@ -176,6 +186,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     registry,
     cluster,
     async close() {
+      spotChecker?.close();
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await http.stop(true);

@@ -67,6 +67,9 @@ function presenceData(session: WorkerSession): SocketPresence {
     get cooldownUntil() {
       return session.cooldownUntil;
     },
+    get unverified() {
+      return session.spotCheck === "failed";
+    },
   };
 }
 

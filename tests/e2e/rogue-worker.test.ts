@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { io, type Socket } from "socket.io-client";
-import { EVENTS, type JobAssign, PROTOCOL_VERSION } from "../../lib/core/protocol.ts";
+import { type ChatMessage, EVENTS, type JobAssign, PROTOCOL_VERSION } from "../../lib/core/protocol.ts";
+import { followSpotCheck } from "../../lib/core/spot-check.ts";
 import { chargeForUsage } from "../../lib/core/rewards.ts";
 import { usageBounds } from "../../lib/core/usage-bounds.ts";
 import { readWorkerConfig } from "../../lib/core/worker-config.ts";
@@ -52,6 +53,8 @@ beforeAll(async () => {
       BASIS_WORKER_TOKENS: `${HONEST_TOKEN},${ROGUE_TOKEN}`,
       BASIS_JOB_TIMEOUT_MS: "20000",
       BASIS_FIRST_TOKEN_TIMEOUT_MS: "1000",
+      // The first spot check comes 0.25 to 1 s after a worker connects.
+      BASIS_SPOT_CHECK_INTERVAL_MS: "1000",
     },
     stdout: "pipe",
     stderr: "pipe",
@@ -142,6 +145,14 @@ async function honestStillServed(): Promise<void> {
   expect(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe("Rivers carry water to the sea.");
 }
 
+test("honest workers pass their spot checks and never read unverified", async () => {
+  // Each honest worker's backend has answered at least one spot check by now.
+  const checked = () => fake!.requests.filter((r) => followSpotCheck((r.body as { messages?: ChatMessage[] })?.messages ?? []) !== undefined).length;
+  await waitUntil("spot checks answered", () => checked() >= 2, 10_000);
+  expect(output).not.toContain("worker honest-1 failed a spot check");
+  expect(output).not.toContain("worker honest-2 failed a spot check");
+});
+
 interface LedgerEntry {
   job_id: string;
   state: string;
@@ -222,18 +233,27 @@ describe("a rogue worker against the compiled orchestrator", () => {
     expect(await ledger("rogue-thief")).toEqual([]);
   });
 
-  test("a double job:done is counted once", async () => {
+  test("a double job:done is counted once, and a rogue that fails its spot check is paid nothing", async () => {
     await startRogue("rogue-double", (socket, job) => {
       const done = { job_id: job.job_id, text: "Hello there.", finish_reason: "stop", usage: { prompt_tokens: 9, completion_tokens: 3 }, elapsed_ms: 900 };
       socket.emit(EVENTS.chunk, { job_id: job.job_id, delta: done.text });
       socket.emit(EVENTS.done, done);
       socket.emit(EVENTS.done, { ...done, usage: { prompt_tokens: 9, completion_tokens: 30 } });
     });
-    const res = await dispatch("rogue-double");
+    // Its canned answer fails the hidden check that comes soon after it connects.
+    await waitUntil("the spot check failed", () => output.includes("worker rogue-double failed a spot check (missing_words)"));
+    // The failed check also cooled it down (503 meanwhile, which writes no ledger line).
+    let res: Response | undefined;
+    await waitUntil("its cooldown over", async () => (res = await dispatch("rogue-double")).status !== 503, 10_000);
+    res = res as Response;
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-basis-payable")).toBe("false");
     expect(res.status).toBe(200);
     await res.text();
     await honestStillServed();
-    expect(await ledger("rogue-double")).toHaveLength(1);
+    const lines = await ledger("rogue-double");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.reason).toContain("failed_spot_check");
   });
 
   test("oversized text fails the job with 502 and goes no further", async () => {
@@ -262,7 +282,10 @@ describe("a rogue worker against the compiled orchestrator", () => {
 
   test("a takeover mid-job fails the old session's job at once (502, not payable)", async () => {
     let accepted = 0;
-    await startRogue("rogue-takeover", () => accepted++);
+    // Counts the client's job only (a spot check may come too).
+    await startRogue("rogue-takeover", (_socket, job) => {
+      if (job.request.messages[0]?.content === messages[0]!.content) accepted++;
+    });
     const pending = dispatch("rogue-takeover");
     await waitUntil("the job accepted", () => accepted === 1);
     const started = Date.now();
@@ -300,7 +323,7 @@ describe("a rogue worker against the compiled orchestrator", () => {
     for (const id of ids) {
       for (const entry of await ledger(id)) {
         expect(BigInt(entry.charged_raw)).toBeLessThanOrEqual(maxCharge());
-        if (id !== "rogue-double") expect(entry.reward_raw).toBe("0");
+        expect(entry.reward_raw).toBe("0");
       }
     }
   });

@@ -15,6 +15,7 @@ import {
   fakeHandle,
   type FakeHandle,
 } from "./fake-stream.ts";
+import type { ChatMessage } from "../../lib/core/protocol.ts";
 
 export interface FakePullScript {
   layers?: { digest: string; total: number }[];
@@ -61,11 +62,11 @@ export function startFakeOllama(options: FakeOllamaOptions = {}): FakeOllama {
   });
 
   function answerChat(request: Request, body: unknown): Response {
-    const chat = body as { model?: string; stream?: boolean; options?: { num_predict?: number } } | undefined;
+    const chat = body as { model?: string; stream?: boolean; messages?: ChatMessage[]; options?: { num_predict?: number } } | undefined;
     if (!chat?.model) return jsonResponse({ error: "model is required" }, 400);
     const script = models.get(withTag(chat.model));
     if (!script) return jsonResponse({ error: `model "${chat.model}" not found, try pulling it first` }, 404);
-    const plan = planAnswer(script, chat.options?.num_predict);
+    const plan = planAnswer(script, chat.options?.num_predict, chat.messages);
     const created = new Date().toISOString();
     const chunk = (content: string) => ({ model: chat.model, created_at: created, message: { role: "assistant", content }, done: false });
     const final = {

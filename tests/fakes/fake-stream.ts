@@ -3,6 +3,8 @@
  * exercise split and coalesced reads), and a streamed body that notices a client going away.
  * Test-only: uses Bun.serve freely.
  */
+import type { ChatMessage } from "../../lib/core/protocol.ts";
+import { followSpotCheck } from "../../lib/core/spot-check.ts";
 
 /** How a stream's frames (one NDJSON line or one SSE event each) are written to the socket. */
 export type WritePattern =
@@ -34,6 +36,8 @@ export interface FakeModelScript {
   tokenDelayMs?: number;
   /** Send headers, then nothing until the client goes away. */
   silent?: boolean;
+  /** Answer the scripted tokens even to a spot check (a model that follows no instruction). */
+  ignoresInstructions?: boolean;
 }
 
 export interface RecordedRequest {
@@ -156,12 +160,18 @@ export function jsonResponse(body: unknown, status = 200): Response {
 }
 
 /** Tokens to send, the finish reason, and whether the run ends early (error or cut). */
-export function planAnswer(script: FakeModelScript, maxTokens: number | undefined): {
+export function planAnswer(
+  script: FakeModelScript,
+  maxTokens: number | undefined,
+  messages: readonly ChatMessage[] = [],
+): {
   tokens: string[];
   finish: "stop" | "length";
   ending: "complete" | "error" | "cut";
 } {
-  let tokens = script.tokens;
+  // Like an instruction-following model, a fake answers a spot check with the words it asks for.
+  const followed = script.ignoresInstructions ? undefined : followSpotCheck(messages);
+  let tokens = followed ? followed.split(" ").map((word, i) => (i === 0 ? word : ` ${word}`)) : script.tokens;
   let finish = script.finish ?? "stop";
   if (maxTokens !== undefined && maxTokens < tokens.length) {
     tokens = tokens.slice(0, maxTokens);

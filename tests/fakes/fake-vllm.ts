@@ -14,6 +14,7 @@ import {
   fakeHandle,
   type FakeHandle,
 } from "./fake-stream.ts";
+import type { ChatMessage } from "../../lib/core/protocol.ts";
 
 export interface FakeVllmOptions {
   /** Keyed by the served model id. */
@@ -31,6 +32,7 @@ interface ChatBody {
   stream?: boolean;
   max_tokens?: number;
   max_completion_tokens?: number;
+  messages?: ChatMessage[];
   stream_options?: { include_usage?: boolean };
 }
 
@@ -63,7 +65,7 @@ export function startFakeVllm(options: FakeVllmOptions = {}): FakeVllm {
     if (!chat?.model || !script) {
       return jsonResponse(errorBody(shape, `The model \`${chat?.model ?? ""}\` does not exist.`, "NotFoundError", 404), 404);
     }
-    const plan = planAnswer(script, chat.max_completion_tokens ?? chat.max_tokens);
+    const plan = planAnswer(script, chat.max_completion_tokens ?? chat.max_tokens, chat.messages);
     const id = `chatcmpl-${crypto.randomUUID().replaceAll("-", "")}`;
     const created = Math.floor(Date.now() / 1000);
     const head = { id, object: "chat.completion.chunk", created, model: chat.model };
