@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { composeEchoAnswer } from "../../lib/core/echo.ts";
-import { composeSpotCheck, followSpotCheck, judgeSpotCheck, SPOT_CHECK_WORD_COUNT, type SpotCheck } from "../../lib/core/spot-check.ts";
+import { composeSpotCheck, followSpotCheck, judgeSpotCheck, SPOT_CHECK_WORD_COUNT, type SpotCheck, type SpotCheckOutcome } from "../../lib/core/spot-check.ts";
 
 /** A seeded generator (mulberry32), so every draw here is reproducible. */
 function seeded(seed: number): () => number {
@@ -48,7 +48,7 @@ describe("judgeSpotCheck", () => {
   ];
   for (const answer of honest) test(`passes ${JSON.stringify(answer.slice(0, 40))}`, () => expect(judgeSpotCheck(check, answer)).toBe("passed"));
 
-  const dishonest: [string, string, string][] = [
+  const dishonest: [string, string, SpotCheckOutcome][] = [
     ["word salad", "ungeschickt quel तथा sprawled ragione 碼 Tottenham kiedy", "missing_words"],
     ["a canned answer", "I am a helpful assistant. How can I help you today?", "missing_words"],
     ["the words out of order", `${d} ${c} ${b} ${a}`, "missing_words"],
