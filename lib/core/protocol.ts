@@ -46,10 +46,14 @@ const REPORTED = v.pipe(COUNT, v.maxValue(MAX_REPORTED_NUMBER));
 export const RuntimeNameSchema = v.picklist(["echo", "ollama", "vllm", "openai"]);
 export type RuntimeName = v.InferOutput<typeof RuntimeNameSchema>;
 
-/** Sent in the Socket.io handshake `auth` field. The token is checked before anything else. */
+/**
+ * Sent in the Socket.io handshake `auth` field, fresh for each connection. The token itself never
+ * crosses the wire: `proof` is HMAC-SHA256(token, challenge + worker id + wallet), where the
+ * challenge is this connection's engine session id (lib/core/token.ts), checked before anything else.
+ */
 export const HandshakeSchema = v.object({
   protocol: v.literal(PROTOCOL_VERSION),
-  token: v.pipe(v.string(), v.minLength(1), v.maxLength(512)),
+  proof: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "64 lowercase hex")),
   worker_id: ID,
   worker_wallet: WALLET,
   runtime: RuntimeNameSchema,
@@ -147,6 +151,8 @@ export const REFUSALS = {
   protocol: "protocol_mismatch",
   malformed: "malformed_handshake",
   missingToken: "token_missing",
+  /** A handshake carrying a token in clear (an older worker): refused, a token on the wire could be replayed. */
+  tokenInClear: "handshake_proof_missing",
   badToken: "token_invalid",
   walletMismatch: "token_bound_to_other_wallet",
   idTaken: "worker_id_bound_to_other_wallet",

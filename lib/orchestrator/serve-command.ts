@@ -2,6 +2,7 @@
 import { writeFile, rename } from "node:fs/promises";
 import process from "node:process";
 import { BasisError } from "../core/errors.ts";
+import { weakKeyWarning } from "../core/token.ts";
 import { logger } from "../io/logger.ts";
 import { DEFAULT_SPOT_CHECK_INTERVAL_MS } from "./spot-checks.ts";
 import { parseFirstTokenTimeout, parseSpotCheckInterval, parseHeartbeatWindow, resolveStoreDriver } from "./serve-settings.ts";
@@ -82,12 +83,4 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
   process.on("SIGTERM", () => void stop());
 }
 
-/** Every wallet-bound token derives from the auth key: a short one can be guessed offline. */
-export const MIN_AUTH_KEY_BYTES = 32;
-
-export function weakKeyWarning(authKey: string | undefined): string | undefined {
-  if (!authKey) return undefined;
-  const bytes = new TextEncoder().encode(authKey).length;
-  if (bytes >= MIN_AUTH_KEY_BYTES) return undefined;
-  return `BASIS_WORKER_AUTH_KEY is only ${bytes} byte(s): use at least ${MIN_AUTH_KEY_BYTES} random bytes (openssl rand -hex 32). Every worker token derives from it, so a short key can be guessed.`;
-}
+export { weakKeyWarning } from "../core/token.ts";

@@ -20,6 +20,7 @@ import {
   parsePayload,
   WelcomeSchema,
 } from "../core/protocol.ts";
+import { handshakeAuth } from "../core/token.ts";
 import type { WorkerConfig } from "../core/worker-config.ts";
 import type { Runtime } from "./runtimes/runtime.ts";
 
@@ -67,9 +68,8 @@ export class Worker {
   /** Connects and serves until stopped. Rejects only when the orchestrator refuses the handshake. */
   start(): Promise<void> {
     const { config, log } = this.options;
-    const auth: Handshake = {
+    const base: Omit<Handshake, "proof"> = {
       protocol: PROTOCOL_VERSION,
-      token: this.options.token,
       worker_id: config.workerId,
       worker_wallet: config.wallet,
       runtime: config.runtime,
@@ -79,6 +79,8 @@ export class Worker {
     };
     const targets = socketTargets(config.orchestratorUrl);
     const target = targets[0] as SocketTarget;
+    // The token never crosses the wire: each connection proves it over its own engine id.
+    const auth = handshakeAuth(base, this.options.token, () => this.socket?.io.engine?.id);
     const socket = this.options.connect(target.uri, {
       path: target.path,
       auth,

@@ -11,6 +11,7 @@ import { io, type Socket } from "socket.io-client";
 import { type ChatMessage, EVENTS, type JobAssign, PROTOCOL_VERSION } from "../../lib/core/protocol.ts";
 import { followSpotCheck } from "../../lib/core/spot-check.ts";
 import { chargeForUsage } from "../../lib/core/rewards.ts";
+import { handshakeAuth } from "../../lib/core/token.ts";
 import { usageBounds } from "../../lib/core/usage-bounds.ts";
 import { readWorkerConfig } from "../../lib/core/worker-config.ts";
 import { OllamaRuntime } from "../../lib/worker/runtimes/ollama.ts";
@@ -119,11 +120,8 @@ type Behaviour = (socket: Socket, job: JobAssign) => void;
 /** A raw Socket.io client holding a valid token; `behaviour` decides what it does with each job. */
 /** Each rogue serves a model named after itself, so a dispatch for that model must land on it. */
 async function startRogue(id: string, behaviour: Behaviour, models = [id], concurrency = 4): Promise<Socket> {
-  const socket = io(base, {
-    transports: ["websocket"],
-    reconnection: false,
-    auth: { protocol: PROTOCOL_VERSION, token: ROGUE_TOKEN, worker_id: id, worker_wallet: ROGUE_WALLET, runtime: "ollama", models, concurrency },
-  });
+  const handshake = { protocol: PROTOCOL_VERSION, worker_id: id, worker_wallet: ROGUE_WALLET, runtime: "ollama", models, concurrency };
+  const socket: Socket = io(base, { transports: ["websocket"], reconnection: false, auth: handshakeAuth(handshake, ROGUE_TOKEN, () => socket.io.engine?.id) });
   rogues.push(socket);
   socket.on(EVENTS.assign, (job: JobAssign, ack: (answer: unknown) => void) => {
     ack({ accepted: true });
@@ -316,6 +314,35 @@ describe("a rogue worker against the compiled orchestrator", () => {
     for (const entry of await ledger("rogue-hole")) expect(entry.payable).toBe(false);
     await waitUntil("the setback logged", () => output.includes("worker rogue-hole: no_first_token"));
   }, 30_000);
+
+  test("a handshake captured on the wire and replayed from another connection is refused", async () => {
+    // What an eavesdropper sees: the auth object one real connection sent.
+    let captured: Record<string, unknown> | undefined;
+    const handshake = { protocol: PROTOCOL_VERSION, worker_id: "rogue-replayed", worker_wallet: ROGUE_WALLET, runtime: "ollama", models: ["x"], concurrency: 1 };
+    const sign = handshakeAuth(handshake, ROGUE_TOKEN, () => original.io.engine?.id);
+    const original: Socket = io(base, {
+      transports: ["websocket"],
+      reconnection: false,
+      auth: (callback: (auth: Record<string, unknown>) => void) => sign((auth) => callback((captured = auth))),
+    });
+    rogues.push(original);
+    await new Promise<void>((resolve) => original.once(EVENTS.welcome, () => resolve()));
+    expect(JSON.stringify(captured)).not.toContain(ROGUE_TOKEN);
+    const refusal = (auth: Record<string, unknown>) =>
+      new Promise<string>((resolve) => {
+        const replay = io(base, { transports: ["websocket"], reconnection: false, auth });
+        rogues.push(replay);
+        replay.once("connect_error", (error) => resolve(error.message));
+        replay.once("connect", () => resolve("accepted"));
+      });
+    expect(await refusal(captured!)).toBe("token_invalid");
+    // The token itself in clear, as older workers sent it, is refused too.
+    const { proof: _proof, ...clear } = captured!;
+    expect(await refusal({ ...clear, token: ROGUE_TOKEN })).toBe("handshake_proof_missing");
+    // The genuine connection is untouched.
+    expect(original.connected).toBe(true);
+    await honestStillServed();
+  });
 
   test("the process is up, and the ledger holds nothing payable of the rogue's and no claim above the bounds", async () => {
     expect(proc?.exitCode).toBeNull();
