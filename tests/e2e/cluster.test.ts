@@ -99,7 +99,7 @@ describe("two compiled orchestrators on one PostgreSQL", () => {
     expect(await viaA).toBe("connection lost");
     const relayed = await viaB;
     expect(relayed.status).toBe(502);
-    expect(((await relayed.json()) as { error: string }).error).toBe("worker_failed");
+    expect(((await relayed.json()) as { error: { code: string } }).error.code).toBe("worker_failed");
     expect(Date.now() - killedAt).toBeLessThan(10_000);
 
     await waitUntil("the worker online on B", async () => (await (await fetch(`${b.base}/healthz`)).json() as { workersOnline: number }).workersOnline === 1, 10_000);
