@@ -286,7 +286,9 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   if (!["0.0.0.0", "::", ""].includes(options.host)) listenUrl = `http://${shownHost}:${port}`;
   async function close(): Promise<void> {
     spotChecker?.close();
-    io.disconnectSockets(true);
+    // This instance's sockets only: through the cluster adapter a plain disconnectSockets would
+    // end every worker's session on every instance.
+    io.local.disconnectSockets(true);
     await new Promise<void>((resolve) => io.close(() => resolve()));
     await http.stop(true);
     await cluster?.close();
