@@ -256,6 +256,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
       job.owner = reply.instance;
       const target: JobTarget = {
         info: worker.info,
+        unverified: () => worker.unverified,
         attach(id, sink) {
           job.sink = sink;
           drain(id, job);

@@ -6,12 +6,12 @@
 import { randomBytes } from "node:crypto";
 import { judgeJob, type JobVerdict, MISCONDUCT_REASONS } from "../core/anti-cheat.ts";
 import { OutputCollector, transcriptOf } from "../core/output-collector.ts";
-import { EVENTS, type Handshake, type InferenceRequest, type JobAck, JobAckSchema, type JobChunk, type JobDone, parsePayload } from "../core/protocol.ts";
+import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobChunk, type JobDone, parsePayload } from "../core/protocol.ts";
 import { pickWeighted, routingWeights } from "../core/routing.ts";
 import { unhonouredParam } from "../core/runtime-capabilities.ts";
 import { jobTextCapBytes, utf8Bytes } from "../core/usage-bounds.ts";
 import { logSafe, publicFailure } from "../core/worker-failure.ts";
-import type { LiveWorker } from "./fleet.ts";
+import type { LiveWorker, WorkerInfo } from "./fleet.ts";
 import { HttpError } from "./http.ts";
 import type { JobEvent } from "./metrics.ts";
 import type { ModelQueues } from "./model-queue.ts";
@@ -54,7 +54,9 @@ export interface DispatchEvents {
 
 /** The worker a job went to, wherever it is connected. */
 export interface ServingWorker {
-  info: Handshake;
+  info: WorkerInfo;
+  /** Failed its last spot check and has not passed one since: its jobs are not payable. */
+  unverified(): boolean;
 }
 
 /** Where a job's events come from and its cancel goes to: a local socket or another instance. */
@@ -96,6 +98,8 @@ export interface DispatchHooks {
   unpaidReason?: string;
   /** `x-basis-max-price`: only workers asking at most this (raw per 1M output tokens). */
   maxPrice?: bigint;
+  /** A hidden verification job (spot-checks.ts): it looks like any job to the worker, and writes no ledger line. */
+  spotCheck?: boolean;
 }
 
 export interface DispatchResult {
@@ -126,6 +130,7 @@ export async function offerToSocket(session: WorkerSession, payload: AssignPaylo
 export function localTarget(session: WorkerSession, registry: SessionRegistry, now: () => number, queues?: ModelQueues): JobTarget {
   return {
     info: session.info,
+    unverified: () => session.spotCheck === "failed",
     attach: (jobId, sink) => session.jobs.set(jobId, sink),
     detach(jobId) {
       session.jobs.delete(jobId);
@@ -373,8 +378,8 @@ function awaitResult(
         created_at: deps.now(),
       };
       const reasons = [...verdict.reasons, ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
-      const receipt = status === "completed" ? receiptFor(job, reasons, request.user) : undefined;
-      deps.events?.job({
+      const receipt = status === "completed" && !hooks.spotCheck ? receiptFor(job, reasons, request.user) : undefined;
+      if (!hooks.spotCheck) deps.events?.job({
         jobId,
         model: request.model,
         workerId: info.worker_id,
@@ -389,7 +394,8 @@ function awaitResult(
       });
       let recording: Promise<void>;
       try {
-        recording = deps.store.recordJob(job, ledgerEntryFor(job, reasons), receipt);
+        // A spot check is never paid and never shown: it leaves no ledger line and no receipt.
+        recording = hooks.spotCheck ? Promise.resolve() : deps.store.recordJob(job, ledgerEntryFor(job, reasons), receipt);
       } catch (error) {
         recording = Promise.reject(error);
       }
@@ -464,6 +470,7 @@ function awaitResult(
           reportedText: reported,
           usage: done.usage,
           elapsedMs: deps.now() - started,
+          unverified: target.unverified(),
         });
         const misconduct = verdict.reasons.filter((reason) => MISCONDUCT_REASONS.has(reason));
         if (misconduct.length > 0) penalise(misconduct.join(","));

@@ -29,6 +29,7 @@ import { DEFAULT_TRUST, SessionRegistry, type TrustSettings } from "./sessions.t
 import type { Cluster } from "./cluster.ts";
 import { localFleet } from "./fleet.ts";
 import { openPostgresStore } from "./postgres-store.ts";
+import { SpotChecker } from "./spot-checks.ts";
 import { openSqliteStore } from "./sqlite-store.ts";
 import type { Store } from "./store.ts";
 import { attachWorkerGateway } from "./worker-gateway.ts";
@@ -64,6 +65,11 @@ export interface OrchestratorOptions {
   queue?: QueueSettings;
   /** The weighted pick's randomness; tests pass a seeded one. */
   random?: () => number;
+  /**
+   * Mean interval between spot checks of each worker (docs/SPOT-CHECKS.md). Unset or 0: none;
+   * `basis-canary serve` sets BASIS_SPOT_CHECK_INTERVAL_MS, default 10 minutes.
+   */
+  spotCheckIntervalMs?: number | undefined;
   /** Bearer token for GET /metrics (BASIS_METRICS_TOKEN); unset: the dispatch secret. */
   metricsToken?: string | undefined;
   now?: () => number;
@@ -188,6 +194,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       },
     },
   };
+  const spotChecker = options.spotCheckIntervalMs ? new SpotChecker({ deps: dispatchDeps, intervalMs: options.spotCheckIntervalMs, log }) : undefined;
   let listenUrl: string | undefined;
   const api: ApiDeps = {
     store,
@@ -241,7 +248,10 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     policy: options.policy,
     log,
     now,
-    onSession: cluster?.onSession,
+    onSession(session) {
+      cluster?.onSession(session);
+      spotChecker?.watch(session);
+    },
     onCapacity: (models) => queues.notify(models),
     ...(options.eventLimits ? { limits: options.eventLimits } : {}),
   });
@@ -297,6 +307,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   // A wildcard bind address is no address a worker could dial, so onboarding leaves it out.
   if (!["0.0.0.0", "::", ""].includes(options.host)) listenUrl = `http://${shownHost}:${port}`;
   async function close(): Promise<void> {
+    spotChecker?.close();
     // This instance's sockets only: through the cluster adapter a plain disconnectSockets would
     // end every worker's session on every instance.
     io.local.disconnectSockets(true);
