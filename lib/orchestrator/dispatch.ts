@@ -6,11 +6,11 @@
 import { randomBytes } from "node:crypto";
 import { judgeJob, type JobVerdict, MISCONDUCT_REASONS } from "../core/anti-cheat.ts";
 import { OutputCollector, transcriptOf } from "../core/output-collector.ts";
-import { EVENTS, type Handshake, type InferenceRequest, type JobAck, JobAckSchema, type JobChunk, type JobDone, parsePayload } from "../core/protocol.ts";
+import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobChunk, type JobDone, parsePayload } from "../core/protocol.ts";
 import { unhonouredParam } from "../core/runtime-capabilities.ts";
 import { jobTextCapBytes, utf8Bytes } from "../core/usage-bounds.ts";
 import { logSafe, publicFailure } from "../core/worker-failure.ts";
-import type { LiveWorker } from "./fleet.ts";
+import type { LiveWorker, WorkerInfo } from "./fleet.ts";
 import { HttpError } from "./http.ts";
 import type { JobEvent } from "./metrics.ts";
 import { receiptFor } from "./receipts.ts";
@@ -44,7 +44,7 @@ export interface DispatchEvents {
 
 /** The worker a job went to, wherever it is connected. */
 export interface ServingWorker {
-  info: Handshake;
+  info: WorkerInfo;
   /** Failed its last spot check and has not passed one since: its jobs are not payable. */
   unverified(): boolean;
 }

@@ -22,7 +22,7 @@ import {
 } from "../core/protocol.ts";
 import { isDevMode, type TokenPolicy, verifyHandshakeProof } from "../core/token.ts";
 import { DEFAULT_EVENT_LIMITS, type EventLimits, EventLimiter } from "./event-limiter.ts";
-import { modelRoom, type SocketPresence, workerRoom } from "./fleet.ts";
+import { modelRoom, publicInfo, type SocketPresence, workerRoom } from "./fleet.ts";
 import { recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
 import type { Store } from "./store.ts";
 
@@ -48,9 +48,10 @@ export interface GatewayOptions {
  * session, so a fetch always serializes the current values.
  */
 function presenceData(session: WorkerSession): SocketPresence {
+  const info = publicInfo(session.info);
   return {
     get info() {
-      return session.info;
+      return info;
     },
     get available() {
       return session.available;

@@ -83,6 +83,11 @@ describe("two orchestrators on one PostgreSQL", () => {
     const runtime = new ScriptedRuntime("hold");
     await workerOn(a, runtime);
     expect(await workerView(b)).toMatchObject({ online: true, available: true, activeJobs: 0, capacity: 1 });
+    // What crossed to B is the worker's presence, never its token proof (it travels through the database).
+    const remote = await b.cluster!.fleet.get("test-worker");
+    expect(remote).toMatchObject({ local: false, info: { worker_id: "test-worker", models: ["basis-default"] } });
+    expect(Object.keys(remote!.info)).not.toContain("proof");
+    expect(Object.keys(remote!.info)).not.toContain("token");
     const pending = dispatch(b, { model: "basis-default", messages });
     await waitUntil("the job to start on the worker", () => runtime.started === 1);
     for (const orchestrator of [a, b]) expect(await workerView(orchestrator)).toMatchObject({ online: true, activeJobs: 1 });
