@@ -6,8 +6,21 @@
 import * as v from "valibot";
 import { BasisError } from "../core/errors.ts";
 import { describeUrl } from "../core/public-url.ts";
-import { type ApiRequest, PRICES_PATH, readAnswer } from "./basis-api-answers.ts";
-import type { OnboardingView, RegistrationView, RewardsView, WorkerView } from "../core/status-format.ts";
+import {
+  API_PATHS,
+  OfferAcceptedReadSchema,
+  OnboardingReadSchema,
+  type OnboardingView,
+  type PublishedOffer,
+  RegistrationReadSchema,
+  type RegistrationView,
+  RewardsReadSchema,
+  type RewardsView,
+  WorkerAnswerReadSchema,
+  type WorkerView,
+  workerPath,
+} from "../core/api-contract.ts";
+import { type ApiRequest, readAnswer } from "./basis-api-answers.ts";
 
 export const DEFAULT_BASE_URL = "https://basis.watch";
 
@@ -22,6 +35,9 @@ export interface BasisApiOptions {
   fetch?: typeof fetch;
 }
 
+export type { PublishedOffer };
+
+/** The register body as a client sends it (the contract's RegisterBodySchema checks it on the server). */
 export interface RegisterInput {
   worker_id: string;
   worker_wallet: string;
@@ -54,64 +70,6 @@ function baseUrlError(why: string): BasisError {
   });
 }
 
-// Answers are parsed leniently: basis.watch may add fields, and unknown ones pass through.
-const AmountSchema = v.union([
-  v.pipe(v.string(), v.regex(/^\d+$/, "an integer decimal string")),
-  v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.transform(String)),
-]);
-
-const WorkerSchema = v.looseObject({
-  worker_id: v.string(),
-  worker_wallet: v.optional(v.string()),
-  runtime: v.optional(v.string()),
-  models: v.optional(v.array(v.string())),
-  online: v.optional(v.boolean()),
-  lastSeenAt: v.optional(v.nullable(v.string())),
-  jobsCompleted: v.optional(v.number()),
-  registeredAt: v.optional(v.nullable(v.string())),
-});
-
-const SettlementSchema = v.looseObject({ state: v.optional(v.string()), mode: v.optional(v.string()) });
-
-const WorkerAnswerSchema = v.looseObject({ worker: WorkerSchema });
-
-const RegistrationAnswerSchema = v.looseObject({
-  worker: v.optional(WorkerSchema),
-  created: v.optional(v.boolean()),
-});
-
-const RewardsSchema = v.looseObject({
-  pending: v.optional(AmountSchema),
-  batching: v.optional(AmountSchema),
-  settled: v.optional(AmountSchema),
-  entries: v.optional(v.array(v.unknown())),
-  settlement: v.optional(SettlementSchema),
-});
-
-const RowSchema = v.looseObject({
-  name: v.pipe(v.unknown(), v.transform(String)),
-  state: v.optional(v.pipe(v.unknown(), v.transform(String))),
-  detail: v.optional(v.nullable(v.pipe(v.unknown(), v.transform(String)))),
-});
-
-const OnboardingSchema = v.looseObject({
-  registration: v.optional(v.unknown()),
-  jobRouting: v.optional(v.looseObject({ enabled: v.optional(v.boolean()) })),
-  orchestrator: v.optional(v.unknown()),
-  canReceiveJobs: v.optional(v.boolean()),
-  settlement: v.optional(SettlementSchema),
-  rows: v.optional(v.array(RowSchema)),
-});
-
-// These values are printed to the operator, so they must be plain slugs and numbers.
-const OfferSchema = v.looseObject({
-  offerId: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,100}$/)),
-  priceVersion: v.pipe(v.number(), v.safeInteger(), v.minValue(1)),
-  state: v.pipe(v.string(), v.regex(/^[a-z_]{1,32}$/)),
-});
-
-export type PublishedOffer = v.InferOutput<typeof OfferSchema>;
-
 export function createBasisApi(options: BasisApiOptions) {
   const settings: Required<BasisApiOptions> = { ...DEFAULTS, ...options, fetch: options.fetch ?? fetch };
   const call = <S extends v.GenericSchema>(method: string, path: string, schema: S, body?: unknown, workerId?: string) =>
@@ -120,21 +78,21 @@ export function createBasisApi(options: BasisApiOptions) {
   return {
     base: settings.base,
     register(input: RegisterInput): Promise<RegistrationView> {
-      return call("POST", "/api/workers/register", RegistrationAnswerSchema, input, input.worker_id);
+      return call("POST", API_PATHS.register, RegistrationReadSchema, input, input.worker_id);
     },
     async getWorker(workerId: string): Promise<WorkerView> {
-      const answer = await call("GET", `/api/workers/${encodeURIComponent(workerId)}`, WorkerAnswerSchema, undefined, workerId);
+      const answer = await call("GET", workerPath(API_PATHS.worker, workerId), WorkerAnswerReadSchema, undefined, workerId);
       return answer.worker;
     },
     getRewards(workerId: string): Promise<RewardsView> {
-      return call("GET", `/api/workers/${encodeURIComponent(workerId)}/rewards`, RewardsSchema, undefined, workerId);
+      return call("GET", workerPath(API_PATHS.rewards, workerId), RewardsReadSchema, undefined, workerId);
     },
     getOnboarding(workerId: string): Promise<OnboardingView> {
-      return call("GET", `/api/workers/onboarding/status?worker_id=${encodeURIComponent(workerId)}`, OnboardingSchema, undefined, workerId);
+      return call("GET", `${API_PATHS.onboarding}?worker_id=${encodeURIComponent(workerId)}`, OnboardingReadSchema, undefined, workerId);
     },
     /** POSTs a signed price manifest; the answer names the stored offer. */
     publishPrices(manifest: { worker_id: string }): Promise<PublishedOffer> {
-      return call("POST", PRICES_PATH, OfferSchema, manifest, manifest.worker_id);
+      return call("POST", API_PATHS.prices, OfferAcceptedReadSchema, manifest, manifest.worker_id);
     },
   };
 }

@@ -5,7 +5,6 @@
 import { randomBytes } from "node:crypto";
 import { judgeJob, type JobVerdict } from "../core/anti-cheat.ts";
 import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobDone, parsePayload } from "../core/protocol.ts";
-import { HttpError } from "./http.ts";
 import { ledgerEntryFor } from "./rewards.ts";
 import type { SessionRegistry, WorkerSession } from "./sessions.ts";
 import type { JobRecord, Store } from "./store.ts";
@@ -39,11 +38,36 @@ export interface DispatchResult {
   latencyMs: number;
 }
 
+/** Why a dispatch did not produce an answer; the HTTP routes map each to a status. */
+export type DispatchFailure =
+  /** No idle online worker serves the model. */
+  | "no_worker"
+  /** The one worker asked for (`hooks.workerId`) is not connected, not serving the model, or busy. */
+  | "worker_unavailable"
+  /** The worker failed the job, or its answer did not match what it streamed. */
+  | "worker_failed"
+  /** The worker did not finish within the job timeout. */
+  | "timeout"
+  /** The caller went away; the job was cancelled on the worker. */
+  | "client_gone";
+
+export class DispatchError extends Error {
+  override readonly name = "DispatchError";
+  constructor(
+    readonly reason: DispatchFailure,
+    message: string,
+    /** The worker's own error code, when it reported one (`job:fail`). */
+    readonly workerError?: string,
+  ) {
+    super(message);
+  }
+}
+
 export function newJobId(): string {
   return `job_${randomBytes(12).toString("hex")}`;
 }
 
-async function offer(session: WorkerSession, payload: unknown, timeoutMs: number): Promise<JobAck> {
+async function offerJob(session: WorkerSession, payload: unknown, timeoutMs: number): Promise<JobAck> {
   try {
     const answer: unknown = await session.socket.timeout(timeoutMs).emitWithAck(EVENTS.assign, payload);
     return parsePayload(JobAckSchema, answer) ?? { accepted: false, reason: "invalid" };
@@ -61,13 +85,13 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
   for (;;) {
     const session = pickSession(deps.registry, request.model, tried, hooks.workerId);
     if (!session && hooks.workerId !== undefined) {
-      throw new HttpError(503, "worker_unavailable", `Worker ${hooks.workerId} is not connected, not serving ${request.model}, or busy.`);
+      throw new DispatchError("worker_unavailable", `Worker ${hooks.workerId} is not connected, not serving ${request.model}, or busy.`);
     }
-    if (!session) throw new HttpError(503, "no_worker_available", `No idle online worker serves ${request.model}.`);
+    if (!session) throw new DispatchError("no_worker", `No idle online worker serves ${request.model}.`);
     tried.add(session);
     // Count the slot before the ack so concurrent dispatches do not all pick the same worker.
     session.active++;
-    const ack = await offer(session, payload, deps.ackTimeoutMs);
+    const ack = await offerJob(session, payload, deps.ackTimeoutMs);
     if (!ack.accepted) {
       session.active--;
       if (ack.reason === "draining") session.draining = true;
@@ -104,13 +128,13 @@ function awaitResult(
     const onAbort = () => {
       finish();
       cancel("client_gone");
-      reject(new HttpError(499, "client_closed"));
+      reject(new DispatchError("client_gone", "The client went away; the job was cancelled."));
     };
     const timer = setTimeout(() => {
       finish();
       cancel("timeout");
       record("failed", 0, 0, { payable: false, reasons: ["timeout"] });
-      reject(new HttpError(504, "worker_timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`));
+      reject(new DispatchError("timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`));
     }, deps.jobTimeoutMs);
     hooks.signal?.addEventListener("abort", onAbort, { once: true });
 
@@ -149,7 +173,7 @@ function awaitResult(
         });
         if (verdict.reasons.includes("stream_mismatch")) {
           record("failed", done.usage.prompt_tokens, 0, verdict);
-          reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed."));
+          reject(new DispatchError("worker_failed", "The worker's answer did not match what it streamed."));
           return;
         }
         record("completed", done.usage.prompt_tokens, done.usage.completion_tokens, verdict);
@@ -158,7 +182,7 @@ function awaitResult(
       onFail(fail) {
         finish();
         record("failed", 0, 0, { payable: false, reasons: ["worker_failed"] });
-        reject(new HttpError(502, "worker_failed", `${fail.code}: ${fail.message}`, { worker_error: fail.code }));
+        reject(new DispatchError("worker_failed", `${fail.code}: ${fail.message}`, fail.code));
       },
     });
   });

@@ -1,4 +1,5 @@
 /** A routed job's ledger line, and the ledger as `GET /api/workers/:id/rewards` serves it. */
+import type { AnswerOf, RewardsSchema } from "../core/api-contract.ts";
 import { rewardForJob, WORKER_SHARE_BPS, NETWORK_DEFAULT_PRICE } from "../core/rewards.ts";
 import type { JobRecord, RewardEntry, Store, WorkerRecord } from "./store.ts";
 
@@ -26,7 +27,7 @@ export function ledgerEntryFor(job: JobRecord, reasons: readonly string[]): Rewa
   };
 }
 
-export function rewardsView(store: Store, worker: WorkerRecord, limit: number) {
+export function rewardsView(store: Store, worker: WorkerRecord, limit: number): AnswerOf<typeof RewardsSchema> {
   const totals = store.sumRewards(worker.worker_id);
   return {
     worker_id: worker.worker_id,

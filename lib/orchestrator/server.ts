@@ -4,13 +4,17 @@
  */
 import type { ConsolaInstance } from "consola";
 import { Server as Engine } from "@socket.io/bun-engine";
+import type { Server as BunServer } from "bun";
+import { Hono, type MiddlewareHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { Server } from "socket.io";
+import { API_PATHS as P, HealthSchema } from "../core/api-contract.ts";
 import { isDevMode, type TokenPolicy } from "../core/token.ts";
-import type { DispatchDeps } from "./dispatch.ts";
-import { errorResponse, HttpError, json, Router } from "./http.ts";
-import { dispatchRoute } from "./routes/dispatch.ts";
+import { type DispatchDeps, DispatchError } from "./dispatch.ts";
+import { answer, checkBearerSecret, errorResponse, HttpError, limitBody, requireBearer, requireInternalSecret, route } from "./http.ts";
+import { dispatchHttpError, dispatchRoute } from "./routes/dispatch.ts";
 import type { ApiDeps } from "./routes/_api.ts";
-import { canaryRoute } from "./routes/canary.ts";
+import { verificationRoute } from "./routes/verification.ts";
 import { marketRoute } from "./routes/market.ts";
 import { pricesRoute } from "./routes/prices.ts";
 import { onboardingRoute } from "./routes/onboarding.ts";
@@ -23,8 +27,15 @@ import { openSqliteStore } from "./sqlite-store.ts";
 import type { Store } from "./store.ts";
 import { attachWorkerGateway } from "./worker-gateway.ts";
 
-/** Routes that hold the request open while a worker runs a job. */
-const WORKER_BOUND = /^\/(v1\/dispatch|v1\/chat\/completions|api\/workers\/[^/]+\/canary)$/;
+type Bindings = { server: BunServer<unknown> };
+
+/** Routes that hold the request open while a worker runs a job: its own timeout governs it, not the idle one. */
+const holdOpen: MiddlewareHandler<{ Bindings: Bindings }> = async (c, next) => {
+  c.env.server.timeout(c.req.raw, 0);
+  await next();
+};
+
+const noGate: MiddlewareHandler = (_c, next) => next();
 
 export interface OrchestratorOptions {
   host: string;
@@ -32,7 +43,7 @@ export interface OrchestratorOptions {
   dataDir?: string | undefined;
   /** Bearer secret for /v1/dispatch; none means open dispatch (dev). */
   dispatchSecret?: string | undefined;
-  /** Bearer secret for internal routes (the canary job); none turns them off (403). */
+  /** Bearer secret for internal routes (the verification job); none turns them off (403). */
   internalApiSecret?: string | undefined;
   policy: TokenPolicy;
   log: ConsolaInstance;
@@ -52,6 +63,8 @@ export interface Orchestrator {
 }
 
 export async function startOrchestrator(options: OrchestratorOptions): Promise<Orchestrator> {
+  checkBearerSecret("BASIS_ORCHESTRATOR_SECRET", options.dispatchSecret);
+  checkBearerSecret("INTERNAL_API_SECRET", options.internalApiSecret);
   const now = options.now ?? Date.now;
   const { log } = options;
   const store = openSqliteStore(options.dataDir);
@@ -75,32 +88,35 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     url: () => listenUrl,
   };
 
-  const router = new Router()
-    .on("GET", "/healthz", () => json(200, { ok: true, workersOnline: registry.size, devMode }))
-    .on("POST", "/v1/dispatch", dispatchRoute(dispatchDeps, options.dispatchSecret))
-    // The same route under the OpenAI path, so stock OpenAI clients can call the network directly.
-    .on("POST", "/v1/chat/completions", dispatchRoute(dispatchDeps, options.dispatchSecret))
-    .on("POST", "/api/workers/register", registerRoute(api))
-    .on("POST", "/api/workers/heartbeat", heartbeatRoute(api))
-    .on("GET", "/api/workers/onboarding/status", onboardingRoute(api))
-    .on("GET", "/api/workers/market", marketRoute(api))
-    .on("POST", "/api/workers/prices", pricesRoute(api))
-    .on("POST", "/api/workers/:id/canary", canaryRoute(api, dispatchDeps, options.internalApiSecret))
-    .on("GET", "/api/workers/:id/rewards", rewardsRoute(api))
-    .on("GET", "/api/workers/:id", getWorkerRoute(api));
+  const dispatchGate = options.dispatchSecret ? requireBearer(options.dispatchSecret) : noGate;
+  const dispatch = route(dispatchRoute(dispatchDeps));
 
-  const handle = async (request: Request, url: URL): Promise<Response> => {
-    try {
-      const match = router.match(request.method, url.pathname);
-      if (match === undefined) throw new HttpError(404, "not_found");
-      if (match === "method") throw new HttpError(405, "method_not_allowed");
-      return await match.handler({ request, params: match.params, url });
-    } catch (error) {
-      if (error instanceof HttpError) return errorResponse(error);
-      log.error(`internal error on ${request.method} ${url.pathname}: ${error instanceof Error ? error.message : "unknown"}`);
-      return errorResponse(new HttpError(500, "internal_error"));
-    }
-  };
+  // Hono's router; `strict: false` so a trailing slash reads as before. Static paths are
+  // registered before `:id`, so `/api/workers/market` is never read as a worker id.
+  const app = new Hono<{ Bindings: Bindings }>({ strict: false })
+    .get(P.healthz, () => answer(HealthSchema, 200, { ok: true, workersOnline: registry.size, devMode }))
+    .post(P.dispatch, holdOpen, dispatchGate, limitBody, dispatch)
+    // The same route under the OpenAI path, so stock OpenAI clients can call the network directly.
+    .post(P.chatCompletions, holdOpen, dispatchGate, limitBody, dispatch)
+    .post(P.register, limitBody, route(registerRoute(api)))
+    .post(P.heartbeat, limitBody, route(heartbeatRoute(api)))
+    .get(P.onboarding, route(onboardingRoute(api)))
+    .get(P.market, route(marketRoute(api)))
+    .post(P.prices, limitBody, route(pricesRoute(api)))
+    .post(P.verification, holdOpen, requireInternalSecret(options.internalApiSecret), route(verificationRoute(api, dispatchDeps)))
+    .get(P.rewards, route(rewardsRoute(api)))
+    .get(P.worker, route(getWorkerRoute(api)));
+  // A known path asked with another method: registered last, so a route of that method wins.
+  const paths = new Set(app.routes.map((r) => r.path));
+  for (const path of paths) app.all(path, () => errorResponse(new HttpError(405, "method_not_allowed")));
+  app.notFound(() => errorResponse(new HttpError(404, "not_found")));
+  app.onError((error, c) => {
+    if (error instanceof HttpError) return errorResponse(error);
+    if (error instanceof DispatchError) return errorResponse(dispatchHttpError(error));
+    if (error instanceof HTTPException) return error.getResponse();
+    log.error(`internal error on ${c.req.method} ${c.req.path}: ${error instanceof Error ? error.message : "unknown"}`);
+    return errorResponse(new HttpError(500, "internal_error"));
+  });
 
   // Bun's own engine, not node:http's: its compatibility layer cost about half the CPU under load.
   const io = new Server({ serveClient: false });
@@ -117,11 +133,10 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     idleTimeout: 65,
     websocket,
     fetch(request, server) {
-      const url = new URL(request.url);
-      if (url.pathname.startsWith("/socket.io/")) return engine.handleRequest(request, server);
-      // A job may run for minutes without a byte on the wire; its own timeout governs it.
-      if (request.method === "POST" && WORKER_BOUND.test(url.pathname)) server.timeout(request, 0);
-      return handle(request, url);
+      // Socket.io's engine takes its own path; everything else is the Hono app.
+      const pathStart = request.url.indexOf("/", request.url.indexOf("//") + 2);
+      if (request.url.startsWith("/socket.io/", pathStart)) return engine.handleRequest(request, server);
+      return app.fetch(request, { server });
     },
   });
   const port = http.port as number;

@@ -74,6 +74,8 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE TRIGGER offers_no_update BEFORE UPDATE ON offers BEGIN SELECT RAISE(ABORT, 'offers are immutable'); END;
    CREATE TRIGGER offers_no_delete BEFORE DELETE ON offers BEGIN SELECT RAISE(ABORT, 'offers are immutable'); END;`,
+  // 4: the network's verification job is no longer called a canary (that is the local self-test).
+  `ALTER TABLE workers RENAME COLUMN canary_passed_at TO verified_at;`,
 ];
 
 interface WorkerRow {
@@ -85,7 +87,7 @@ interface WorkerRow {
   last_seen_at: number | null;
   last_heartbeat_at: number | null;
   jobs_completed: number;
-  canary_passed_at: number | null;
+  verified_at: number | null;
 }
 
 function toRecord(row: WorkerRow): WorkerRecord {
@@ -140,7 +142,7 @@ export class SqliteStore implements Store {
   private readonly selectLatestOffer;
   private readonly selectLatestOffers;
   private readonly selectNonce;
-  private readonly canary;
+  private readonly verification;
 
   constructor(
     readonly db: Database,
@@ -185,7 +187,7 @@ export class SqliteStore implements Store {
        ORDER BY o.worker_id`,
     );
     this.selectNonce = db.query<{ n: number }, [string, string]>("SELECT COUNT(*) AS n FROM offers WHERE worker_id = ? AND nonce = ?");
-    this.canary = db.query("UPDATE workers SET canary_passed_at = $at WHERE worker_id = $id");
+    this.verification = db.query("UPDATE workers SET verified_at = $at WHERE worker_id = $id");
   }
 
   getWorker(workerId: string): WorkerRecord | undefined {
@@ -283,8 +285,8 @@ export class SqliteStore implements Store {
     return this.selectLatestOffers.all();
   }
 
-  recordCanary(workerId: string, passed: boolean, at: number): void {
-    this.canary.run({ id: workerId, at: passed ? at : null });
+  recordVerification(workerId: string, passed: boolean, at: number): void {
+    this.verification.run({ id: workerId, at: passed ? at : null });
   }
 
   close(): void {

@@ -2,29 +2,42 @@
  * POST /v1/dispatch: an OpenAI chat-completions request in, a `chat.completion` (or, with
  * `stream: true`, `chat.completion.chunk` server-sent events) out, served by one worker.
  */
-import * as v from "valibot";
-import { InferenceRequestSchema } from "../../core/protocol.ts";
-import { constantTimeEqual } from "../../core/token.ts";
-import { type DispatchDeps, type DispatchResult, dispatchJob } from "../dispatch.ts";
-import { bearerToken, type Handler, HttpError, json, readJson } from "../http.ts";
+import type * as v from "valibot";
+import { type AnswerOf, ChatCompletionSchema, DISPATCH_HEADERS, DispatchBodySchema } from "../../core/api-contract.ts";
+import type { InferenceRequestSchema } from "../../core/protocol.ts";
+import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import { type DispatchDeps, DispatchError, type DispatchFailure, type DispatchResult, dispatchJob } from "../dispatch.ts";
+import { answer, type Handler, HttpError, readJson } from "../http.ts";
 import type { WorkerSession } from "../sessions.ts";
 
-const DispatchBodySchema = v.object({
-  ...InferenceRequestSchema.entries,
-  stream: v.optional(v.boolean()),
-  stream_options: v.optional(v.object({ include_usage: v.optional(v.boolean()) })),
-});
+/** Each way a dispatch can fail, as the HTTP status and stable code the caller gets. */
+const FAILURE_STATUS: Record<DispatchFailure, { status: number; code: string }> = {
+  no_worker: { status: 503, code: "no_worker_available" },
+  worker_unavailable: { status: 503, code: "worker_unavailable" },
+  worker_failed: { status: 502, code: "worker_failed" },
+  timeout: { status: 504, code: "worker_timeout" },
+  // Nobody reads it (the client is gone); nginx's code for "client closed request".
+  client_gone: { status: 499, code: "client_closed" },
+};
+
+/** A dispatch failure as the HTTP error a route answers with. */
+export function dispatchHttpError(error: DispatchError): HttpError {
+  const { status, code } = FAILURE_STATUS[error.reason];
+  if (error.reason === "client_gone") return new HttpError(status, code);
+  return new HttpError(status, code, error.message, error.workerError === undefined ? {} : { worker_error: error.workerError });
+}
 
 function workerHeaders(session: WorkerSession, payable: boolean, jobId: string): Record<string, string> {
   return {
-    "x-basis-worker-id": session.info.worker_id,
-    "x-basis-worker-wallet": session.info.worker_wallet,
-    "x-basis-payable": String(payable),
-    "x-basis-job-id": jobId,
+    [DISPATCH_HEADERS.workerId]: session.info.worker_id,
+    [DISPATCH_HEADERS.workerWallet]: session.info.worker_wallet,
+    [DISPATCH_HEADERS.payable]: String(payable),
+    [DISPATCH_HEADERS.jobId]: jobId,
   };
 }
 
-function completionBody(result: DispatchResult, model: string) {
+function completionBody(result: DispatchResult, model: string): AnswerOf<typeof ChatCompletionSchema> {
   const { done } = result;
   return {
     id: `chatcmpl-${result.jobId}`,
@@ -40,12 +53,8 @@ function completionBody(result: DispatchResult, model: string) {
   };
 }
 
-export function dispatchRoute(deps: DispatchDeps, secret: string | undefined): Handler {
-  return async ({ request }) => {
-    if (secret) {
-      const token = bearerToken(request);
-      if (!token || !constantTimeEqual(token, secret)) throw new HttpError(401, "unauthorized");
-    }
+export function dispatchRoute(deps: DispatchDeps): Handler {
+  return async ({ request, hono }) => {
     const body = await readJson(request, DispatchBodySchema);
     const { stream, stream_options, ...inference } = body;
     // Aborted when the HTTP client goes away, which cancels the job on its worker.
@@ -55,75 +64,72 @@ export function dispatchRoute(deps: DispatchDeps, secret: string | undefined): H
     if (!stream) {
       try {
         const result = await dispatchJob(deps, inference, { signal: client.signal });
-        return json(200, completionBody(result, inference.model), workerHeaders(result.session, result.verdict.payable, result.jobId));
+        return answer(ChatCompletionSchema, 200, completionBody(result, inference.model), workerHeaders(result.session, result.verdict.payable, result.jobId));
       } finally {
         request.signal.removeEventListener("abort", onGone);
       }
     }
-    return await streamDispatch(deps, inference, stream_options?.include_usage === true, client);
+    return await streamDispatch(hono, deps, inference, stream_options?.include_usage === true, client);
   };
 }
 
-/** Resolves with the event stream once a worker accepts; a failure before that is a plain JSON error. */
-function streamDispatch(
+/**
+ * Answers with Hono's SSE stream once a worker accepts; a failure before that is a plain JSON
+ * error. Events that come before the stream opens wait in a queue, in order.
+ */
+async function streamDispatch(
+  c: Context,
   deps: DispatchDeps,
   request: v.InferOutput<typeof InferenceRequestSchema>,
   includeUsage: boolean,
   client: AbortController,
 ): Promise<Response> {
-  const encoder = new TextEncoder();
-  let sink: ReadableStreamDefaultController<Uint8Array> | undefined;
-  let open = true;
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      sink = controller;
-    },
-    cancel() {
-      open = false;
-      client.abort();
-    },
-  });
-  const write = (text: string) => {
-    if (open) sink?.enqueue(encoder.encode(text));
-  };
+  let write: (text: string) => void;
+  const queued: string[] = [];
+  write = (text) => queued.push(text);
   let id = "";
   const created = Math.floor(Date.now() / 1000);
   const event = (choices: unknown[], extra: Record<string, unknown> = {}) =>
     write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: request.model, choices, ...extra })}\n\n`);
-  return new Promise<Response>((resolve, reject) => {
-    let accepted = false;
-    dispatchJob(deps, request, {
-      signal: client.signal,
-      onAccepted(session, jobId) {
-        accepted = true;
-        id = `chatcmpl-${jobId}`;
-        // Payability is only known at the end; the header says what the worker can at best be.
-        const payableAtBest = !deps.devMode && session.info.runtime !== "echo";
-        const headers = { "content-type": "text/event-stream", "cache-control": "no-store", ...workerHeaders(session, payableAtBest, jobId) };
-        resolve(new Response(body, { status: 200, headers }));
-        event([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
-      },
-      onChunk(delta) {
-        event([{ index: 0, delta: { content: delta }, logprobs: null, finish_reason: null }]);
-      },
-    })
-      .then((result) => {
-        event([{ index: 0, delta: {}, logprobs: null, finish_reason: result.done.finish_reason }]);
-        if (includeUsage) {
-          const u = result.done.usage;
-          event([], { usage: { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: u.prompt_tokens + u.completion_tokens } });
-        }
-      })
-      .catch((error: unknown) => {
-        if (!accepted) return reject(error);
-        const e = error instanceof HttpError ? error : new HttpError(502, "worker_failed");
-        write(`data: ${JSON.stringify({ error: { message: e.message, type: e.code, code: e.status } })}\n\n`);
-      })
-      .then(() => {
-        if (!accepted || !open) return;
-        write("data: [DONE]\n\n");
-        open = false;
-        sink?.close();
-      });
+  let headers: Record<string, string> = {};
+  const accepted = Promise.withResolvers<void>();
+  const job = dispatchJob(deps, request, {
+    signal: client.signal,
+    onAccepted(session, jobId) {
+      id = `chatcmpl-${jobId}`;
+      // Payability is only known at the end; the header says what the worker can at best be.
+      headers = workerHeaders(session, !deps.devMode && session.info.runtime !== "echo", jobId);
+      event([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
+      accepted.resolve();
+    },
+    onChunk(delta) {
+      event([{ index: 0, delta: { content: delta }, logprobs: null, finish_reason: null }]);
+    },
   });
+  // Rejects with the dispatch's error when no worker accepted; the caller gets JSON then.
+  await Promise.race([accepted.promise, job]);
+  const response = streamSSE(c, async (sse) => {
+    sse.onAbort(() => client.abort());
+    // Written without awaiting each event: the writer keeps their order.
+    write = (text) => {
+      if (!sse.closed && !sse.aborted) void sse.write(text);
+    };
+    for (const text of queued.splice(0)) write(text);
+    try {
+      const result = await job;
+      event([{ index: 0, delta: {}, logprobs: null, finish_reason: result.done.finish_reason }]);
+      if (includeUsage) {
+        const u = result.done.usage;
+        event([], { usage: { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: u.prompt_tokens + u.completion_tokens } });
+      }
+    } catch (error) {
+      const e = error instanceof DispatchError ? dispatchHttpError(error) : new HttpError(502, "worker_failed");
+      write(`data: ${JSON.stringify({ error: { message: e.message, type: e.code, code: e.status } })}\n\n`);
+    }
+    if (!sse.aborted) write("data: [DONE]\n\n");
+  });
+  // Hono's SSE defaults say no-cache; this API's answers are never stored.
+  response.headers.set("cache-control", "no-store");
+  for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+  return response;
 }

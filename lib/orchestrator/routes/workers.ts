@@ -1,6 +1,7 @@
 /** Worker records as the Basis API serves them: `GET /api/workers/:id`. */
+import { type AnswerOf, WorkerAnswerSchema, type WorkerSchema } from "../../core/api-contract.ts";
 import { WORKER_ID_PATTERN } from "../../core/worker-config.ts";
-import { type Handler, HttpError, json } from "../http.ts";
+import { answer, type Handler, HttpError } from "../http.ts";
 import { judgePresence, type Presence } from "../presence.ts";
 import type { WorkerRecord } from "../store.ts";
 import { type ApiDeps, toIso } from "./_api.ts";
@@ -17,7 +18,7 @@ export function presenceOf(deps: ApiDeps, record: WorkerRecord): Presence {
   });
 }
 
-export function workerView(deps: ApiDeps, workerId: string) {
+export function workerView(deps: ApiDeps, workerId: string): AnswerOf<typeof WorkerSchema> | undefined {
   const record = deps.store.getWorker(workerId);
   if (!record) return undefined;
   const session = deps.registry.get(workerId);
@@ -50,6 +51,8 @@ export function requireWorker(deps: ApiDeps, id: string | undefined): WorkerReco
 export function getWorkerRoute(deps: ApiDeps): Handler {
   return ({ params }) => {
     const record = requireWorker(deps, params.id);
-    return json(200, { worker: workerView(deps, record.worker_id) });
+    const worker = workerView(deps, record.worker_id);
+    if (!worker) throw new HttpError(404, "worker_not_found", `No worker ${record.worker_id} is registered.`);
+    return answer(WorkerAnswerSchema, 200, { worker });
   };
 }
