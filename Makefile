@@ -27,7 +27,9 @@ dist/basis-canary: node_modules/.installed $(SOURCES)
 	@mkdir -p dist
 	$(BUN) build $(BUILD_FLAGS) --define BASIS_BUILD_TARGET='"$(HOST_TARGET)"' bin/basis-canary.ts --outfile $@
 
+# The type-check runs first: a type error fails `make test` (and so CI) before the suite runs.
 test: build
+	$(TSC) --noEmit -p .
 	$(BUN) test --timeout 30000
 
 canary: build
