@@ -16,7 +16,7 @@
 import * as v from "valibot";
 import { isBasisError } from "./errors.ts";
 import { HardwareSchema, ManifestSchema, ModelOfferSchema } from "./manifest.ts";
-import { FinishReasonSchema, InferenceRequestSchema, RuntimeNameSchema } from "./protocol.ts";
+import { FinishReasonSchema, InferenceRequestSchema, RuntimeNameSchema, type Usage } from "./protocol.ts";
 import { parseWallet } from "./wallet.ts";
 import { WORKER_ID_PATTERN } from "./worker-config.ts";
 
@@ -46,6 +46,15 @@ export type ApiPath = (typeof API_PATHS)[keyof typeof API_PATHS];
 export function workerPath(path: typeof API_PATHS.worker | typeof API_PATHS.rewards | typeof API_PATHS.verification, workerId: string): string {
   return path.replace(":id", encodeURIComponent(workerId));
 }
+
+/**
+ * The POST routes that honour an `Idempotency-Key` header: a repeat of the key gets the first
+ * answer again (`idempotent-replayed: true`) instead of running twice, so a client may retry
+ * them after a timeout. Any other POST is never retried: it may have landed.
+ */
+export const IDEMPOTENCY_HEADER = "idempotency-key";
+export const IDEMPOTENT_REPLAYED_HEADER = "idempotent-replayed";
+export const IDEMPOTENT_POSTS: readonly string[] = [API_PATHS.register, API_PATHS.heartbeat, API_PATHS.prices];
 
 /** Segments under /api/workers/ that name a route: a worker by one of these names could not be read back. */
 export const RESERVED_WORKER_IDS: readonly string[] = ["market", "onboarding", "register", "heartbeat"];
@@ -363,6 +372,11 @@ export const DispatchBodySchema = v.object({
 
 const UsageOut = v.strictObject({ prompt_tokens: Count, completion_tokens: Count, total_tokens: Count });
 const FinishReason = FinishReasonSchema;
+
+/** The one place that totals a job's usage for an answer: what the worker reported, plus the sum. */
+export function usageTotals(usage: Usage): v.InferOutput<typeof UsageOut> {
+  return { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens, total_tokens: usage.prompt_tokens + usage.completion_tokens };
+}
 
 export const ChatCompletionSchema = v.strictObject({
   id: v.pipe(v.string(), v.startsWith("chatcmpl-")),

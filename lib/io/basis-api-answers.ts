@@ -11,6 +11,8 @@ export interface ApiRequest {
   path: string;
   body: unknown;
   workerId: string | undefined;
+  /** Sent on the POSTs that honour it (IDEMPOTENT_POSTS), the same on every try of one call. */
+  idempotencyKey?: string | undefined;
 }
 
 export function readAnswer(answer: { status: number; text: string }, request: ApiRequest, origin: string): unknown {

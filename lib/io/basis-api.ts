@@ -1,13 +1,18 @@
 /**
  * The HTTP client of the Basis API (basis.watch, or the reference API served by
  * `basis-canary serve`). Every answer is validated here; failures become BasisErrors with
- * stable codes and plain words. 5xx, 429 and network failures are retried, bounded in time.
+ * stable codes and plain words. 5xx, 429 and network failures are retried, bounded in time,
+ * but only for calls that are safe to repeat: GETs, and the POSTs that honour an
+ * Idempotency-Key (the same key on every try). A POST that may have landed is never repeated
+ * blindly.
  */
 import * as v from "valibot";
 import { BasisError } from "../core/errors.ts";
 import { describeUrl } from "../core/public-url.ts";
 import {
   API_PATHS,
+  IDEMPOTENCY_HEADER,
+  IDEMPOTENT_POSTS,
   OfferAcceptedReadSchema,
   OnboardingReadSchema,
   type OnboardingView,
@@ -72,8 +77,10 @@ function baseUrlError(why: string): BasisError {
 
 export function createBasisApi(options: BasisApiOptions) {
   const settings: Required<BasisApiOptions> = { ...DEFAULTS, ...options, fetch: options.fetch ?? fetch };
-  const call = <S extends v.GenericSchema>(method: string, path: string, schema: S, body?: unknown, workerId?: string) =>
-    requestJson(settings, { method, path, body, workerId }).then((answer) => validate(schema, answer, settings.base, path));
+  const call = <S extends v.GenericSchema>(method: string, path: string, schema: S, body?: unknown, workerId?: string) => {
+    const idempotencyKey = method === "POST" && IDEMPOTENT_POSTS.includes(path) ? crypto.randomUUID() : undefined;
+    return requestJson(settings, { method, path, body, workerId, idempotencyKey }).then((answer) => validate(schema, answer, settings.base, path));
+  };
 
   return {
     base: settings.base,
@@ -103,13 +110,16 @@ type Attempt = { kind: "answer"; status: number; text: string } | { kind: "faile
 
 async function requestJson(settings: Required<BasisApiOptions>, request: ApiRequest): Promise<unknown> {
   const origin = describeUrl(settings.base);
+  // Safe to repeat: a GET, or a POST whose every try carries the same Idempotency-Key.
+  const repeatable = request.method === "GET" || request.idempotencyKey !== undefined;
+  const attempts = repeatable ? settings.tries : 1;
   let last: Attempt = { kind: "failed", reason: "unreachable" };
-  for (let attempt = 1; attempt <= settings.tries; attempt++) {
+  for (let attempt = 1; attempt <= attempts; attempt++) {
     if (attempt > 1) await sleep(settings.backoffMs * 2 ** (attempt - 2));
     last = await attemptOnce(settings, request);
     if (last.kind === "answer" && !isRetriable(last.status)) return readAnswer(last, request, origin);
   }
-  const tries = settings.tries === 1 ? "" : ` (${settings.tries} tries)`;
+  const tries = attempts === 1 ? "" : ` (${attempts} tries)`;
   if (last.kind === "failed") {
     const hint = "Check the network and the --base URL (or BASIS_BASE_URL), then try again.";
     if (last.reason === "timeout") throw new BasisError("api_timeout", `The Basis API at ${origin} did not answer in time${tries}.`, { hint });
@@ -124,7 +134,11 @@ async function requestJson(settings: Required<BasisApiOptions>, request: ApiRequ
 async function attemptOnce(settings: Required<BasisApiOptions>, request: ApiRequest): Promise<Attempt> {
   const init: RequestInit = {
     method: request.method,
-    headers: { accept: "application/json", ...(request.body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: {
+      accept: "application/json",
+      ...(request.body === undefined ? {} : { "content-type": "application/json" }),
+      ...(request.idempotencyKey === undefined ? {} : { [IDEMPOTENCY_HEADER]: request.idempotencyKey }),
+    },
     signal: AbortSignal.timeout(settings.timeoutMs),
     redirect: "follow",
   };

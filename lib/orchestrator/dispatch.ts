@@ -3,7 +3,7 @@
  * serves a job; a worker that refuses (full, draining, backend down) is skipped for another.
  */
 import { randomBytes } from "node:crypto";
-import { judgeJob, type JobVerdict } from "../core/anti-cheat.ts";
+import { judgeFailedJob, judgeJob, type JobVerdict } from "../core/anti-cheat.ts";
 import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobDone, parsePayload } from "../core/protocol.ts";
 import { ledgerEntryFor } from "./rewards.ts";
 import type { SessionRegistry, WorkerSession } from "./sessions.ts";
@@ -133,13 +133,13 @@ function awaitResult(
     const timer = setTimeout(() => {
       finish();
       cancel("timeout");
-      record("failed", 0, 0, { payable: false, reasons: ["timeout"] });
+      record("failed", 0, 0, judgeFailedJob("timeout", hooks.unpaidReason));
       reject(new DispatchError("timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`));
     }, deps.jobTimeoutMs);
     hooks.signal?.addEventListener("abort", onAbort, { once: true });
 
-    // Every routed job gets a ledger line; the verdict's reasons say why one pays 0.
-    const record = (status: "completed" | "failed", promptTokens: number, completionTokens: number, verdict?: JobVerdict) => {
+    // Every routed job gets a ledger line; the verdict decides whether it pays, its reasons say why not.
+    const record = (status: "completed" | "failed", promptTokens: number, completionTokens: number, verdict: JobVerdict) => {
       const job: JobRecord = {
         job_id: jobId,
         worker_id: session.info.worker_id,
@@ -149,11 +149,10 @@ function awaitResult(
         prompt_tokens: promptTokens,
         completion_tokens: completionTokens,
         latency_ms: deps.now() - started,
-        payable: (verdict?.payable ?? false) && hooks.unpaidReason === undefined,
+        payable: verdict.payable,
         created_at: deps.now(),
       };
-      const reasons = [...(verdict?.reasons ?? []), ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
-      deps.store.recordJob(job, ledgerEntryFor(job, reasons));
+      deps.store.recordJob(job, ledgerEntryFor(job, verdict.reasons));
     };
 
     session.jobs.set(jobId, {
@@ -170,6 +169,7 @@ function awaitResult(
           reportedText: done.text,
           usage: done.usage,
           elapsedMs: deps.now() - started,
+          unpaidReason: hooks.unpaidReason,
         });
         if (verdict.reasons.includes("stream_mismatch")) {
           record("failed", done.usage.prompt_tokens, 0, verdict);
@@ -181,7 +181,7 @@ function awaitResult(
       },
       onFail(fail) {
         finish();
-        record("failed", 0, 0, { payable: false, reasons: ["worker_failed"] });
+        record("failed", 0, 0, judgeFailedJob("worker_failed", hooks.unpaidReason));
         reject(new DispatchError("worker_failed", `${fail.code}: ${fail.message}`, fail.code));
       },
     });

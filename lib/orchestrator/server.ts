@@ -12,6 +12,7 @@ import { API_PATHS as P, HealthSchema } from "../core/api-contract.ts";
 import { isDevMode, type TokenPolicy } from "../core/token.ts";
 import { type DispatchDeps, DispatchError } from "./dispatch.ts";
 import { answer, checkBearerSecret, errorResponse, HttpError, limitBody, requireBearer, requireInternalSecret, route } from "./http.ts";
+import { honourIdempotencyKey, IdempotencyCache } from "./idempotency.ts";
 import { dispatchHttpError, dispatchRoute } from "./routes/dispatch.ts";
 import type { ApiDeps } from "./routes/_api.ts";
 import { verificationRoute } from "./routes/verification.ts";
@@ -90,6 +91,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
 
   const dispatchGate = options.dispatchSecret ? requireBearer(options.dispatchSecret) : noGate;
   const dispatch = route(dispatchRoute(dispatchDeps));
+  // register, heartbeat and prices honour Idempotency-Key, so a client may retry them safely.
+  const once = honourIdempotencyKey(new IdempotencyCache(now));
 
   // Hono's router; `strict: false` so a trailing slash reads as before. Static paths are
   // registered before `:id`, so `/api/workers/market` is never read as a worker id.
@@ -98,11 +101,11 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     .post(P.dispatch, holdOpen, dispatchGate, limitBody, dispatch)
     // The same route under the OpenAI path, so stock OpenAI clients can call the network directly.
     .post(P.chatCompletions, holdOpen, dispatchGate, limitBody, dispatch)
-    .post(P.register, limitBody, route(registerRoute(api)))
-    .post(P.heartbeat, limitBody, route(heartbeatRoute(api)))
+    .post(P.register, limitBody, once, route(registerRoute(api)))
+    .post(P.heartbeat, limitBody, once, route(heartbeatRoute(api)))
     .get(P.onboarding, route(onboardingRoute(api)))
     .get(P.market, route(marketRoute(api)))
-    .post(P.prices, limitBody, route(pricesRoute(api)))
+    .post(P.prices, limitBody, once, route(pricesRoute(api)))
     .post(P.verification, holdOpen, requireInternalSecret(options.internalApiSecret), route(verificationRoute(api, dispatchDeps)))
     .get(P.rewards, route(rewardsRoute(api)))
     .get(P.worker, route(getWorkerRoute(api)));

@@ -15,6 +15,7 @@ import {
   REFUSALS,
   WorkerStatusSchema,
 } from "../core/protocol.ts";
+import { judgeStanding } from "../core/anti-cheat.ts";
 import { isDevMode, type TokenPolicy, verifyWorkerToken } from "../core/token.ts";
 import type { SessionRegistry, WorkerSession } from "./sessions.ts";
 import type { Store } from "./store.ts";
@@ -79,7 +80,7 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now }: G
     if (replaced) replaced.socket.disconnect(true);
     store.touchWorker(info.worker_id, now());
     log.info(`worker ${info.worker_id} online (wallet ${info.worker_wallet}, ${info.runtime}, models ${info.models.join(",")}, capacity ${info.concurrency})`);
-    socket.emit(EVENTS.welcome, { protocol: PROTOCOL_VERSION, worker_id: info.worker_id, dev_mode: devMode, payable: !devMode && info.runtime !== "echo" });
+    socket.emit(EVENTS.welcome, { protocol: PROTOCOL_VERSION, worker_id: info.worker_id, dev_mode: devMode, payable: judgeStanding({ runtime: info.runtime, devMode }).payable });
 
     socket.on(EVENTS.status, (payload: unknown) => {
       const status = parsePayload(WorkerStatusSchema, payload);

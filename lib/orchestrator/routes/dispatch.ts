@@ -3,7 +3,8 @@
  * `stream: true`, `chat.completion.chunk` server-sent events) out, served by one worker.
  */
 import type * as v from "valibot";
-import { type AnswerOf, ChatCompletionSchema, DISPATCH_HEADERS, DispatchBodySchema } from "../../core/api-contract.ts";
+import { judgeStanding } from "../../core/anti-cheat.ts";
+import { type AnswerOf, ChatCompletionSchema, DISPATCH_HEADERS, DispatchBodySchema, usageTotals } from "../../core/api-contract.ts";
 import type { InferenceRequestSchema } from "../../core/protocol.ts";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
@@ -45,11 +46,7 @@ function completionBody(result: DispatchResult, model: string): AnswerOf<typeof 
     created: Math.floor(Date.now() / 1000),
     model,
     choices: [{ index: 0, message: { role: "assistant", content: done.text }, logprobs: null, finish_reason: done.finish_reason }],
-    usage: {
-      prompt_tokens: done.usage.prompt_tokens,
-      completion_tokens: done.usage.completion_tokens,
-      total_tokens: done.usage.prompt_tokens + done.usage.completion_tokens,
-    },
+    usage: usageTotals(done.usage),
   };
 }
 
@@ -98,7 +95,7 @@ async function streamDispatch(
     onAccepted(session, jobId) {
       id = `chatcmpl-${jobId}`;
       // Payability is only known at the end; the header says what the worker can at best be.
-      headers = workerHeaders(session, !deps.devMode && session.info.runtime !== "echo", jobId);
+      headers = workerHeaders(session, judgeStanding({ runtime: session.info.runtime, devMode: deps.devMode }).payable, jobId);
       event([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
       accepted.resolve();
     },
@@ -118,10 +115,7 @@ async function streamDispatch(
     try {
       const result = await job;
       event([{ index: 0, delta: {}, logprobs: null, finish_reason: result.done.finish_reason }]);
-      if (includeUsage) {
-        const u = result.done.usage;
-        event([], { usage: { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: u.prompt_tokens + u.completion_tokens } });
-      }
+      if (includeUsage) event([], { usage: usageTotals(result.done.usage) });
     } catch (error) {
       const e = error instanceof DispatchError ? dispatchHttpError(error) : new HttpError(502, "worker_failed");
       write(`data: ${JSON.stringify({ error: { message: e.message, type: e.code, code: e.status } })}\n\n`);

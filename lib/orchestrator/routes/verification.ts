@@ -14,6 +14,9 @@ import type { WorkerSession } from "../sessions.ts";
 import type { ApiDeps } from "./_api.ts";
 import { requireWorker } from "./workers.ts";
 
+/** The ledger's reason for a verification job: the network's own test, never credited. */
+const UNPAID_REASON = "verification";
+
 /** Slower than this is no service a buyer would want, whatever the hardware claims. */
 export const MIN_VERIFICATION_TOKENS_PER_S = 1;
 
@@ -84,7 +87,7 @@ function pickModel(deps: ApiDeps, session: WorkerSession): string {
 async function runVerification(dispatch: DispatchDeps, workerId: string, model: string): Promise<VerificationVerdict> {
   let result: DispatchResult;
   try {
-    result = await dispatchJob(dispatch, verificationRequest(model), { workerId, unpaidReason: "verification" });
+    result = await dispatchJob(dispatch, verificationRequest(model), { workerId, unpaidReason: UNPAID_REASON });
   } catch (error) {
     // A worker that failed or ran out of time fails the check; no worker to ask is the route's 503.
     if (error instanceof DispatchError && error.reason === "worker_failed") return { passed: false, reasons: ["worker_failed"], tokensPerSecond: 0 };
@@ -92,7 +95,8 @@ async function runVerification(dispatch: DispatchDeps, workerId: string, model: 
     throw error;
   }
   return judgeVerification({
-    verdictReasons: result.verdict.reasons,
+    // Unpaid because it is the network's own job, which says nothing about the worker.
+    verdictReasons: result.verdict.reasons.filter((reason) => reason !== UNPAID_REASON),
     text: result.done.text,
     completionTokens: result.done.usage.completion_tokens,
     latencyMs: result.latencyMs,
