@@ -76,7 +76,10 @@ export function workerEnv(orchestrator: RunningOrchestrator, spec: WorkerSpec, s
 /** Starts a worker and waits until it is online; throws with the worker's last lines if it exits. */
 export async function startWorker(ctx: BenchContext, orchestrator: RunningOrchestrator, spec: WorkerSpec): Promise<RunningWorker> {
   const started = performance.now();
-  const child = ctx.group.spawn(`worker ${spec.id}`, [ctx.workerBin, "start"], workerEnv(orchestrator, spec, ctx.secrets));
+  // Pid files go to the run's own folder: a worker of the same id from another run on this host
+  // (a shared machine) must not stop this one with worker_already_running.
+  const env = { ...workerEnv(orchestrator, spec, ctx.secrets), XDG_STATE_HOME: join(ctx.tmp, "state") };
+  const child = ctx.group.spawn(`worker ${spec.id}`, [ctx.workerBin, "start"], env);
   const line = await child.waitForLine(/connected: worker/, 20_000);
   const connectedMs = performance.now() - started;
   if (!line) {
