@@ -94,8 +94,10 @@ export function createBasisApi(options: BasisApiOptions) {
     getRewards(workerId: string): Promise<RewardsView> {
       return call("GET", workerPath(API_PATHS.rewards, workerId), RewardsReadSchema, undefined, workerId);
     },
-    getOnboarding(workerId: string): Promise<OnboardingView> {
-      return call("GET", `${API_PATHS.onboarding}?worker_id=${encodeURIComponent(workerId)}`, OnboardingReadSchema, undefined, workerId);
+    /** Without a worker id, the network-wide onboarding state. */
+    getOnboarding(workerId?: string): Promise<OnboardingView> {
+      const query = workerId === undefined ? "" : `?worker_id=${encodeURIComponent(workerId)}`;
+      return call("GET", `${API_PATHS.onboarding}${query}`, OnboardingReadSchema, undefined, workerId);
     },
     /** POSTs a signed price manifest; the answer names the stored offer. */
     publishPrices(manifest: { worker_id: string }): Promise<PublishedOffer> {

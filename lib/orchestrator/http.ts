@@ -3,11 +3,13 @@
  * SSE helper, with the API's JSON error body. Every body is parsed once, here, against a
  * valibot schema; a handler receives typed values or the caller gets a 400 with a stable code.
  */
+import type { Server } from "bun";
 import type { Context, MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import { BasisError } from "../core/errors.ts";
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "../core/json-depth.ts";
 import { constantTimeEqual } from "../core/token.ts";
 
 export const MAX_BODY_BYTES = 1 << 20;
@@ -29,14 +31,19 @@ export interface RouteContext {
   params: Record<string, string>;
   url: URL;
   /** Hono's context, for its helpers (streaming). */
-  hono: Context;
+  hono: Context<{ Bindings: { server: Server<unknown> } }>;
 }
 
 export type Handler = (ctx: RouteContext) => Promise<Response> | Response;
 
-/** A route handler as a Hono handler; the URL is parsed only when a handler reads it. */
-export function route(handler: Handler) {
-  return (c: Context): Promise<Response> | Response => {
+/**
+ * A route handler as a Hono handler; the URL is parsed only when a handler reads it. With
+ * `holdOpen`, the connection's idle timeout is lifted for this request (Bun.serve's
+ * `server.timeout`), for routes that wait on a worker: the job's own timeout governs them.
+ */
+export function route(handler: Handler, options: { holdOpen?: boolean } = {}) {
+  return (c: Context<{ Bindings: { server: Server<unknown> } }>): Promise<Response> | Response => {
+    if (options.holdOpen) c.env.server.timeout(c.req.raw, 0);
     let url: URL | undefined;
     return handler({
       request: c.req.raw,
@@ -112,9 +119,16 @@ export function requireBearer(secret: string): MiddlewareHandler {
   });
 }
 
-/** The body as parsed JSON, or a 400 `invalid_json`. Read after `limitBody`. */
+/**
+ * The body as parsed JSON, or a 400 `invalid_json` (`body_too_deep` past the nesting bound).
+ * Read after `limitBody`.
+ */
 export async function readJsonValue(request: Request): Promise<unknown> {
   const text = await request.text();
+  // Checked in one linear pass before anything parses or walks the value.
+  if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new HttpError(400, "body_too_deep", `The body nests deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
   try {
     return JSON.parse(text);
   } catch {

@@ -24,17 +24,14 @@ import { rewardsRoute } from "./routes/rewards.ts";
 import { getWorkerRoute } from "./routes/workers.ts";
 import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
 import { SessionRegistry } from "./sessions.ts";
+import type { Cluster } from "./cluster.ts";
+import { localFleet } from "./fleet.ts";
+import { openPostgresStore } from "./postgres-store.ts";
 import { openSqliteStore } from "./sqlite-store.ts";
 import type { Store } from "./store.ts";
 import { attachWorkerGateway } from "./worker-gateway.ts";
 
 type Bindings = { server: BunServer<unknown> };
-
-/** Routes that hold the request open while a worker runs a job: its own timeout governs it, not the idle one. */
-const holdOpen: MiddlewareHandler<{ Bindings: Bindings }> = async (c, next) => {
-  c.env.server.timeout(c.req.raw, 0);
-  await next();
-};
 
 const noGate: MiddlewareHandler = (_c, next) => next();
 
@@ -42,6 +39,11 @@ export interface OrchestratorOptions {
   host: string;
   port: number;
   dataDir?: string | undefined;
+  /**
+   * A PostgreSQL URL: the store lives there instead of SQLite, and this instance joins every
+   * other orchestrator on the same database (Socket.io adapter, cross-instance dispatch).
+   */
+  databaseUrl?: string | undefined;
   /** Bearer secret for /v1/dispatch; none means open dispatch (dev). */
   dispatchSecret?: string | undefined;
   /** Bearer secret for internal routes (the verification job); none turns them off (403). */
@@ -60,6 +62,8 @@ export interface Orchestrator {
   devMode: boolean;
   store: Store;
   registry: SessionRegistry;
+  /** Set on PostgreSQL: this instance's place among the orchestrators on the same database. */
+  cluster: Cluster | undefined;
   close(): Promise<void>;
 }
 
@@ -68,8 +72,20 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   checkBearerSecret("INTERNAL_API_SECRET", options.internalApiSecret);
   const now = options.now ?? Date.now;
   const { log } = options;
-  const store = openSqliteStore(options.dataDir);
+  const store: Store = options.databaseUrl ? await openPostgresStore(options.databaseUrl) : openSqliteStore(options.dataDir);
   const registry = new SessionRegistry();
+  // Bun's own engine, not node:http's: its compatibility layer cost about half the CPU under load.
+  const io = new Server({ serveClient: false });
+  // On PostgreSQL this instance joins every other one on the same database (loaded only then).
+  const cluster = options.databaseUrl
+    ? await import("./cluster.ts")
+        .then(({ joinCluster }) => joinCluster({ io, registry, databaseUrl: options.databaseUrl as string, log }))
+        .catch(async (error: unknown) => {
+          await store.close();
+          throw error;
+        })
+    : undefined;
+  const fleet = cluster?.fleet ?? localFleet(registry);
   const devMode = isDevMode(options.policy);
   const dispatchDeps: DispatchDeps = {
     registry,
@@ -78,11 +94,14 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     now,
     jobTimeoutMs: options.jobTimeoutMs ?? 120_000,
     ackTimeoutMs: 5_000,
+    relay: cluster?.relay,
+    log,
   };
   let listenUrl: string | undefined;
   const api: ApiDeps = {
     store,
     registry,
+    fleet,
     now,
     devMode,
     heartbeatWindowMs: options.heartbeatWindowMs ?? DEFAULT_HEARTBEAT_WINDOW_MS,
@@ -90,7 +109,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   };
 
   const dispatchGate = options.dispatchSecret ? requireBearer(options.dispatchSecret) : noGate;
-  const dispatch = route(dispatchRoute(dispatchDeps));
+  // Routes that hold the request open while a worker runs a job lift the idle timeout: the job's own timeout governs them.
+  const dispatch = route(dispatchRoute(dispatchDeps), { holdOpen: true });
   // register, heartbeat and prices honour Idempotency-Key, so a client may retry them safely.
   const once = honourIdempotencyKey(new IdempotencyCache(now));
 
@@ -98,21 +118,25 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   // registered before `:id`, so `/api/workers/market` is never read as a worker id.
   const app = new Hono<{ Bindings: Bindings }>({ strict: false })
     .get(P.healthz, () => answer(HealthSchema, 200, { ok: true, workersOnline: registry.size, devMode }))
-    .post(P.dispatch, holdOpen, dispatchGate, limitBody, dispatch)
+    .post(P.dispatch, dispatchGate, limitBody, dispatch)
     // The same route under the OpenAI path, so stock OpenAI clients can call the network directly.
-    .post(P.chatCompletions, holdOpen, dispatchGate, limitBody, dispatch)
+    .post(P.chatCompletions, dispatchGate, limitBody, dispatch)
     .post(P.register, limitBody, once, route(registerRoute(api)))
     .post(P.heartbeat, limitBody, once, route(heartbeatRoute(api)))
     .get(P.onboarding, route(onboardingRoute(api)))
     .get(P.market, route(marketRoute(api)))
     .post(P.prices, limitBody, once, route(pricesRoute(api)))
-    .post(P.verification, holdOpen, requireInternalSecret(options.internalApiSecret), route(verificationRoute(api, dispatchDeps)))
+    .post(P.verification, requireInternalSecret(options.internalApiSecret), route(verificationRoute(api, dispatchDeps), { holdOpen: true }))
     .get(P.rewards, route(rewardsRoute(api)))
     .get(P.worker, route(getWorkerRoute(api)));
-  // A known path asked with another method: registered last, so a route of that method wins.
-  const paths = new Set(app.routes.map((r) => r.path));
-  for (const path of paths) app.all(path, () => errorResponse(new HttpError(405, "method_not_allowed")));
-  app.notFound(() => errorResponse(new HttpError(404, "not_found")));
+  // No route for this method: a 405 when the path is served under another method, else 404.
+  // Checked only here, so a matched route runs its own handlers and nothing else.
+  const methods = [...new Set(app.routes.map((r) => r.method))];
+  const router = app.router as { match(method: string, path: string): [unknown[], ...unknown[]] };
+  app.notFound((c) => {
+    const served = methods.some((method) => method !== c.req.method && router.match(method, c.req.path)[0].length > 0);
+    return errorResponse(served ? new HttpError(405, "method_not_allowed") : new HttpError(404, "not_found"));
+  });
   app.onError((error, c) => {
     if (error instanceof HttpError) return errorResponse(error);
     if (error instanceof DispatchError) return errorResponse(dispatchHttpError(error));
@@ -121,11 +145,9 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     return errorResponse(new HttpError(500, "internal_error"));
   });
 
-  // Bun's own engine, not node:http's: its compatibility layer cost about half the CPU under load.
-  const io = new Server({ serveClient: false });
   const engine = new Engine({ path: "/socket.io/", maxHttpBufferSize: 2e6 });
   io.bind(engine);
-  attachWorkerGateway({ io, registry, store, policy: options.policy, log, now });
+  attachWorkerGateway({ io, registry, store, policy: options.policy, log, now, onSession: cluster?.onSession });
 
   const { websocket } = engine.handler();
   const http = Bun.serve({
@@ -152,11 +174,13 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     devMode,
     store,
     registry,
+    cluster,
     async close() {
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await http.stop(true);
-      store.close();
+      await cluster?.close();
+      await store.close();
     },
   };
 }

@@ -8,9 +8,8 @@ import { type AnswerOf, ChatCompletionSchema, DISPATCH_HEADERS, DispatchBodySche
 import type { InferenceRequestSchema } from "../../core/protocol.ts";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import { type DispatchDeps, DispatchError, type DispatchFailure, type DispatchResult, dispatchJob } from "../dispatch.ts";
+import { type DispatchDeps, DispatchError, type DispatchFailure, type DispatchResult, dispatchJob, type ServingWorker } from "../dispatch.ts";
 import { answer, type Handler, HttpError, readJson } from "../http.ts";
-import type { WorkerSession } from "../sessions.ts";
 
 /** Each way a dispatch can fail, as the HTTP status and stable code the caller gets. */
 const FAILURE_STATUS: Record<DispatchFailure, { status: number; code: string }> = {
@@ -20,6 +19,7 @@ const FAILURE_STATUS: Record<DispatchFailure, { status: number; code: string }> 
   timeout: { status: 504, code: "worker_timeout" },
   // Nobody reads it (the client is gone); nginx's code for "client closed request".
   client_gone: { status: 499, code: "client_closed" },
+  not_recorded: { status: 503, code: "not_recorded" },
 };
 
 /** A dispatch failure as the HTTP error a route answers with. */
@@ -29,7 +29,7 @@ export function dispatchHttpError(error: DispatchError): HttpError {
   return new HttpError(status, code, error.message, error.workerError === undefined ? {} : { worker_error: error.workerError });
 }
 
-function workerHeaders(session: WorkerSession, payable: boolean, jobId: string): Record<string, string> {
+function workerHeaders(session: ServingWorker, payable: boolean, jobId: string): Record<string, string> {
   return {
     [DISPATCH_HEADERS.workerId]: session.info.worker_id,
     [DISPATCH_HEADERS.workerWallet]: session.info.worker_wallet,

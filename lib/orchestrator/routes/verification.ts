@@ -10,7 +10,7 @@ import type { InferenceRequest } from "../../core/protocol.ts";
 import { type DispatchDeps, DispatchError, type DispatchResult, dispatchJob } from "../dispatch.ts";
 import { answer, type Handler, HttpError } from "../http.ts";
 import { verifiedUntil } from "../offers.ts";
-import type { WorkerSession } from "../sessions.ts";
+import type { LiveWorker } from "../fleet.ts";
 import type { ApiDeps } from "./_api.ts";
 import { requireWorker } from "./workers.ts";
 
@@ -78,8 +78,8 @@ export function judgeVerification(evidence: VerificationEvidence): VerificationV
 }
 
 /** The model to test: one the worker both offers and serves, else the first it serves. */
-function pickModel(deps: ApiDeps, session: WorkerSession): string {
-  const offer = deps.store.latestOffer(session.info.worker_id);
+async function pickModel(deps: ApiDeps, session: LiveWorker): Promise<string> {
+  const offer = await deps.store.latestOffer(session.info.worker_id);
   const offered = offer ? (JSON.parse(offer.manifest) as { models: { model_id: string }[] }).models.map((m) => m.model_id) : [];
   return offered.find((model) => session.info.models.includes(model)) ?? (session.info.models[0] as string);
 }
@@ -106,17 +106,17 @@ async function runVerification(dispatch: DispatchDeps, workerId: string, model: 
 /** Guarded by `requireInternalSecret` (server.ts): off without INTERNAL_API_SECRET, else a Bearer check. */
 export function verificationRoute(deps: ApiDeps, dispatch: DispatchDeps): Handler {
   return async ({ params }) => {
-    const worker = requireWorker(deps, params.id);
-    const session = deps.registry.get(worker.worker_id);
+    const worker = await requireWorker(deps, params.id);
+    const session = await deps.fleet.get(worker.worker_id);
     if (!session) {
       throw new HttpError(409, "worker_not_connected", `Worker ${worker.worker_id} has no live socket session; the verification job needs one.`, {
         hint: "Start the worker (basis-worker start) and try again.",
       });
     }
-    const model = pickModel(deps, session);
+    const model = await pickModel(deps, session);
     const verdict = await runVerification(dispatch, worker.worker_id, model);
     const at = deps.now();
-    deps.store.recordVerification(worker.worker_id, verdict.passed, at);
+    await deps.store.recordVerification(worker.worker_id, verdict.passed, at);
     const explained = verdict.reasons.map((reason) => VERIFICATION_REASONS[reason] ?? reason);
     return answer(VerificationSchema, 200, {
       worker_id: worker.worker_id,

@@ -2,15 +2,17 @@
 import { type AnswerOf, WorkerAnswerSchema, type WorkerSchema } from "../../core/api-contract.ts";
 import { WORKER_ID_PATTERN } from "../../core/worker-config.ts";
 import { answer, type Handler, HttpError } from "../http.ts";
+import type { LiveWorker } from "../fleet.ts";
 import { judgePresence, type Presence } from "../presence.ts";
 import type { WorkerRecord } from "../store.ts";
 import { type ApiDeps, toIso } from "./_api.ts";
 
 export type WorkerRouteDeps = ApiDeps;
 
-export function presenceOf(deps: ApiDeps, record: WorkerRecord): Presence {
+/** `live`: the worker's socket session on any instance, if it has one. */
+export function presenceOf(deps: ApiDeps, record: WorkerRecord, live: LiveWorker | undefined): Presence {
   return judgePresence({
-    connected: deps.registry.get(record.worker_id) !== undefined,
+    connected: live !== undefined,
     lastHeartbeatAt: record.last_heartbeat_at,
     lastSeenAt: record.last_seen_at,
     now: deps.now(),
@@ -18,11 +20,15 @@ export function presenceOf(deps: ApiDeps, record: WorkerRecord): Presence {
   });
 }
 
-export function workerView(deps: ApiDeps, workerId: string): AnswerOf<typeof WorkerSchema> | undefined {
-  const record = deps.store.getWorker(workerId);
-  if (!record) return undefined;
-  const session = deps.registry.get(workerId);
-  const presence = presenceOf(deps, record);
+export type WorkerView = AnswerOf<typeof WorkerSchema>;
+
+export async function workerView(deps: ApiDeps, workerId: string): Promise<WorkerView | undefined> {
+  const [record, session] = await Promise.all([deps.store.getWorker(workerId), deps.fleet.get(workerId)]);
+  return record ? describeWorker(deps, record, session) : undefined;
+}
+
+function describeWorker(deps: ApiDeps, record: WorkerRecord, session: LiveWorker | undefined): WorkerView {
+  const presence = presenceOf(deps, record, session);
   return {
     worker_id: record.worker_id,
     worker_wallet: record.worker_wallet,
@@ -40,19 +46,17 @@ export function workerView(deps: ApiDeps, workerId: string): AnswerOf<typeof Wor
 }
 
 /** The :id parameter checked, and the record it names, or the API's 400/404. */
-export function requireWorker(deps: ApiDeps, id: string | undefined): WorkerRecord {
+export async function requireWorker(deps: ApiDeps, id: string | undefined): Promise<WorkerRecord> {
   const workerId = id ?? "";
   if (!WORKER_ID_PATTERN.test(workerId)) throw new HttpError(400, "invalid_worker_id", "The worker id is not a short slug.");
-  const record = deps.store.getWorker(workerId);
+  const record = await deps.store.getWorker(workerId);
   if (!record) throw new HttpError(404, "worker_not_found", `No worker ${workerId} is registered.`);
   return record;
 }
 
 export function getWorkerRoute(deps: ApiDeps): Handler {
-  return ({ params }) => {
-    const record = requireWorker(deps, params.id);
-    const worker = workerView(deps, record.worker_id);
-    if (!worker) throw new HttpError(404, "worker_not_found", `No worker ${record.worker_id} is registered.`);
-    return answer(WorkerAnswerSchema, 200, { worker });
+  return async ({ params }) => {
+    const record = await requireWorker(deps, params.id);
+    return answer(WorkerAnswerSchema, 200, { worker: describeWorker(deps, record, await deps.fleet.get(record.worker_id)) });
   };
 }
