@@ -3,7 +3,7 @@ import { writeFile, rename } from "node:fs/promises";
 import process from "node:process";
 import { BasisError } from "../core/errors.ts";
 import { logger } from "../io/logger.ts";
-import { parseHeartbeatWindow, resolveStoreDriver } from "./serve-settings.ts";
+import { parseFirstTokenTimeout, parseHeartbeatWindow, resolveStoreDriver } from "./serve-settings.ts";
 import { startOrchestrator } from "./server.ts";
 
 export interface ServeOptions {
@@ -32,6 +32,7 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
     });
   }
   const heartbeatWindowMs = parseHeartbeatWindow(process.env.BASIS_HEARTBEAT_WINDOW_MS);
+  const firstTokenTimeoutMs = parseFirstTokenTimeout(process.env.BASIS_FIRST_TOKEN_TIMEOUT_MS);
   const allowlist = (process.env.BASIS_WORKER_TOKENS ?? "").split(",").map((t) => t.trim()).filter(Boolean);
   const orchestrator = await startOrchestrator({
     host: options.host,
@@ -44,6 +45,7 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
     log,
     jobTimeoutMs: process.env.BASIS_JOB_TIMEOUT_MS ? Number(process.env.BASIS_JOB_TIMEOUT_MS) : undefined,
     heartbeatWindowMs,
+    firstTokenTimeoutMs,
   }).catch((cause: NodeJS.ErrnoException & { errno?: string }) => {
     if (cause.code === "EADDRINUSE") {
       throw new BasisError("port_in_use", `Port ${options.port ?? process.env.PORT ?? 8787} is already in use.`, { exitCode: 2, hint: "Pick another with --port, or --port 0 for any free one." });

@@ -10,7 +10,8 @@ import { HTTPException } from "hono/http-exception";
 import { Server } from "socket.io";
 import { API_PATHS as P, HealthSchema } from "../core/api-contract.ts";
 import { isDevMode, type TokenPolicy } from "../core/token.ts";
-import { type DispatchDeps, DispatchError } from "./dispatch.ts";
+import { DEFAULT_FIRST_TOKEN_TIMEOUT_MS, type DispatchDeps, DispatchError } from "./dispatch.ts";
+import type { EventLimits } from "./event-limiter.ts";
 import { answer, checkBearerSecret, errorResponse, HttpError, limitBody, requireBearer, requireInternalSecret, route } from "./http.ts";
 import { honourIdempotencyKey, IdempotencyCache } from "./idempotency.ts";
 import { dispatchHttpError, dispatchRoute } from "./routes/dispatch.ts";
@@ -23,7 +24,7 @@ import { heartbeatRoute, registerRoute } from "./routes/register.ts";
 import { rewardsRoute } from "./routes/rewards.ts";
 import { getWorkerRoute } from "./routes/workers.ts";
 import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
-import { SessionRegistry } from "./sessions.ts";
+import { DEFAULT_TRUST, SessionRegistry, type TrustSettings } from "./sessions.ts";
 import type { Cluster } from "./cluster.ts";
 import { localFleet } from "./fleet.ts";
 import { openPostgresStore } from "./postgres-store.ts";
@@ -51,6 +52,12 @@ export interface OrchestratorOptions {
   policy: TokenPolicy;
   log: ConsolaInstance;
   jobTimeoutMs?: number;
+  /** A job with no token after this long is tried on another worker (default 30 s). */
+  firstTokenTimeoutMs?: number | undefined;
+  /** Earned capacity and cooldowns (tests shorten the cooldown). */
+  trust?: TrustSettings;
+  /** Per-connection event budget. */
+  eventLimits?: EventLimits;
   /** How long an HTTP heartbeat keeps a worker online (default 90 s). */
   heartbeatWindowMs?: number;
   now?: () => number;
@@ -73,7 +80,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   const now = options.now ?? Date.now;
   const { log } = options;
   const store: Store = options.databaseUrl ? await openPostgresStore(options.databaseUrl) : openSqliteStore(options.dataDir);
-  const registry = new SessionRegistry();
+  const registry = new SessionRegistry(now, options.trust ?? DEFAULT_TRUST);
   // Bun's own engine, not node:http's: its compatibility layer cost about half the CPU under load.
   const io = new Server({ serveClient: false });
   // On PostgreSQL this instance joins every other one on the same database (loaded only then).
@@ -94,6 +101,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     now,
     jobTimeoutMs: options.jobTimeoutMs ?? 120_000,
     ackTimeoutMs: 5_000,
+    firstTokenTimeoutMs: options.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS,
     relay: cluster?.relay,
     log,
   };
@@ -147,7 +155,16 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
 
   const engine = new Engine({ path: "/socket.io/", maxHttpBufferSize: 2e6 });
   io.bind(engine);
-  attachWorkerGateway({ io, registry, store, policy: options.policy, log, now, onSession: cluster?.onSession });
+  attachWorkerGateway({
+    io,
+    registry,
+    store,
+    policy: options.policy,
+    log,
+    now,
+    onSession: cluster?.onSession,
+    ...(options.eventLimits ? { limits: options.eventLimits } : {}),
+  });
 
   const { websocket } = engine.handler();
   const http = Bun.serve({
