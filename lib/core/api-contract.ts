@@ -38,9 +38,18 @@ export const API_PATHS = {
   verification: "/api/workers/:id/verification",
   rewards: "/api/workers/:id/rewards",
   worker: "/api/workers/:id",
+  /** A finished job's receipt (`:hash` is its 64-hex hash); same auth as dispatch. */
+  receipt: "/api/receipts/:hash",
+  /** Prometheus text for the operator (BASIS_METRICS_TOKEN, else the dispatch secret). */
+  metrics: "/metrics",
 } as const;
 
 export type ApiPath = (typeof API_PATHS)[keyof typeof API_PATHS];
+
+/** A receipt's path for its hash. */
+export function receiptPath(hash: string): string {
+  return API_PATHS.receipt.replace(":hash", encodeURIComponent(hash));
+}
 
 /** A path with its `:id` filled in (encoded), ready to append to a base URL. */
 export function workerPath(path: typeof API_PATHS.worker | typeof API_PATHS.rewards | typeof API_PATHS.verification, workerId: string): string {
@@ -118,6 +127,19 @@ export const ApiErrorSchema = v.looseObject({
   hint: v.optional(v.string()),
 });
 export type ApiError = v.InferOutput<typeof ApiErrorSchema>;
+
+/**
+ * Errors under /v1/ (dispatch, chat completions) take OpenAI's shape, which the official SDKs
+ * read: the Basis code in `code`, the offending parameter in `param`.
+ */
+export const OpenAIErrorSchema = v.strictObject({
+  error: v.looseObject({
+    message: v.string(),
+    type: v.picklist(["invalid_request_error", "authentication_error", "permission_error", "not_found_error", "rate_limit_error", "server_error"]),
+    param: v.nullable(v.string()),
+    code: Slug,
+  }),
+});
 
 // ---------------------------------------------------------------------------------------------
 // GET /healthz
@@ -373,10 +395,13 @@ export const DispatchBodySchema = v.object({
 const UsageOut = v.strictObject({ prompt_tokens: Count, completion_tokens: Count, total_tokens: Count });
 const FinishReason = FinishReasonSchema;
 
-/** The one place that totals a job's usage for an answer: what the worker reported, plus the sum. */
+/** The one place that totals a job's usage for an answer: the counts, plus their sum. */
 export function usageTotals(usage: Usage): v.InferOutput<typeof UsageOut> {
   return { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens, total_tokens: usage.prompt_tokens + usage.completion_tokens };
 }
+
+/** Log probabilities as the runtime reported them (OpenAI's `{content: [...]}`), or null when not asked for. */
+const Logprobs = v.nullable(v.strictObject({ content: v.array(v.unknown()) }));
 
 export const ChatCompletionSchema = v.strictObject({
   id: v.pipe(v.string(), v.startsWith("chatcmpl-")),
@@ -386,8 +411,14 @@ export const ChatCompletionSchema = v.strictObject({
   choices: v.array(
     v.strictObject({
       index: Count,
-      message: v.strictObject({ role: v.literal("assistant"), content: v.string() }),
-      logprobs: v.null(),
+      message: v.strictObject({
+        role: v.literal("assistant"),
+        // null when the model only called tools, as OpenAI sends it.
+        content: v.nullable(v.string()),
+        reasoning_content: v.optional(v.string()),
+        tool_calls: v.optional(v.array(v.unknown())),
+      }),
+      logprobs: Logprobs,
       finish_reason: FinishReason,
     }),
   ),
@@ -402,16 +433,39 @@ export const ChatCompletionChunkSchema = v.strictObject({
   choices: v.array(
     v.strictObject({
       index: Count,
-      delta: v.strictObject({ role: v.optional(v.literal("assistant")), content: v.optional(v.string()) }),
-      logprobs: v.null(),
+      delta: v.strictObject({
+        role: v.optional(v.literal("assistant")),
+        content: v.optional(v.string()),
+        reasoning_content: v.optional(v.string()),
+        tool_calls: v.optional(v.array(v.unknown())),
+      }),
+      logprobs: Logprobs,
       finish_reason: v.nullable(FinishReason),
     }),
   ),
   usage: v.optional(UsageOut),
+  /** On the last chunk: the job's receipt hash (a stream's headers leave before it exists). */
+  x_basis_receipt: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))),
 });
 
 /** An event that ends a stream that failed after it began (before `data: [DONE]`). */
-export const StreamErrorEventSchema = v.strictObject({ error: v.strictObject({ message: v.string(), type: Slug, code: v.number() }) });
+export const StreamErrorEventSchema = v.strictObject({
+  error: v.strictObject({ message: v.string(), type: v.literal("server_error"), param: v.null(), code: Slug }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// GET /api/receipts/:hash
+
+export const ReceiptAnswerSchema = v.strictObject({
+  hash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  /** The hashed core (lib/core/receipt.ts): `hash` is sha256 of its RFC 8785 form. */
+  receipt: v.record(v.string(), v.unknown()),
+  status: v.picklist(["pending", "batching", "settled", "not_payable"]),
+  payable: v.boolean(),
+  reason: v.nullable(v.string()),
+  hashAlgorithm: v.literal("sha256(rfc8785-jcs(receipt))"),
+  settlement: v.strictObject({ ...SettlementSchema.entries, batchHash: v.null(), txHash: v.null() }),
+});
 
 /** Response headers of a dispatch: which worker served it and whether it pays. */
 export const DISPATCH_HEADERS = {
@@ -419,6 +473,8 @@ export const DISPATCH_HEADERS = {
   workerWallet: "x-basis-worker-wallet",
   payable: "x-basis-payable",
   jobId: "x-basis-job-id",
+  /** Whole answers only: the job's receipt hash. */
+  receipt: "x-basis-receipt",
 } as const;
 
 // ---------------------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ export class HttpError extends Error {
     readonly code: string,
     message?: string,
     readonly extra: Record<string, unknown> = {},
+    /** Response headers, e.g. `retry-after` on a 429 or 503. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message ?? code);
   }
@@ -79,7 +81,26 @@ export function answer<const S extends v.GenericSchema>(
 }
 
 export function errorResponse(error: HttpError): Response {
-  return json(error.status, { error: error.code, ...(error.message !== error.code ? { message: error.message } : {}), ...error.extra });
+  return json(error.status, { error: error.code, ...(error.message !== error.code ? { message: error.message } : {}), ...error.extra }, error.headers);
+}
+
+const OPENAI_ERROR_TYPES: Record<number, string> = {
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  429: "rate_limit_error",
+};
+
+/**
+ * OpenAI's error body, which the official SDKs read (`error.message` is what they show): the
+ * Basis code sits in `code`, the offending parameter in `param`.
+ */
+export function openAIErrorResponse(error: HttpError): Response {
+  const type = OPENAI_ERROR_TYPES[error.status] ?? (error.status >= 500 ? "server_error" : "invalid_request_error");
+  const param = typeof error.extra.param === "string" ? error.extra.param : typeof error.extra.field === "string" ? error.extra.field : null;
+  const message = error.message !== error.code ? error.message : error.code.replaceAll("_", " ");
+  const { param: _param, field: _field, ...more } = error.extra;
+  return json(error.status, { error: { message, type, param, code: error.code, ...more } }, error.headers);
 }
 
 /** Hono's body limit: a declared length over 1 MiB is refused unread, a chunked body as it crosses. */
@@ -106,11 +127,15 @@ export function checkBearerSecret(name: string, secret: string | undefined): voi
 /**
  * Hono's bearer auth, compared in constant time (lib/core/token.ts: no early exit, length
  * folded in; synchronous, where Hono's own compare hashes both sides with async SHA-256 on
- * every request). A missing, malformed or wrong token is the same 401 `unauthorized` JSON
- * answer, so a caller learns nothing about which it was.
+ * every request). A missing, malformed or wrong token is the same 401 `unauthorized`, so a
+ * caller learns nothing about which it was; the app's error handler gives it the route's shape
+ * (OpenAI's on /v1). Without a secret the route is open.
  */
-export function requireBearer(secret: string): MiddlewareHandler {
-  const unauthorized = () => errorResponse(new HttpError(401, "unauthorized"));
+export function requireBearer(secret: string | undefined): MiddlewareHandler {
+  if (!secret) return (_c, next) => next();
+  const unauthorized = (): never => {
+    throw new HttpError(401, "unauthorized", "A valid Authorization: Bearer token is required.", {}, { "www-authenticate": 'Bearer realm=""' });
+  };
   return bearerAuth({
     verifyToken: (token) => constantTimeEqual(token, secret),
     noAuthenticationHeader: { message: unauthorized },

@@ -5,14 +5,14 @@
 import type { ConsolaInstance } from "consola";
 import { Server as Engine } from "@socket.io/bun-engine";
 import type { Server as BunServer } from "bun";
-import { Hono, type MiddlewareHandler } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { Server } from "socket.io";
 import { API_PATHS as P, HealthSchema } from "../core/api-contract.ts";
 import { isDevMode, type TokenPolicy } from "../core/token.ts";
 import { DEFAULT_FIRST_TOKEN_TIMEOUT_MS, type DispatchDeps, DispatchError } from "./dispatch.ts";
 import type { EventLimits } from "./event-limiter.ts";
-import { answer, checkBearerSecret, errorResponse, HttpError, limitBody, requireBearer, requireInternalSecret, route } from "./http.ts";
+import { answer, checkBearerSecret, errorResponse, HttpError, limitBody, openAIErrorResponse, requireBearer, requireInternalSecret, route } from "./http.ts";
 import { honourIdempotencyKey, IdempotencyCache } from "./idempotency.ts";
 import { dispatchHttpError, dispatchRoute } from "./routes/dispatch.ts";
 import type { ApiDeps } from "./routes/_api.ts";
@@ -21,9 +21,12 @@ import { marketRoute } from "./routes/market.ts";
 import { pricesRoute } from "./routes/prices.ts";
 import { onboardingRoute } from "./routes/onboarding.ts";
 import { heartbeatRoute, registerRoute } from "./routes/register.ts";
+import { receiptRoute } from "./routes/receipts.ts";
 import { rewardsRoute } from "./routes/rewards.ts";
 import { getWorkerRoute } from "./routes/workers.ts";
 import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
+import { GatewayMetrics } from "./metrics.ts";
+import { metricsRoute } from "./routes/metrics.ts";
 import { DEFAULT_TRUST, SessionRegistry, type TrustSettings } from "./sessions.ts";
 import type { Cluster } from "./cluster.ts";
 import { localFleet } from "./fleet.ts";
@@ -33,8 +36,6 @@ import type { Store } from "./store.ts";
 import { attachWorkerGateway } from "./worker-gateway.ts";
 
 type Bindings = { server: BunServer<unknown> };
-
-const noGate: MiddlewareHandler = (_c, next) => next();
 
 export interface OrchestratorOptions {
   host: string;
@@ -60,6 +61,8 @@ export interface OrchestratorOptions {
   eventLimits?: EventLimits;
   /** How long an HTTP heartbeat keeps a worker online (default 90 s). */
   heartbeatWindowMs?: number;
+  /** Bearer token for GET /metrics (BASIS_METRICS_TOKEN); unset: the dispatch secret. */
+  metricsToken?: string | undefined;
   now?: () => number;
 }
 
@@ -69,14 +72,56 @@ export interface Orchestrator {
   devMode: boolean;
   store: Store;
   registry: SessionRegistry;
+  metrics: GatewayMetrics;
+  /**
+   * SIGTERM: new dispatches get 503 `shutting_down` with Retry-After, running ones may finish
+   * within `graceMs`, then the store is flushed and everything closed.
+   */
+  shutdown(graceMs: number): Promise<{ unfinished: number }>;
   /** Set on PostgreSQL: this instance's place among the orchestrators on the same database. */
   cluster: Cluster | undefined;
   close(): Promise<void>;
 }
 
+/** Seconds a client is told to wait before retrying while this orchestrator stops. */
+const SHUTDOWN_RETRY_AFTER_S = "5";
+
+/** Passes a stream through and calls `onEnd` once when it ends, fails or is cancelled. */
+function trackEnd(body: ReadableStream<Uint8Array>, onEnd: () => void): ReadableStream<Uint8Array> {
+  let ended = false;
+  const end = () => {
+    if (!ended) {
+      ended = true;
+      onEnd();
+    }
+  };
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          end();
+          controller.close();
+        } else {
+          controller.enqueue(value);
+        }
+      } catch (error) {
+        end();
+        controller.error(error);
+      }
+    },
+    async cancel(reason) {
+      end();
+      await reader.cancel(reason);
+    },
+  });
+}
+
 export async function startOrchestrator(options: OrchestratorOptions): Promise<Orchestrator> {
   checkBearerSecret("BASIS_ORCHESTRATOR_SECRET", options.dispatchSecret);
   checkBearerSecret("INTERNAL_API_SECRET", options.internalApiSecret);
+  checkBearerSecret("BASIS_METRICS_TOKEN", options.metricsToken);
   const now = options.now ?? Date.now;
   const { log } = options;
   const store: Store = options.databaseUrl ? await openPostgresStore(options.databaseUrl) : openSqliteStore(options.dataDir);
@@ -94,6 +139,10 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     : undefined;
   const fleet = cluster?.fleet ?? localFleet(registry);
   const devMode = isDevMode(options.policy);
+  const metrics = new GatewayMetrics(
+    () => registry.size,
+    () => [...registry.all()].filter((s) => s.available && !s.draining).length,
+  );
   const dispatchDeps: DispatchDeps = {
     registry,
     store,
@@ -104,6 +153,28 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     firstTokenTimeoutMs: options.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS,
     relay: cluster?.relay,
     log,
+    events: {
+      // One line per job: ids, counts and times only, never a prompt, an answer or a secret.
+      job(event) {
+        metrics.job(event);
+        log.info("job", {
+          job_id: event.jobId,
+          model: event.model,
+          worker_id: event.workerId,
+          outcome: event.outcome,
+          prompt_tokens: event.promptTokens,
+          output_tokens: event.outputTokens,
+          ttft_ms: event.ttftMs ?? null,
+          duration_ms: event.durationMs,
+          payable: event.payable,
+          ...(event.reasons.length ? { reasons: event.reasons.join(",") } : {}),
+        });
+      },
+      refused(reason, model) {
+        metrics.refused(reason);
+        log.info("dispatch refused", { model, reason });
+      },
+    },
   };
   let listenUrl: string | undefined;
   const api: ApiDeps = {
@@ -116,7 +187,37 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     url: () => listenUrl,
   };
 
-  const dispatchGate = options.dispatchSecret ? requireBearer(options.dispatchSecret) : noGate;
+  let stopping = false;
+  let inFlight = 0;
+  const idle = new Set<() => void>();
+  const done = () => {
+    inFlight--;
+    if (inFlight === 0) for (const resolve of idle) resolve();
+  };
+  /**
+   * Routes that run a job: refused with 503 `shutting_down` while this orchestrator stops, and
+   * counted in flight until their answer (a stream: until its body) ends, so a graceful stop
+   * waits for them.
+   */
+  const jobBound: MiddlewareHandler = async (c, next) => {
+    if (stopping) {
+      throw new HttpError(503, "shutting_down", "This orchestrator is shutting down; retry shortly.", {}, { "retry-after": SHUTDOWN_RETRY_AFTER_S });
+    }
+    inFlight++;
+    try {
+      await next();
+      const response = c.res;
+      // A stream is running until its body ends.
+      if (response.body && response.headers.get("content-type")?.startsWith("text/event-stream")) {
+        inFlight++;
+        c.res = new Response(trackEnd(response.body, done), { status: response.status, headers: response.headers });
+      }
+    } finally {
+      done();
+    }
+  };
+
+  const dispatchGate = requireBearer(options.dispatchSecret);
   // Routes that hold the request open while a worker runs a job lift the idle timeout: the job's own timeout governs them.
   const dispatch = route(dispatchRoute(dispatchDeps), { holdOpen: true });
   // register, heartbeat and prices honour Idempotency-Key, so a client may retry them safely.
@@ -126,31 +227,35 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   // registered before `:id`, so `/api/workers/market` is never read as a worker id.
   const app = new Hono<{ Bindings: Bindings }>({ strict: false })
     .get(P.healthz, () => answer(HealthSchema, 200, { ok: true, workersOnline: registry.size, devMode }))
-    .post(P.dispatch, dispatchGate, limitBody, dispatch)
+    .post(P.dispatch, jobBound, dispatchGate, limitBody, dispatch)
     // The same route under the OpenAI path, so stock OpenAI clients can call the network directly.
-    .post(P.chatCompletions, dispatchGate, limitBody, dispatch)
+    .post(P.chatCompletions, jobBound, dispatchGate, limitBody, dispatch)
     .post(P.register, limitBody, once, route(registerRoute(api)))
     .post(P.heartbeat, limitBody, once, route(heartbeatRoute(api)))
     .get(P.onboarding, route(onboardingRoute(api)))
     .get(P.market, route(marketRoute(api)))
     .post(P.prices, limitBody, once, route(pricesRoute(api)))
-    .post(P.verification, requireInternalSecret(options.internalApiSecret), route(verificationRoute(api, dispatchDeps), { holdOpen: true }))
+    .post(P.verification, jobBound, requireInternalSecret(options.internalApiSecret), route(verificationRoute(api, dispatchDeps), { holdOpen: true }))
     .get(P.rewards, route(rewardsRoute(api)))
-    .get(P.worker, route(getWorkerRoute(api)));
+    .get(P.worker, route(getWorkerRoute(api)))
+    .get(P.receipt, requireBearer(options.dispatchSecret), route(receiptRoute(store)))
+    .get(P.metrics, requireBearer(options.metricsToken || options.dispatchSecret), route(metricsRoute(metrics)));
+  // Stock OpenAI clients read /v1/* errors; the Basis API keeps its flat shape.
+  const respond = (c: Context, error: HttpError) => (c.req.path.startsWith("/v1/") ? openAIErrorResponse(error) : errorResponse(error));
   // No route for this method: a 405 when the path is served under another method, else 404.
   // Checked only here, so a matched route runs its own handlers and nothing else.
   const methods = [...new Set(app.routes.map((r) => r.method))];
   const router = app.router as { match(method: string, path: string): [unknown[], ...unknown[]] };
   app.notFound((c) => {
     const served = methods.some((method) => method !== c.req.method && router.match(method, c.req.path)[0].length > 0);
-    return errorResponse(served ? new HttpError(405, "method_not_allowed") : new HttpError(404, "not_found"));
+    return respond(c, served ? new HttpError(405, "method_not_allowed") : new HttpError(404, "not_found"));
   });
   app.onError((error, c) => {
-    if (error instanceof HttpError) return errorResponse(error);
-    if (error instanceof DispatchError) return errorResponse(dispatchHttpError(error));
+    if (error instanceof HttpError) return respond(c, error);
+    if (error instanceof DispatchError) return respond(c, dispatchHttpError(error));
     if (error instanceof HTTPException) return error.getResponse();
     log.error(`internal error on ${c.req.method} ${c.req.path}: ${error instanceof Error ? error.message : "unknown"}`);
-    return errorResponse(new HttpError(500, "internal_error"));
+    return respond(c, new HttpError(500, "internal_error"));
   });
 
   const engine = new Engine({ path: "/socket.io/", maxHttpBufferSize: 2e6 });
@@ -171,7 +276,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     // An empty --host means every interface; Bun alone would read it as localhost.
     hostname: options.host === "" ? "::" : options.host,
     port: options.port,
-    // Keep-alive connections idle up to 65 s (as before); routes that wait on a worker lift it below.
+    // Keep-alive connections idle up to 65 s (as before); routes that wait on a worker lift it.
     idleTimeout: 65,
     websocket,
     fetch(request, server) {
@@ -185,6 +290,13 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   const shownHost = options.host.includes(":") ? `[${options.host}]` : options.host;
   // A wildcard bind address is no address a worker could dial, so onboarding leaves it out.
   if (!["0.0.0.0", "::", ""].includes(options.host)) listenUrl = `http://${shownHost}:${port}`;
+  async function close(): Promise<void> {
+    io.disconnectSockets(true);
+    await new Promise<void>((resolve) => io.close(() => resolve()));
+    await http.stop(true);
+    await cluster?.close();
+    await store.close();
+  }
   return {
     url: `http://${shownHost}:${port}`,
     port,
@@ -192,12 +304,24 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     store,
     registry,
     cluster,
-    async close() {
-      io.disconnectSockets(true);
-      await new Promise<void>((resolve) => io.close(() => resolve()));
-      await http.stop(true);
-      await cluster?.close();
-      await store.close();
+    metrics,
+    async shutdown(graceMs) {
+      stopping = true;
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(finish, graceMs);
+          function finish() {
+            clearTimeout(timer);
+            idle.delete(finish);
+            resolve();
+          }
+          idle.add(finish);
+        });
+      }
+      const unfinished = inFlight;
+      await close();
+      return { unfinished };
     },
+    close,
   };
 }

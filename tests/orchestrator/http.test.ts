@@ -10,6 +10,11 @@ import type { Orchestrator } from "../../lib/orchestrator/server.ts";
 import { dispatch, ScriptedRuntime, startTestOrchestrator, startTestWorker, waitUntil } from "../helpers/harness.ts";
 
 const SECRET = "s3cret-Token_value.~+/";
+
+/** /v1 answers errors in OpenAI's shape; the code sits in `error.code`. */
+async function openAICode(res: Response): Promise<string> {
+  return ((await res.json()) as { error: { code: string } }).error.code;
+}
 const messages = [{ role: "user", content: "hello there" }];
 let orchestrator: Orchestrator | undefined;
 const stops: (() => Promise<void>)[] = [];
@@ -53,7 +58,9 @@ describe("bearer auth on /v1/dispatch", () => {
     for (const authorization of [undefined, "Basic abc", "Bearer", "Bearer has spaces inside", "Bearer wrong-token", `Bearer ${SECRET}x`]) {
       const res = await dispatch(o, body, authorization === undefined ? {} : { headers: { authorization } });
       expect(res.status).toBe(401);
-      expect(await res.json()).toEqual({ error: "unauthorized" });
+      expect(await res.json()).toEqual({
+        error: { message: "A valid Authorization: Bearer token is required.", type: "authentication_error", param: null, code: "unauthorized" },
+      });
       expect(res.headers.get("www-authenticate")).toStartWith("Bearer");
     }
     const ok = await dispatch(o, body, { headers: { authorization: `Bearer ${SECRET}` } });
@@ -79,9 +86,13 @@ describe("routing and bodies", () => {
     const missing = await fetch(`${orchestrator.url}/nope`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error: "not_found" });
-    const wrong = await fetch(`${orchestrator.url}/v1/dispatch`);
+    const wrong = await fetch(`${orchestrator.url}/api/workers/market`, { method: "DELETE" });
     expect(wrong.status).toBe(405);
     expect(await wrong.json()).toEqual({ error: "method_not_allowed" });
+    // Under /v1 the same refusals come in OpenAI's shape.
+    const openAI = await fetch(`${orchestrator.url}/v1/dispatch`);
+    expect(openAI.status).toBe(405);
+    expect(await openAICode(openAI)).toBe("method_not_allowed");
     const slash = await fetch(`${orchestrator.url}/healthz/`);
     expect(slash.status).toBe(200);
     expect(slash.headers.get("cache-control")).toBe("no-store");
@@ -92,7 +103,7 @@ describe("routing and bodies", () => {
     const big = JSON.stringify({ model: "m", messages: [{ role: "user", content: "x".repeat(1 << 20) }] });
     const declared = await fetch(`${orchestrator.url}/v1/dispatch`, { method: "POST", body: big, headers: { "content-type": "application/json" } });
     expect(declared.status).toBe(413);
-    expect(((await declared.json()) as { error: string }).error).toBe("body_too_large");
+    expect(await openAICode(declared)).toBe("body_too_large");
     const bytes = new TextEncoder().encode(big);
     const chunked = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -104,7 +115,7 @@ describe("routing and bodies", () => {
     expect(streamed.status).toBe(413);
     const raw = await rawRequest(orchestrator, "POST /v1/dispatch HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{nope");
     expect(raw).toStartWith("HTTP/1.1 400");
-    expect(raw).toContain('"error":"invalid_json"');
+    expect(raw).toContain('"code":"invalid_json"');
   });
 
   test("the internal API answers 403 while INTERNAL_API_SECRET is unset", async () => {
@@ -138,16 +149,16 @@ describe("dispatch over Hono", () => {
     const res = await dispatch(orchestrator, { model: "basis-default", messages, stream: true });
     expect(res.status).toBe(503);
     expect(res.headers.get("content-type")).toStartWith("application/json");
-    expect(((await res.json()) as { error: string }).error).toBe("no_worker_available");
+    expect(await openAICode(res)).toBe("no_worker_available");
   });
 
   test("a worker that fails the job is a 502 naming the worker's error code", async () => {
     const o = await withWorker({}, new ScriptedRuntime("fail"));
     const res = await dispatch(o, { model: "basis-default", messages });
     expect(res.status).toBe(502);
-    const body = (await res.json()) as { error: string; worker_error: string };
-    expect(body.error).toBe("worker_failed");
-    expect(body.worker_error).toBe("backend_error");
+    const body = (await res.json()) as { error: { code: string; worker_error: string } };
+    expect(body.error.code).toBe("worker_failed");
+    expect(body.error.worker_error).toBe("backend_error");
   });
 
   test("a streaming client that goes away cancels the job on its worker", async () => {

@@ -1,32 +1,35 @@
 /**
  * POST /v1/dispatch: an OpenAI chat-completions request in, a `chat.completion` (or, with
  * `stream: true`, `chat.completion.chunk` server-sent events) out, served by one worker.
+ * Bearer auth and the body limit run before it (server.ts); dispatch's domain errors become
+ * HTTP statuses here.
  */
-import type * as v from "valibot";
-import { judgeStanding } from "../../core/anti-cheat.ts";
-import { type AnswerOf, ChatCompletionSchema, DISPATCH_HEADERS, DispatchBodySchema, usageTotals } from "../../core/api-contract.ts";
-import type { InferenceRequestSchema } from "../../core/protocol.ts";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import { type DispatchDeps, DispatchError, type DispatchFailure, type DispatchResult, dispatchJob, type ServingWorker } from "../dispatch.ts";
-import { answer, type Handler, HttpError, readJson } from "../http.ts";
+import { judgeStanding } from "../../core/anti-cheat.ts";
+import { ChatCompletionSchema, DISPATCH_HEADERS } from "../../core/api-contract.ts";
+import { type ChatCompletionCall, parseChatCompletionBody } from "../../core/chat-request.ts";
+import { completionBody, deltaChoice, usageBody } from "../chat-completion-shape.ts";
+import { type DispatchDeps, DispatchError, type DispatchFailure, dispatchJob, type ServingWorker } from "../dispatch.ts";
+import { answer, type Handler, HttpError, readJsonValue } from "../http.ts";
 
-/** Each way a dispatch can fail, as the HTTP status and stable code the caller gets. */
-const FAILURE_STATUS: Record<DispatchFailure, { status: number; code: string }> = {
-  no_worker: { status: 503, code: "no_worker_available" },
-  worker_unavailable: { status: 503, code: "worker_unavailable" },
-  worker_failed: { status: 502, code: "worker_failed" },
-  timeout: { status: 504, code: "worker_timeout" },
+/** The HTTP status of each way a dispatch can fail; the code is the error's own. */
+const FAILURE_STATUS: Record<DispatchFailure, number> = {
+  no_worker: 503,
+  worker_unavailable: 503,
+  unsupported_parameter: 400,
+  worker_failed: 502,
+  timeout: 504,
   // Nobody reads it (the client is gone); nginx's code for "client closed request".
-  client_gone: { status: 499, code: "client_closed" },
-  not_recorded: { status: 503, code: "not_recorded" },
+  client_gone: 499,
+  not_recorded: 503,
 };
 
 /** A dispatch failure as the HTTP error a route answers with. */
 export function dispatchHttpError(error: DispatchError): HttpError {
-  const { status, code } = FAILURE_STATUS[error.reason];
-  if (error.reason === "client_gone") return new HttpError(status, code);
-  return new HttpError(status, code, error.message, error.workerError === undefined ? {} : { worker_error: error.workerError });
+  const status = FAILURE_STATUS[error.reason];
+  if (error.reason === "client_gone") return new HttpError(status, error.code);
+  return new HttpError(status, error.code, error.message, error.details);
 }
 
 function workerHeaders(session: ServingWorker, payable: boolean, jobId: string): Record<string, string> {
@@ -38,35 +41,29 @@ function workerHeaders(session: ServingWorker, payable: boolean, jobId: string):
   };
 }
 
-function completionBody(result: DispatchResult, model: string): AnswerOf<typeof ChatCompletionSchema> {
-  const { done } = result;
-  return {
-    id: `chatcmpl-${result.jobId}`,
-    object: "chat.completion",
-    created: Math.floor(Date.now() / 1000),
-    model,
-    choices: [{ index: 0, message: { role: "assistant", content: done.text }, logprobs: null, finish_reason: done.finish_reason }],
-    usage: usageTotals(done.usage),
-  };
-}
-
 export function dispatchRoute(deps: DispatchDeps): Handler {
   return async ({ request, hono }) => {
-    const body = await readJson(request, DispatchBodySchema);
-    const { stream, stream_options, ...inference } = body;
+    const parsed = parseChatCompletionBody(await readJsonValue(request));
+    if (!parsed.ok) {
+      const { code, param, message } = parsed.refusal;
+      throw new HttpError(400, code, message, param ? { param } : {});
+    }
+    const call = parsed.call;
+    const inference = call.request;
     // Aborted when the HTTP client goes away, which cancels the job on its worker.
     const client = new AbortController();
     const onGone = () => client.abort();
     request.signal.addEventListener("abort", onGone, { once: true });
-    if (!stream) {
+    if (!call.stream) {
       try {
         const result = await dispatchJob(deps, inference, { signal: client.signal });
-        return answer(ChatCompletionSchema, 200, completionBody(result, inference.model), workerHeaders(result.session, result.verdict.payable, result.jobId));
+        const body = completionBody(result.jobId, inference.model, result.done, inference.logprobs === true);
+        return answer(ChatCompletionSchema, 200, body, { ...workerHeaders(result.session, result.verdict.payable, result.jobId), [DISPATCH_HEADERS.receipt]: result.receiptHash });
       } finally {
         request.signal.removeEventListener("abort", onGone);
       }
     }
-    return await streamDispatch(hono, deps, inference, stream_options?.include_usage === true, client);
+    return await streamDispatch(hono, deps, call, client);
   };
 }
 
@@ -74,13 +71,7 @@ export function dispatchRoute(deps: DispatchDeps): Handler {
  * Answers with Hono's SSE stream once a worker accepts; a failure before that is a plain JSON
  * error. Events that come before the stream opens wait in a queue, in order.
  */
-async function streamDispatch(
-  c: Context,
-  deps: DispatchDeps,
-  request: v.InferOutput<typeof InferenceRequestSchema>,
-  includeUsage: boolean,
-  client: AbortController,
-): Promise<Response> {
+async function streamDispatch(c: Context, deps: DispatchDeps, { request, includeUsage }: ChatCompletionCall, client: AbortController): Promise<Response> {
   let write: (text: string) => void;
   const queued: string[] = [];
   write = (text) => queued.push(text);
@@ -99,8 +90,8 @@ async function streamDispatch(
       event([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
       accepted.resolve();
     },
-    onChunk(delta) {
-      event([{ index: 0, delta: { content: delta }, logprobs: null, finish_reason: null }]);
+    onChunk(chunk) {
+      event([deltaChoice(chunk)]);
     },
   });
   // Rejects with the dispatch's error when no worker accepted; the caller gets JSON then.
@@ -114,11 +105,13 @@ async function streamDispatch(
     for (const text of queued.splice(0)) write(text);
     try {
       const result = await job;
-      event([{ index: 0, delta: {}, logprobs: null, finish_reason: result.done.finish_reason }]);
-      if (includeUsage) event([], { usage: usageTotals(result.done.usage) });
+      // The last chunk carries the receipt's hash (a stream's headers are sent before it exists).
+      const receipt = { x_basis_receipt: result.receiptHash };
+      event([{ index: 0, delta: {}, logprobs: null, finish_reason: result.done.finish_reason }], includeUsage ? {} : receipt);
+      if (includeUsage) event([], { usage: usageBody(result.done.usage), ...receipt });
     } catch (error) {
       const e = error instanceof DispatchError ? dispatchHttpError(error) : new HttpError(502, "worker_failed");
-      write(`data: ${JSON.stringify({ error: { message: e.message, type: e.code, code: e.status } })}\n\n`);
+      write(`data: ${JSON.stringify({ error: { message: e.message, type: "server_error", param: null, code: e.code } })}\n\n`);
     }
     if (!sse.aborted) write("data: [DONE]\n\n");
   });

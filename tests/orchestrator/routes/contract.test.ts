@@ -15,6 +15,9 @@ import {
   HealthSchema,
   HeartbeatAnswerSchema,
   MarketSchema,
+  OpenAIErrorSchema,
+  ReceiptAnswerSchema,
+  receiptPath,
   OfferAcceptedReadSchema,
   OfferAcceptedSchema,
   OnboardingReadSchema,
@@ -103,6 +106,9 @@ describe("every route answers in the contract's shape", () => {
     const whole = await send("POST", API_PATHS.dispatch, { model: "basis-default", messages, max_tokens: 5 });
     expect(whole.status).toBe(200);
     expectFits(ChatCompletionSchema, whole.body);
+    const receipt = await send("GET", receiptPath(whole.headers.get("x-basis-receipt") ?? ""));
+    expect(receipt.status).toBe(200);
+    expectFits(ReceiptAnswerSchema, receipt.body);
     const viaOpenAiPath = await send("POST", API_PATHS.chatCompletions, { model: "basis-default", messages, max_tokens: 5 });
     expectFits(ChatCompletionSchema, viaOpenAiPath.body);
     const streamed = await send("POST", API_PATHS.dispatch, { model: "basis-default", messages, max_tokens: 5, stream: true, stream_options: { include_usage: true } });
@@ -159,12 +165,23 @@ describe("every route answers in the contract's shape", () => {
       [405, send("DELETE", API_PATHS.market)],
       [409, send("POST", API_PATHS.register, { worker_id: "contract-1", worker_wallet: PRICED.wallet, runtime: "echo", models: ["m"] })],
       [413, send("POST", API_PATHS.register, "x".repeat((1 << 20) + 1))],
-      [503, send("POST", API_PATHS.dispatch, { model: "no-such-model", messages })],
     ];
     for (const [status, pending] of refusals) {
       const answer = await pending;
       expect(answer.status).toBe(status);
       expectFits(ApiErrorSchema, answer.body);
+    }
+    // Under /v1, OpenAI's shape, which the official SDKs read.
+    const openAI: [number, Promise<{ status: number; body: unknown }>][] = [
+      [400, send("POST", API_PATHS.dispatch, "{nope")],
+      [400, send("POST", API_PATHS.chatCompletions, { model: "m", messages, temperature: 9 })],
+      [405, send("GET", API_PATHS.dispatch)],
+      [503, send("POST", API_PATHS.dispatch, { model: "no-such-model", messages })],
+    ];
+    for (const [status, pending] of openAI) {
+      const answer = await pending;
+      expect(answer.status).toBe(status);
+      expectFits(OpenAIErrorSchema, answer.body);
     }
   });
 });
