@@ -1,7 +1,8 @@
 /**
  * The orchestrator's verdict on a job: the one place that decides "payable". Its `payable` is
  * authoritative and everything else (the ledger, the x-basis-payable header, the welcome's
- * `payable`) reads it: the simulator, a dev-mode orchestrator, output faster than any real GPU,
+ * `payable`) reads it: the simulator, a dev-mode orchestrator, a worker that failed its last
+ * spot check, output faster than any real GPU,
  * a mismatch between what was streamed and what was reported, usage above what the request and
  * the text can hold (lib/core/usage-bounds.ts), a job that did not finish, or one the network
  * runs for itself (the verification job) never pay. The verdict's `usage` is what the ledger
@@ -20,6 +21,8 @@ export const MISCONDUCT_REASONS: ReadonlySet<string> = new Set(["stream_mismatch
 export interface WorkerStanding {
   runtime: string;
   devMode: boolean;
+  /** The worker failed its last spot check and has not passed one since (docs/SPOT-CHECKS.md). */
+  unverified?: boolean | undefined;
 }
 
 export interface JobEvidence extends WorkerStanding {
@@ -42,11 +45,12 @@ export interface JobVerdict {
 /** A verdict reached without a finished answer, so without usage to hold. */
 export type Standing = Pick<JobVerdict, "payable" | "reasons">;
 
-/** Reasons a worker's jobs cannot pay whatever they produce: the simulator, a dev-mode orchestrator. */
+/** Reasons a worker's jobs cannot pay whatever they produce: the simulator, a dev-mode orchestrator, a failed spot check. */
 function standingReasons(worker: WorkerStanding): string[] {
   const reasons: string[] = [];
   if (worker.runtime === "echo") reasons.push("simulator");
   if (worker.devMode) reasons.push("dev_mode");
+  if (worker.unverified) reasons.push("failed_spot_check");
   return reasons;
 }
 

@@ -38,6 +38,9 @@ export const API_PATHS = {
   verification: "/api/workers/:id/verification",
   rewards: "/api/workers/:id/rewards",
   worker: "/api/workers/:id",
+  /** The models online workers serve, in OpenAI's list shape; same auth as dispatch. */
+  models: "/v1/models",
+  model: "/v1/models/:id",
   /** A finished job's receipt (`:hash` is its 64-hex hash); same auth as dispatch. */
   receipt: "/api/receipts/:hash",
   /** Prometheus text for the operator (BASIS_METRICS_TOKEN, else the dispatch secret). */
@@ -178,6 +181,12 @@ export const WorkerSchema = v.strictObject({
   available: v.boolean(),
   activeJobs: Count,
   capacity: Count,
+  /** What the orchestrator trusts it with now (docs/PROTOCOL.md, "Earned capacity"). */
+  earnedCapacity: Count,
+  /** The end of a cooldown after a setback, or null. */
+  coolingDownUntil: v.nullable(IsoTime),
+  /** Failed its last spot check and has not passed one since (docs/SPOT-CHECKS.md). */
+  unverified: v.boolean(),
   jobsCompleted: Count,
   registeredAt: IsoTime,
   lastSeenAt: v.nullable(IsoTime),
@@ -452,6 +461,12 @@ export const ChatCompletionChunkSchema = v.strictObject({
 export const StreamErrorEventSchema = v.strictObject({
   error: v.strictObject({ message: v.string(), type: v.literal("server_error"), param: v.null(), code: Slug }),
 });
+
+// ---------------------------------------------------------------------------------------------
+// GET /v1/models, GET /v1/models/:id
+
+export const ModelSchema = v.strictObject({ id: v.string(), object: v.literal("model"), created: Count, owned_by: v.literal("basis"), workers: Count });
+export const ModelListSchema = v.strictObject({ object: v.literal("list"), data: v.array(ModelSchema) });
 
 // ---------------------------------------------------------------------------------------------
 // GET /api/receipts/:hash

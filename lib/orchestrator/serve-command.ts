@@ -2,8 +2,11 @@
 import { writeFile, rename } from "node:fs/promises";
 import process from "node:process";
 import { BasisError } from "../core/errors.ts";
+import { weakKeyWarning } from "../core/token.ts";
 import { type LogFormat, logger, setLogFormat } from "../io/logger.ts";
-import { parseFirstTokenTimeout, parseHeartbeatWindow, resolveStoreDriver } from "./serve-settings.ts";
+import { DEFAULT_SPOT_CHECK_INTERVAL_MS } from "./spot-checks.ts";
+import { parseFirstTokenTimeout, parseHeartbeatWindow, parseSpotCheckInterval, resolveStoreDriver } from "./serve-settings.ts";
+import { DEFAULT_QUEUE } from "./model-queue.ts";
 import { startOrchestrator } from "./server.ts";
 
 export interface ServeOptions {
@@ -23,10 +26,11 @@ function parseLogFormat(value: string | undefined): LogFormat {
   throw new BasisError("log_format_unknown", "--log-format must be text or json.", { exitCode: 2 });
 }
 
+/** A whole-number setting (milliseconds, or a count for BASIS_QUEUE_MAX); empty means the default. */
 function parseMs(name: string, value: string | undefined, fallback: number): number {
   const text = (value ?? "").trim();
   if (text === "") return fallback;
-  if (!/^\d{1,9}$/.test(text)) throw new BasisError("setting_malformed", `${name} must be a whole number of milliseconds.`, { exitCode: 2 });
+  if (!/^\d{1,9}$/.test(text)) throw new BasisError("setting_malformed", `${name} must be a whole number${name.endsWith("_MS") ? " of milliseconds" : ""}.`, { exitCode: 2 });
   return Number(text);
 }
 
@@ -52,6 +56,7 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
   }
   const heartbeatWindowMs = parseHeartbeatWindow(process.env.BASIS_HEARTBEAT_WINDOW_MS);
   const firstTokenTimeoutMs = parseFirstTokenTimeout(process.env.BASIS_FIRST_TOKEN_TIMEOUT_MS);
+  const spotCheckIntervalMs = parseSpotCheckInterval(process.env.BASIS_SPOT_CHECK_INTERVAL_MS, DEFAULT_SPOT_CHECK_INTERVAL_MS);
   const allowlist = (process.env.BASIS_WORKER_TOKENS ?? "").split(",").map((t) => t.trim()).filter(Boolean);
   const orchestrator = await startOrchestrator({
     host: options.host,
@@ -65,7 +70,12 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
     jobTimeoutMs: process.env.BASIS_JOB_TIMEOUT_MS ? Number(process.env.BASIS_JOB_TIMEOUT_MS) : undefined,
     heartbeatWindowMs,
     metricsToken: process.env.BASIS_METRICS_TOKEN || undefined,
+    queue: {
+      maxPerModel: parseMs("BASIS_QUEUE_MAX", process.env.BASIS_QUEUE_MAX, DEFAULT_QUEUE.maxPerModel),
+      timeoutMs: parseMs("BASIS_QUEUE_TIMEOUT_MS", process.env.BASIS_QUEUE_TIMEOUT_MS, DEFAULT_QUEUE.timeoutMs),
+    },
     firstTokenTimeoutMs,
+    spotCheckIntervalMs,
   }).catch((cause: NodeJS.ErrnoException & { errno?: string }) => {
     if (cause.code === "EADDRINUSE") {
       throw new BasisError("port_in_use", `Port ${options.port ?? process.env.PORT ?? 8787} is already in use.`, { exitCode: 2, hint: "Pick another with --port, or --port 0 for any free one." });
@@ -104,12 +114,4 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
   process.on("SIGTERM", () => void stop());
 }
 
-/** Every wallet-bound token derives from the auth key: a short one can be guessed offline. */
-export const MIN_AUTH_KEY_BYTES = 32;
-
-export function weakKeyWarning(authKey: string | undefined): string | undefined {
-  if (!authKey) return undefined;
-  const bytes = new TextEncoder().encode(authKey).length;
-  if (bytes >= MIN_AUTH_KEY_BYTES) return undefined;
-  return `BASIS_WORKER_AUTH_KEY is only ${bytes} byte(s): use at least ${MIN_AUTH_KEY_BYTES} random bytes (openssl rand -hex 32). Every worker token derives from it, so a short key can be guessed.`;
-}
+export { weakKeyWarning } from "../core/token.ts";

@@ -26,11 +26,15 @@ import { rewardsRoute } from "./routes/rewards.ts";
 import { getWorkerRoute } from "./routes/workers.ts";
 import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
 import { GatewayMetrics } from "./metrics.ts";
+import { DEFAULT_QUEUE, ModelQueues, type QueueSettings } from "./model-queue.ts";
+import { LatencyBook, PriceBook } from "./routing-state.ts";
 import { metricsRoute } from "./routes/metrics.ts";
+import { modelRoute, modelsRoute } from "./routes/models.ts";
 import { DEFAULT_TRUST, SessionRegistry, type TrustSettings } from "./sessions.ts";
 import type { Cluster } from "./cluster.ts";
 import { localFleet } from "./fleet.ts";
 import { openPostgresStore } from "./postgres-store.ts";
+import { SpotChecker } from "./spot-checks.ts";
 import { openSqliteStore } from "./sqlite-store.ts";
 import type { Store } from "./store.ts";
 import { attachWorkerGateway } from "./worker-gateway.ts";
@@ -61,6 +65,15 @@ export interface OrchestratorOptions {
   eventLimits?: EventLimits;
   /** How long an HTTP heartbeat keeps a worker online (default 90 s). */
   heartbeatWindowMs?: number;
+  /** The per-model wait for a free worker (BASIS_QUEUE_MAX, BASIS_QUEUE_TIMEOUT_MS). */
+  queue?: QueueSettings;
+  /** The weighted pick's randomness; tests pass a seeded one. */
+  random?: () => number;
+  /**
+   * Mean interval between spot checks of each worker (docs/SPOT-CHECKS.md). Unset or 0: none;
+   * `basis-canary serve` sets BASIS_SPOT_CHECK_INTERVAL_MS, default 10 minutes.
+   */
+  spotCheckIntervalMs?: number | undefined;
   /** Bearer token for GET /metrics (BASIS_METRICS_TOKEN); unset: the dispatch secret. */
   metricsToken?: string | undefined;
   now?: () => number;
@@ -139,12 +152,20 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     : undefined;
   const fleet = cluster?.fleet ?? localFleet(registry);
   const devMode = isDevMode(options.policy);
+  const queues = new ModelQueues(options.queue ?? DEFAULT_QUEUE);
   const metrics = new GatewayMetrics(
     () => registry.size,
     () => [...registry.all()].filter((s) => s.available && !s.draining).length,
+    () => queues.depths(),
   );
+  const latency = new LatencyBook();
+  const prices = new PriceBook(() => store.listLatestOffers(), now);
   const dispatchDeps: DispatchDeps = {
     registry,
+    queues,
+    latency,
+    prices,
+    ...(options.random ? { random: options.random } : {}),
     store,
     devMode,
     now,
@@ -157,6 +178,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       // One line per job: ids, counts and times only, never a prompt, an answer or a secret.
       job(event) {
         metrics.job(event);
+        if (event.outcome === "completed") latency.observe(event.workerId, event.ttftMs, event.durationMs, event.outputTokens);
         log.info("job", {
           job_id: event.jobId,
           model: event.model,
@@ -174,8 +196,12 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
         metrics.refused(reason);
         log.info("dispatch refused", { model, reason });
       },
+      queued(model) {
+        metrics.queued(model);
+      },
     },
   };
+  const spotChecker = options.spotCheckIntervalMs ? new SpotChecker({ deps: dispatchDeps, intervalMs: options.spotCheckIntervalMs, log }) : undefined;
   let listenUrl: string | undefined;
   const api: ApiDeps = {
     store,
@@ -238,6 +264,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     .post(P.verification, jobBound, requireInternalSecret(options.internalApiSecret), route(verificationRoute(api, dispatchDeps), { holdOpen: true }))
     .get(P.rewards, route(rewardsRoute(api)))
     .get(P.worker, route(getWorkerRoute(api)))
+    .get(P.models, dispatchGate, route(modelsRoute(fleet, now())))
+    .get(P.model, dispatchGate, route(modelRoute(fleet, now())))
     .get(P.receipt, requireBearer(options.dispatchSecret), route(receiptRoute(store)))
     .get(P.metrics, requireBearer(options.metricsToken || options.dispatchSecret), route(metricsRoute(metrics)));
   // Stock OpenAI clients read /v1/* errors; the Basis API keeps its flat shape.
@@ -267,7 +295,11 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     policy: options.policy,
     log,
     now,
-    onSession: cluster?.onSession,
+    onSession(session) {
+      cluster?.onSession(session);
+      spotChecker?.watch(session);
+    },
+    onCapacity: (models) => queues.notify(models),
     ...(options.eventLimits ? { limits: options.eventLimits } : {}),
   });
 
@@ -291,7 +323,10 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   // A wildcard bind address is no address a worker could dial, so onboarding leaves it out.
   if (!["0.0.0.0", "::", ""].includes(options.host)) listenUrl = `http://${shownHost}:${port}`;
   async function close(): Promise<void> {
-    io.disconnectSockets(true);
+    spotChecker?.close();
+    // This instance's sockets only: through the cluster adapter a plain disconnectSockets would
+    // end every worker's session on every instance.
+    io.local.disconnectSockets(true);
     await new Promise<void>((resolve) => io.close(() => resolve()));
     await http.stop(true);
     await cluster?.close();

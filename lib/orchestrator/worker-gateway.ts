@@ -21,9 +21,9 @@ import {
   WorkerStatusSchema,
 } from "../core/protocol.ts";
 import { judgeStanding } from "../core/anti-cheat.ts";
-import { isDevMode, type TokenPolicy, verifyWorkerToken } from "../core/token.ts";
+import { isDevMode, type TokenPolicy, verifyHandshakeProof } from "../core/token.ts";
 import { DEFAULT_EVENT_LIMITS, type EventLimits, EventLimiter } from "./event-limiter.ts";
-import { modelRoom, type SocketPresence, workerRoom } from "./fleet.ts";
+import { modelRoom, publicInfo, type SocketPresence, workerRoom } from "./fleet.ts";
 import { recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
 import type { Store } from "./store.ts";
 
@@ -42,6 +42,8 @@ export interface GatewayOptions {
   limits?: EventLimits;
   /** Called when a worker's session starts here (the cluster relay fails jobs it held elsewhere). */
   onSession?(session: WorkerSession): void;
+  /** A worker came online or changed its availability: requests queued for its models may go. */
+  onCapacity?(models: readonly string[]): void;
 }
 
 /**
@@ -49,9 +51,10 @@ export interface GatewayOptions {
  * session, so a fetch always serializes the current values.
  */
 function presenceData(session: WorkerSession): SocketPresence {
+  const info = publicInfo(session.info);
   return {
     get info() {
-      return session.info;
+      return info;
     },
     get available() {
       return session.available;
@@ -67,6 +70,9 @@ function presenceData(session: WorkerSession): SocketPresence {
     },
     get cooldownUntil() {
       return session.cooldownUntil;
+    },
+    get unverified() {
+      return session.spotCheck === "failed";
     },
   };
 }
@@ -87,7 +93,7 @@ export function failSessionJobs(session: WorkerSession, reason: string, message:
   for (const sink of [...session.jobs.values()]) sink.abort(reason, message);
 }
 
-export function attachWorkerGateway({ io, registry, store, policy, log, now, limits = DEFAULT_EVENT_LIMITS, onSession }: GatewayOptions): void {
+export function attachWorkerGateway({ io, registry, store, policy, log, now, limits = DEFAULT_EVENT_LIMITS, onSession, onCapacity }: GatewayOptions): void {
   const devMode = isDevMode(policy);
   // Socket activity is best effort: a failed touch must not take a session down.
   const touch = (workerId: string) => {
@@ -97,10 +103,11 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
   io.use((socket, next) => {
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
     if (auth?.protocol !== PROTOCOL_VERSION) return refuse(next, REFUSALS.protocol);
-    if (!auth.token) return refuse(next, REFUSALS.missingToken);
+    if (!auth.proof) return refuse(next, auth.token ? REFUSALS.tokenInClear : REFUSALS.missingToken);
     const info = parsePayload(HandshakeSchema, auth);
     if (!info) return refuse(next, REFUSALS.malformed);
-    verifyWorkerToken(policy, info.token, info.worker_wallet)
+    // The challenge is this connection's engine id: a proof made for another connection fails here.
+    verifyHandshakeProof(policy, info.proof, (socket.conn as unknown as { id: string }).id, info.worker_id, info.worker_wallet)
       .then(async (verdict) => {
         if (!verdict.ok) {
           log.warn(`refused worker ${info.worker_id}: ${verdict.reason}`);
@@ -144,6 +151,7 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
     socket.data = presenceData(session);
     socket.join(["workers", workerRoom(info.worker_id), ...info.models.map(modelRoom)]);
     onSession?.(session);
+    onCapacity?.(info.models);
     touch(info.worker_id);
     log.info(`worker ${info.worker_id} online (wallet ${info.worker_wallet}, ${info.runtime}, models ${info.models.join(",")}, capacity ${session.capacity} of ${info.concurrency})`);
     socket.emit(EVENTS.welcome, { protocol: PROTOCOL_VERSION, worker_id: info.worker_id, dev_mode: devMode, payable: judgeStanding({ runtime: info.runtime, devMode }).payable });
@@ -201,6 +209,7 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
     on(EVENTS.status, WorkerStatusSchema, (status) => {
       session.available = status.available;
       session.draining = status.draining;
+      onCapacity?.(info.models);
       const at = now();
       // One store write per interval, however often a worker reports.
       if (at - lastStatusWrite >= STATUS_WRITE_INTERVAL_MS) {

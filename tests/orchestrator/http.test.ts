@@ -144,12 +144,12 @@ describe("dispatch over Hono", () => {
     expect(chunks.at(-1)!.usage).toEqual({ prompt_tokens: 2, completion_tokens: 5, total_tokens: 7 });
   });
 
-  test("a stream no worker can take is a plain JSON 503, not an event stream", async () => {
+  test("a stream no worker can take is a plain JSON error, not an event stream", async () => {
     orchestrator = await startTestOrchestrator();
     const res = await dispatch(orchestrator, { model: "basis-default", messages, stream: true });
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(404);
     expect(res.headers.get("content-type")).toStartWith("application/json");
-    expect(await openAICode(res)).toBe("no_worker_available");
+    expect(await openAICode(res)).toBe("model_not_found");
   });
 
   test("a worker that fails the job is a 502 naming the worker's error code", async () => {

@@ -17,6 +17,9 @@ import { answer, type Handler, HttpError, readJsonValue } from "../http.ts";
 const FAILURE_STATUS: Record<DispatchFailure, number> = {
   no_worker: 503,
   worker_unavailable: 503,
+  model_not_found: 404,
+  over_price: 402,
+  capacity_exhausted: 429,
   unsupported_parameter: 400,
   worker_failed: 502,
   timeout: 504,
@@ -29,7 +32,8 @@ const FAILURE_STATUS: Record<DispatchFailure, number> = {
 export function dispatchHttpError(error: DispatchError): HttpError {
   const status = FAILURE_STATUS[error.reason];
   if (error.reason === "client_gone") return new HttpError(status, error.code);
-  return new HttpError(status, error.code, error.message, error.details);
+  const { retryAfterS, ...extra } = error.details;
+  return new HttpError(status, error.code, error.message, extra, retryAfterS === undefined ? {} : { "retry-after": String(retryAfterS) });
 }
 
 function workerHeaders(session: ServingWorker, payable: boolean, jobId: string): Record<string, string> {
@@ -50,28 +54,45 @@ export function dispatchRoute(deps: DispatchDeps): Handler {
     }
     const call = parsed.call;
     const inference = call.request;
+    const maxPrice = readMaxPrice(request);
     // Aborted when the HTTP client goes away, which cancels the job on its worker.
     const client = new AbortController();
     const onGone = () => client.abort();
     request.signal.addEventListener("abort", onGone, { once: true });
     if (!call.stream) {
       try {
-        const result = await dispatchJob(deps, inference, { signal: client.signal });
+        const result = await dispatchJob(deps, inference, { signal: client.signal, ...maxPrice });
         const body = completionBody(result.jobId, inference.model, result.done, inference.logprobs === true);
         return answer(ChatCompletionSchema, 200, body, { ...workerHeaders(result.session, result.verdict.payable, result.jobId), [DISPATCH_HEADERS.receipt]: result.receiptHash });
       } finally {
         request.signal.removeEventListener("abort", onGone);
       }
     }
-    return await streamDispatch(hono, deps, call, client);
+    return await streamDispatch(hono, deps, call, client, maxPrice);
   };
+}
+
+/** `x-basis-max-price`: raw micro-credits per 1M output tokens, a plain decimal integer. */
+function readMaxPrice(request: Request): { maxPrice?: bigint } {
+  const header = request.headers.get("x-basis-max-price");
+  if (header === null) return {};
+  if (!/^(0|[1-9][0-9]{0,29})$/.test(header.trim())) {
+    throw new HttpError(400, "invalid_max_price", "x-basis-max-price must be a whole number of raw micro-credits per 1M output tokens.", { param: "x-basis-max-price" });
+  }
+  return { maxPrice: BigInt(header.trim()) };
 }
 
 /**
  * Answers with Hono's SSE stream once a worker accepts; a failure before that is a plain JSON
  * error. Events that come before the stream opens wait in a queue, in order.
  */
-async function streamDispatch(c: Context, deps: DispatchDeps, { request, includeUsage }: ChatCompletionCall, client: AbortController): Promise<Response> {
+async function streamDispatch(
+  c: Context,
+  deps: DispatchDeps,
+  { request, includeUsage }: ChatCompletionCall,
+  client: AbortController,
+  price: { maxPrice?: bigint },
+): Promise<Response> {
   let write: (text: string) => void;
   const queued: string[] = [];
   write = (text) => queued.push(text);
@@ -83,10 +104,12 @@ async function streamDispatch(c: Context, deps: DispatchDeps, { request, include
   const accepted = Promise.withResolvers<void>();
   const job = dispatchJob(deps, request, {
     signal: client.signal,
+    ...price,
     onAccepted(session, jobId) {
       id = `chatcmpl-${jobId}`;
       // Payability is only known at the end; the header says what the worker can at best be.
-      headers = workerHeaders(session, judgeStanding({ runtime: session.info.runtime, devMode: deps.devMode }).payable, jobId);
+      const standing = judgeStanding({ runtime: session.info.runtime, devMode: deps.devMode, unverified: session.unverified() });
+      headers = workerHeaders(session, standing.payable, jobId);
       event([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
       accepted.resolve();
     },

@@ -176,7 +176,7 @@ describe("every route answers in the contract's shape", () => {
       [400, send("POST", API_PATHS.dispatch, "{nope")],
       [400, send("POST", API_PATHS.chatCompletions, { model: "m", messages, temperature: 9 })],
       [405, send("GET", API_PATHS.dispatch)],
-      [503, send("POST", API_PATHS.dispatch, { model: "no-such-model", messages })],
+      [404, send("POST", API_PATHS.dispatch, { model: "no-such-model", messages })],
     ];
     for (const [status, pending] of openAI) {
       const answer = await pending;
