@@ -1,0 +1,152 @@
+/**
+ * Crashes under load, with the compiled binaries: the orchestrator killed (-9) while clients
+ * dispatch as fast as they can, restarted on the same data and port; and thousands of
+ * dispatches across several workers while one is killed and restarted. Counted to the job.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { requireBinaries } from "../helpers/binaries.ts";
+import { Cluster, FAKE_MODEL, waitFor } from "./_cluster.ts";
+
+requireBinaries();
+
+const ECHO_BODY = { model: "basis-default", messages: [{ role: "user", content: "ping" }], max_tokens: 8 };
+
+interface Tally {
+  /** Job ids of 200 answers: acknowledged to the client. */
+  acknowledged: string[];
+  byStatus: Map<number, number>;
+  /** Requests that got no HTTP answer at all (connection refused or reset while the orchestrator was down). */
+  noAnswer: number;
+  sent: number;
+}
+
+/** `clients` closed loops; each request ends in exactly one of: a status, or no answer. */
+function runLoad(cluster: Cluster, url: () => string, clients: number, until: () => boolean, body: object = ECHO_BODY): { tally: Tally; done: Promise<void> } {
+  const tally: Tally = { acknowledged: [], byStatus: new Map(), noAnswer: 0, sent: 0 };
+  const loop = async () => {
+    while (!until()) {
+      tally.sent++;
+      let res: Response;
+      try {
+        res = await fetch(`${url()}/v1/dispatch`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${cluster.secrets.dispatch}`, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        await res.arrayBuffer();
+      } catch {
+        tally.noAnswer++;
+        await Bun.sleep(5);
+        continue;
+      }
+      tally.byStatus.set(res.status, (tally.byStatus.get(res.status) ?? 0) + 1);
+      // No worker free (one restarting): back off a little instead of spinning on 503s.
+      if (res.status === 503) await Bun.sleep(5);
+      if (res.status === 200) tally.acknowledged.push(res.headers.get("x-basis-job-id") as string);
+    }
+  };
+  return { tally, done: Promise.all(Array.from({ length: clients }, loop)).then(() => undefined) };
+}
+
+function answered(tally: Tally): number {
+  return [...tally.byStatus.values()].reduce((a, b) => a + b, 0);
+}
+
+let cluster: Cluster | undefined;
+afterEach(async () => {
+  await cluster?.close();
+  cluster = undefined;
+});
+
+describe("the orchestrator killed with SIGKILL under load", () => {
+  test("every acknowledged job survives the restarts; workers are back within 10 s, once each", async () => {
+    cluster = new Cluster();
+    const c = cluster;
+    let orchestrator = await c.startOrchestrator();
+    const port = orchestrator.port;
+    const workerIds = ["load-a", "load-b", "load-c"];
+    for (const id of workerIds) await c.startWorker(orchestrator, { id, concurrency: 16 });
+
+    const KILLS = 5;
+    let kills = 0;
+    let stop = false;
+    const load = runLoad(c, () => `http://127.0.0.1:${port}`, 24, () => stop);
+    const backWithinMs: number[] = [];
+    for (let k = 0; k < KILLS; k++) {
+      const ackedBefore = load.tally.acknowledged.length;
+      await waitFor("load flowing", () => load.tally.acknowledged.length >= ackedBefore + 300, 20_000);
+      await c.kill(orchestrator.child);
+      kills++;
+      orchestrator = await c.startOrchestrator(port);
+      backWithinMs.push(await waitFor("all workers back", async () => (await c.workersOnline(orchestrator)) === workerIds.length, 10_000));
+    }
+    const ackedBefore = load.tally.acknowledged.length;
+    await waitFor("load flowing after the last restart", () => load.tally.acknowledged.length >= ackedBefore + 300, 20_000);
+    stop = true;
+    await load.done;
+
+    const ledger = c.ledger();
+    const missing = load.tally.acknowledged.filter((id) => !ledger.ids.has(id));
+    expect(missing).toEqual([]);
+    expect(new Set(load.tally.acknowledged).size).toBe(load.tally.acknowledged.length);
+    expect(answered(load.tally) + load.tally.noAnswer).toBe(load.tally.sent);
+    // Bad input is not what this test sends: every answer is a 200 or a failure of a job cut by a kill.
+    for (const status of load.tally.byStatus.keys()) expect([200, 502, 503]).toContain(status);
+    expect(ledger.lines).toBe(ledger.ids.size);
+    expect(ledger.jobsCompleted).toBe(ledger.completed);
+    expect(ledger.workers).toBe(workerIds.length);
+    expect(await c.workersOnline(orchestrator)).toBe(workerIds.length);
+    expect(kills).toBe(KILLS);
+    console.log(
+      `reliability: orchestrator kill -9 x${KILLS}: ${load.tally.sent} requests, ${load.tally.acknowledged.length} acknowledged, ` +
+        `${missing.length} lost, ${load.tally.noAnswer} unanswered (server down), statuses ${JSON.stringify(Object.fromEntries(load.tally.byStatus))}, ` +
+        `workers back in ${backWithinMs.map((ms) => Math.round(ms)).join("/")} ms`,
+    );
+  }, 90_000);
+});
+
+describe("thousands of dispatches while a worker is killed and restarted", () => {
+  test("every request gets exactly one terminal answer; completed = ledger lines = jobsCompleted", async () => {
+    cluster = new Cluster();
+    const c = cluster;
+    const orchestrator = await c.startOrchestrator();
+    // Jobs of 4 tokens at 5 ms each, so the kill lands on jobs in flight.
+    const backend = await c.startBackend(0, 5);
+    const spec = { concurrency: 8, runtime: "openai" as const, backendUrl: backend.url };
+    const workerIds = ["many-a", "many-b", "many-c"];
+    const workers = [];
+    for (const id of workerIds) workers.push(await c.startWorker(orchestrator, { id, ...spec }));
+
+    const TOTAL = 3_000;
+    let issued = 0;
+    const body = { model: FAKE_MODEL, messages: [{ role: "user", content: "ping" }], max_tokens: 4 };
+    const load = runLoad(c, () => orchestrator.url, 16, () => issued++ >= TOTAL, body);
+    await waitFor("a third done", () => answered(load.tally) >= TOTAL / 3, 60_000);
+    await c.kill(workers[1] as (typeof workers)[number]);
+    await waitFor("two thirds done", () => answered(load.tally) >= (2 * TOTAL) / 3, 60_000);
+    await c.startWorker(orchestrator, { id: "many-b", ...spec });
+    await load.done;
+
+    const ledger = c.ledger();
+    const completed = load.tally.byStatus.get(200) ?? 0;
+    expect(load.tally.sent).toBe(TOTAL);
+    expect(load.tally.noAnswer).toBe(0);
+    expect(answered(load.tally)).toBe(TOTAL);
+    for (const status of load.tally.byStatus.keys()) expect([200, 502, 503]).toContain(status);
+    // Nothing double-counted: the 200s, the completed ledger lines and the workers' counters agree.
+    expect(ledger.completed).toBe(completed);
+    expect(ledger.jobsCompleted).toBe(completed);
+    expect(new Set(load.tally.acknowledged).size).toBe(completed);
+    expect(load.tally.acknowledged.every((id) => ledger.ids.has(id))).toBe(true);
+    // Every routed job has one line: completed ones, plus the 502s cut by the kill.
+    expect(ledger.lines).toBe(ledger.ids.size);
+    expect(ledger.failed).toBe(load.tally.byStatus.get(502) ?? 0);
+    let sum = 0;
+    for (const id of workerIds) {
+      const res = await fetch(`${orchestrator.url}/api/workers/${id}`);
+      sum += ((await res.json()) as { worker: { jobsCompleted: number } }).worker.jobsCompleted;
+    }
+    expect(sum).toBe(completed);
+    console.log(`reliability: ${TOTAL} dispatches, 3 workers, one killed and restarted: statuses ${JSON.stringify(Object.fromEntries(load.tally.byStatus))}, ledger ${ledger.lines} lines`);
+  }, 120_000);
+});
