@@ -23,22 +23,37 @@ function parsePort(value: string | undefined): number {
 
 export async function serveOrchestrator(options: ServeOptions): Promise<void> {
   const log = logger("orchestrator");
-  resolveStoreDriver(process.env);
+  const storeSetting = resolveStoreDriver(process.env);
+  const databaseUrl = storeSetting.driver === "postgres" ? storeSetting.databaseUrl : undefined;
+  if (databaseUrl && options.dataDir) {
+    throw new BasisError("store_driver_mismatch", "--data is for the SQLite store; with BASIS_STORE_DRIVER=postgres the store is the database.", {
+      exitCode: 2,
+      hint: "Drop --data, or unset BASIS_STORE_DRIVER and BASIS_DATABASE_URL.",
+    });
+  }
   const heartbeatWindowMs = parseHeartbeatWindow(process.env.BASIS_HEARTBEAT_WINDOW_MS);
   const allowlist = (process.env.BASIS_WORKER_TOKENS ?? "").split(",").map((t) => t.trim()).filter(Boolean);
   const orchestrator = await startOrchestrator({
     host: options.host,
     port: parsePort(options.port),
     dataDir: options.dataDir,
+    databaseUrl,
     dispatchSecret: process.env.BASIS_ORCHESTRATOR_SECRET || undefined,
     internalApiSecret: process.env.INTERNAL_API_SECRET || undefined,
     policy: { authKey: process.env.BASIS_WORKER_AUTH_KEY || undefined, allowlist },
     log,
     jobTimeoutMs: process.env.BASIS_JOB_TIMEOUT_MS ? Number(process.env.BASIS_JOB_TIMEOUT_MS) : undefined,
     heartbeatWindowMs,
-  }).catch((cause: NodeJS.ErrnoException) => {
+  }).catch((cause: NodeJS.ErrnoException & { errno?: string }) => {
     if (cause.code === "EADDRINUSE") {
       throw new BasisError("port_in_use", `Port ${options.port ?? process.env.PORT ?? 8787} is already in use.`, { exitCode: 2, hint: "Pick another with --port, or --port 0 for any free one." });
+    }
+    if (databaseUrl && !(cause instanceof BasisError)) {
+      // The driver's message may quote the URL (and its password): say what failed, never that.
+      throw new BasisError("database_unreachable", "Could not open the PostgreSQL store at BASIS_DATABASE_URL.", {
+        exitCode: 1,
+        hint: `Check that the database is up and the URL's host, port, user, password and database name are right (${cause.code ?? cause.errno ?? "no error code"}).`,
+      });
     }
     throw cause;
   });
@@ -47,7 +62,7 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
     await writeFile(temp, String(orchestrator.port));
     await rename(temp, options.portFile);
   }
-  log.info(`listening on ${orchestrator.url} (Socket.io for workers, HTTP API); store: ${options.dataDir ? `SQLite in ${options.dataDir}` : "in memory"}`);
+  log.info(`listening on ${orchestrator.url} (Socket.io for workers, HTTP API); store: ${databaseUrl ? "PostgreSQL (BASIS_DATABASE_URL), clustered with every instance on it" : options.dataDir ? `SQLite in ${options.dataDir}` : "in memory"}`);
   if (orchestrator.devMode) {
     log.warn("DEV MODE: no BASIS_WORKER_AUTH_KEY or BASIS_WORKER_TOKENS set; any worker with the dev token can connect. Do not expose this port.");
   }

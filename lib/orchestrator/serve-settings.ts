@@ -1,24 +1,38 @@
 /**
- * Store and presence settings for `basis-canary serve`, read once from the environment.
- * Only SQLite exists today; asking for PostgreSQL fails at start rather than silently
- * falling back to a store the operator did not choose.
+ * Store and presence settings for `basis-canary serve`, read once from the environment. A bad
+ * store setting fails at start rather than silently falling back to a store the operator did
+ * not choose.
  */
 import { BasisError } from "../core/errors.ts";
 import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** Returns the driver to use; never quotes BASIS_DATABASE_URL, which may carry a password. */
-export function resolveStoreDriver(env: Env): "sqlite" {
+export type StoreSetting = { driver: "sqlite" } | { driver: "postgres"; databaseUrl: string };
+
+/** Returns the store to open; never quotes BASIS_DATABASE_URL, which may carry a password. */
+export function resolveStoreDriver(env: Env): StoreSetting {
   const driver = (env.BASIS_STORE_DRIVER ?? "").trim().toLowerCase();
-  if (driver === "" || driver === "sqlite") return "sqlite";
-  if (driver === "postgres" || driver === "postgresql") {
-    throw new BasisError("store_driver_unavailable", "BASIS_STORE_DRIVER=postgres is not implemented yet in this orchestrator.", {
-      exitCode: 2,
-      hint: "Unset BASIS_STORE_DRIVER and BASIS_DATABASE_URL, and use --data DIR for the durable SQLite store.",
-    });
+  const url = (env.BASIS_DATABASE_URL ?? "").trim();
+  if (driver === "" || driver === "sqlite") {
+    if (url !== "") {
+      throw new BasisError("store_driver_mismatch", "BASIS_DATABASE_URL is set but BASIS_STORE_DRIVER is not postgres.", {
+        exitCode: 2,
+        hint: "Set BASIS_STORE_DRIVER=postgres to use that database, or unset BASIS_DATABASE_URL to use SQLite.",
+      });
+    }
+    return { driver: "sqlite" };
   }
-  throw new BasisError("store_driver_unknown", "BASIS_STORE_DRIVER must be sqlite (postgres is planned).", {
+  if (driver === "postgres" || driver === "postgresql") {
+    if (!/^postgres(ql)?:\/\/[^\s]+$/i.test(url)) {
+      throw new BasisError("database_url_malformed", "BASIS_STORE_DRIVER=postgres needs BASIS_DATABASE_URL as postgres://user:password@host:port/database.", {
+        exitCode: 2,
+        hint: "Set BASIS_DATABASE_URL (it is never printed), or unset BASIS_STORE_DRIVER to use SQLite.",
+      });
+    }
+    return { driver: "postgres", databaseUrl: url };
+  }
+  throw new BasisError("store_driver_unknown", "BASIS_STORE_DRIVER must be sqlite or postgres.", {
     exitCode: 2,
     hint: "Unset BASIS_STORE_DRIVER to use SQLite.",
   });

@@ -39,7 +39,7 @@ describe("Worker with the echo runtime", () => {
     expect(res.headers.get("x-basis-worker-wallet")).toBe(WALLET);
     expect(res.headers.get("x-basis-payable")).toBe("false");
     expect(worker.state.completed).toBe(1);
-    expect(orchestrator!.store.getWorker("test-worker")?.jobs_completed).toBe(1);
+    expect((await orchestrator!.store.getWorker("test-worker"))?.jobs_completed).toBe(1);
   });
 
   test("is reachable through the official openai client, streaming and not", async () => {
@@ -101,7 +101,7 @@ describe("Worker job control", () => {
     expect(text).not.toContain("exploded");
     expect(logged.some((line) => line.includes("backend_error: model exploded"))).toBe(true);
     expect(worker.state.failed).toBe(1);
-    expect(orchestrator.store.getWorker("test-worker")?.jobs_completed).toBe(0);
+    expect((await orchestrator.store.getWorker("test-worker"))?.jobs_completed).toBe(0);
   });
 
   test("a job past its deadline answers 504 and the worker's runtime is aborted", async () => {
@@ -124,8 +124,8 @@ describe("Worker job control", () => {
     expect(await pending).toBe("aborted");
     await waitUntil("upstream aborted", () => runtime.aborted === 1);
     // Still a routed job: one ledger line, failed, worth 0, saying why.
-    await waitUntil("ledger line", () => orchestrator!.store.countRewardEntries("test-worker") === 1);
-    expect(orchestrator!.store.listRewardEntries("test-worker", 5)).toEqual([
+    await waitUntil("ledger line", async () => (await orchestrator!.store.countRewardEntries("test-worker")) === 1);
+    expect(await orchestrator!.store.listRewardEntries("test-worker", 5)).toEqual([
       expect.objectContaining({ job_status: "failed", state: "not_payable", charged_raw: "0", reward_raw: "0", reason: "client_gone" }),
     ]);
   });
@@ -174,7 +174,7 @@ describe("Worker handshake", () => {
 
   test("a worker id bound to another wallet is refused", async () => {
     orchestrator = await startTestOrchestrator();
-    orchestrator.store.registerWorker({ worker_id: "test-worker", worker_wallet: `0x${"1".repeat(40)}`, runtime: "echo", models: ["m"], at: 0 });
+    await orchestrator.store.registerWorker({ worker_id: "test-worker", worker_wallet: `0x${"1".repeat(40)}`, runtime: "echo", models: ["m"], at: 0 });
     const { started } = await startTestWorker(orchestrator);
     await expect(started).rejects.toThrow("worker_id_bound_to_other_wallet");
   });

@@ -5,12 +5,15 @@
 import * as v from "valibot";
 import { SECRET_WARNING, secretKind } from "../../core/secrets.ts";
 import { HttpError, readJsonValue } from "../http.ts";
+import type { Fleet } from "../fleet.ts";
 import type { SessionRegistry } from "../sessions.ts";
 import type { Store } from "../store.ts";
 
 export interface ApiDeps {
   store: Store;
   registry: SessionRegistry;
+  /** Live workers on this instance and, when clustered, on the others. */
+  fleet: Fleet;
   now: () => number;
   heartbeatWindowMs: number;
   devMode: boolean;

@@ -6,7 +6,7 @@ import { WORKER_ID_PATTERN } from "../../core/worker-config.ts";
 import { type Handler, HttpError, json } from "../http.ts";
 import { SETTLEMENT } from "../rewards.ts";
 import type { ApiDeps } from "./_api.ts";
-import { presenceOf, workerView } from "./workers.ts";
+import { presenceOf, type WorkerView, workerView } from "./workers.ts";
 
 type RowName = "Inference runtime" | "Registration" | "Job routing" | "Orchestrator" | "Can receive jobs" | "Settlement";
 
@@ -16,7 +16,6 @@ interface Row {
   detail: string;
 }
 
-type WorkerView = NonNullable<ReturnType<typeof workerView>>;
 
 function runtimeRow(workerId: string | undefined, worker: WorkerView | undefined, connected: boolean): Row {
   const name = "Inference runtime";
@@ -42,15 +41,17 @@ function canReceiveRow(canReceive: boolean, workerId: string | undefined, worker
 }
 
 export function onboardingRoute(deps: ApiDeps): Handler {
-  return ({ url }) => {
+  return async ({ url }) => {
     const workerId = url.searchParams.get("worker_id") ?? undefined;
     if (workerId !== undefined && !WORKER_ID_PATTERN.test(workerId)) {
       throw new HttpError(400, "invalid_worker_id", "The worker id is not a short slug.", { field: "worker_id" });
     }
-    const workersOnline = deps.store.listWorkers().filter((record) => presenceOf(deps, record).online).length;
-    const routable = [...deps.registry.all()].filter((session) => session.available && !session.draining);
-    const worker = workerId ? workerView(deps, workerId) : undefined;
-    const connected = workerId ? deps.registry.get(workerId) !== undefined : false;
+    const [records, live] = await Promise.all([deps.store.listWorkers(), deps.fleet.all()]);
+    const liveById = new Map(live.map((session) => [session.info.worker_id, session]));
+    const workersOnline = records.filter((record) => presenceOf(deps, record, liveById.get(record.worker_id)).online).length;
+    const routable = live.filter((session) => session.available && !session.draining);
+    const worker = workerId ? await workerView(deps, workerId) : undefined;
+    const connected = workerId ? liveById.has(workerId) : false;
     // Jobs travel over the socket only, so a worker that merely heartbeats over HTTP cannot receive one.
     const canReceiveJobs = workerId ? worker?.available === true : routable.length > 0;
     const listenUrl = deps.url?.();
