@@ -3,7 +3,7 @@ import { writeFile, rename } from "node:fs/promises";
 import process from "node:process";
 import { BasisError } from "../core/errors.ts";
 import { logger } from "../io/logger.ts";
-import { parseHeartbeatWindow, resolveStoreDriver } from "./serve-settings.ts";
+import { parseFirstTokenTimeout, parseHeartbeatWindow, resolveStoreDriver } from "./serve-settings.ts";
 import { startOrchestrator } from "./server.ts";
 
 export interface ServeOptions {
@@ -32,6 +32,7 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
     });
   }
   const heartbeatWindowMs = parseHeartbeatWindow(process.env.BASIS_HEARTBEAT_WINDOW_MS);
+  const firstTokenTimeoutMs = parseFirstTokenTimeout(process.env.BASIS_FIRST_TOKEN_TIMEOUT_MS);
   const allowlist = (process.env.BASIS_WORKER_TOKENS ?? "").split(",").map((t) => t.trim()).filter(Boolean);
   const orchestrator = await startOrchestrator({
     host: options.host,
@@ -44,6 +45,7 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
     log,
     jobTimeoutMs: process.env.BASIS_JOB_TIMEOUT_MS ? Number(process.env.BASIS_JOB_TIMEOUT_MS) : undefined,
     heartbeatWindowMs,
+    firstTokenTimeoutMs,
   }).catch((cause: NodeJS.ErrnoException & { errno?: string }) => {
     if (cause.code === "EADDRINUSE") {
       throw new BasisError("port_in_use", `Port ${options.port ?? process.env.PORT ?? 8787} is already in use.`, { exitCode: 2, hint: "Pick another with --port, or --port 0 for any free one." });
@@ -66,6 +68,8 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
   if (orchestrator.devMode) {
     log.warn("DEV MODE: no BASIS_WORKER_AUTH_KEY or BASIS_WORKER_TOKENS set; any worker with the dev token can connect. Do not expose this port.");
   }
+  const weak = weakKeyWarning(process.env.BASIS_WORKER_AUTH_KEY);
+  if (weak) log.warn(weak);
   if (!process.env.BASIS_ORCHESTRATOR_SECRET) log.warn("no BASIS_ORCHESTRATOR_SECRET: /v1/dispatch is open to anyone who can reach this port");
   const stop = async () => {
     await orchestrator.close();
@@ -73,4 +77,14 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
   };
   process.on("SIGINT", () => void stop());
   process.on("SIGTERM", () => void stop());
+}
+
+/** Every wallet-bound token derives from the auth key: a short one can be guessed offline. */
+export const MIN_AUTH_KEY_BYTES = 32;
+
+export function weakKeyWarning(authKey: string | undefined): string | undefined {
+  if (!authKey) return undefined;
+  const bytes = new TextEncoder().encode(authKey).length;
+  if (bytes >= MIN_AUTH_KEY_BYTES) return undefined;
+  return `BASIS_WORKER_AUTH_KEY is only ${bytes} byte(s): use at least ${MIN_AUTH_KEY_BYTES} random bytes (openssl rand -hex 32). Every worker token derives from it, so a short key can be guessed.`;
 }

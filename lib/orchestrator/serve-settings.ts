@@ -38,14 +38,22 @@ export function resolveStoreDriver(env: Env): StoreSetting {
   });
 }
 
-/** BASIS_HEARTBEAT_WINDOW_MS: how long an HTTP heartbeat keeps a worker online (1 s to 1 day). */
-export function parseHeartbeatWindow(value: string | undefined): number {
+/** A whole number of milliseconds from `min` to `max`, or undefined when unset; anything else fails at start. */
+function parseMillis(name: string, code: string, value: string | undefined, min: number, max: number): number | undefined {
   const text = (value ?? "").trim();
-  if (text === "") return DEFAULT_HEARTBEAT_WINDOW_MS;
-  if (!/^\d{1,9}$/.test(text) || Number(text) < 1_000 || Number(text) > 86_400_000) {
-    throw new BasisError("heartbeat_window_malformed", "BASIS_HEARTBEAT_WINDOW_MS must be a whole number of milliseconds from 1000 to 86400000.", {
-      exitCode: 2,
-    });
+  if (text === "") return undefined;
+  if (!/^\d{1,9}$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new BasisError(code, `${name} must be a whole number of milliseconds from ${min} to ${max}.`, { exitCode: 2 });
   }
   return Number(text);
+}
+
+/** BASIS_HEARTBEAT_WINDOW_MS: how long an HTTP heartbeat keeps a worker online (1 s to 1 day). */
+export function parseHeartbeatWindow(value: string | undefined): number {
+  return parseMillis("BASIS_HEARTBEAT_WINDOW_MS", "heartbeat_window_malformed", value, 1_000, 86_400_000) ?? DEFAULT_HEARTBEAT_WINDOW_MS;
+}
+
+/** BASIS_FIRST_TOKEN_TIMEOUT_MS: a job with no token after this long is tried on another worker (1 s to 1 hour). */
+export function parseFirstTokenTimeout(value: string | undefined): number | undefined {
+  return parseMillis("BASIS_FIRST_TOKEN_TIMEOUT_MS", "first_token_timeout_malformed", value, 1_000, 3_600_000);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { DEFAULT_HEARTBEAT_WINDOW_MS } from "../../lib/orchestrator/presence.ts";
-import { parseHeartbeatWindow, resolveStoreDriver } from "../../lib/orchestrator/serve-settings.ts";
+import { parseFirstTokenTimeout, parseHeartbeatWindow, resolveStoreDriver } from "../../lib/orchestrator/serve-settings.ts";
 
 const DATABASE_URL = "postgres://basis:hunter2-password@db.internal:5432/basis";
 
@@ -55,5 +55,21 @@ describe("parseHeartbeatWindow", () => {
 
   test.each([["abc"], ["999"], ["1.5e4"], ["-5000"], ["86400001"]])("refuses %p", (value) => {
     expect(failure(() => parseHeartbeatWindow(value)).code).toBe("heartbeat_window_malformed");
+  });
+});
+
+describe("parseFirstTokenTimeout", () => {
+  test("unset or empty is the default (undefined)", () => {
+    expect(parseFirstTokenTimeout(undefined)).toBeUndefined();
+    expect(parseFirstTokenTimeout(" ")).toBeUndefined();
+  });
+  test("takes whole milliseconds from 1 s to 1 h", () => {
+    expect(parseFirstTokenTimeout("1000")).toBe(1_000);
+    expect(parseFirstTokenTimeout("3600000")).toBe(3_600_000);
+  });
+  test.each([["999"], ["3600001"], ["30s"], ["-5"], ["1e4"]])("refuses %p", (value) => {
+    const error = failure(() => parseFirstTokenTimeout(value));
+    expect(error.code).toBe("first_token_timeout_malformed");
+    expect(error.exitCode).toBe(2);
   });
 });

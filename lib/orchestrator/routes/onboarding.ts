@@ -32,12 +32,14 @@ function registrationRow(deps: ApiDeps, workerId: string | undefined, worker: Wo
   return { name: "Registration", state: "registered", detail: `Worker ${workerId} is registered to wallet ${worker.worker_wallet}. ${storage}` };
 }
 
-function canReceiveRow(canReceive: boolean, workerId: string | undefined, worker: WorkerView | undefined): Row {
+function canReceiveRow(canReceive: boolean, workerId: string | undefined, worker: WorkerView | undefined, connected: boolean): Row {
   const name = "Can receive jobs";
   if (canReceive) return { name, state: "yes", detail: workerId ? `Worker ${workerId} is connected and available.` : "At least one connected worker is available." };
   if (!workerId) return { name, state: "no", detail: "No connected worker is available; start one with basis-worker start." };
   if (!worker) return { name, state: "no", detail: `Worker ${workerId} is not registered.` };
-  return { name, state: "no", detail: worker.online ? `Worker ${workerId} is online but not connected and available for jobs.` : `Worker ${workerId} is offline.` };
+  if (connected) return { name, state: "no", detail: `Worker ${workerId} is connected, but its backend is down or it is draining, so it takes no jobs.` };
+  if (worker.online) return { name, state: "no", detail: `Worker ${workerId} sends heartbeats but has no live connection to this orchestrator; jobs travel only over that connection.` };
+  return { name, state: "no", detail: `Worker ${workerId} is offline: start it with basis-worker start.` };
 }
 
 export function onboardingRoute(deps: ApiDeps): Handler {
@@ -68,7 +70,7 @@ export function onboardingRoute(deps: ApiDeps): Handler {
         state: "up",
         detail: `${workersOnline} worker(s) online.${deps.devMode ? " Dev mode: any worker with the dev token may connect, and no job is payable." : ""}`,
       },
-      canReceiveRow(canReceiveJobs, workerId, worker),
+      canReceiveRow(canReceiveJobs, workerId, worker, connected),
       { name: "Settlement", state: "gated", detail: "Dry run: rewards are tracked off-chain as pending; there is no on-chain payout or claim." },
     ];
     return json(200, {
