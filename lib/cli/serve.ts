@@ -13,6 +13,9 @@ export const SERVE_ENVIRONMENT: readonly (readonly [string, string])[] = [
   ["BASIS_STORE_DRIVER", "sqlite (default; --data DIR makes it durable) | postgres (with BASIS_DATABASE_URL; instances on one database form a cluster)"],
   ["BASIS_DATABASE_URL", "SECRET when it holds a password. postgres://user:pass@host/db for BASIS_STORE_DRIVER=postgres"],
   ["BASIS_LOG_LEVEL", "debug | info (default) | quiet"],
+  ["BASIS_LOG_FORMAT", "text (default) | json: one JSON object a log line; --log-format wins"],
+  ["BASIS_METRICS_TOKEN", "SECRET. Bearer token for GET /metrics; unset: BASIS_ORCHESTRATOR_SECRET"],
+  ["BASIS_SHUTDOWN_TIMEOUT_MS", "How long SIGTERM lets running jobs finish (default 30000)"],
 ];
 
 export default Object.assign(
@@ -23,10 +26,11 @@ export default Object.assign(
       port: { type: "string", description: "Port (0 picks a free one; default $PORT or 8787)", valueHint: "n" },
       "port-file": { type: "string", description: "Write the port here once listening", valueHint: "path" },
       data: { type: "string", description: "Directory for the SQLite store (default: in memory, lost on exit)", valueHint: "dir" },
+      "log-format": { type: "string", description: "Log lines as text or json (default $BASIS_LOG_FORMAT or text)", valueHint: "text|json" },
     },
     async run({ args }) {
       const { serveOrchestrator } = await import("../orchestrator/serve-command.ts");
-      await serveOrchestrator({ host: args.host, port: args.port, portFile: args["port-file"], dataDir: args.data });
+      await serveOrchestrator({ host: args.host, port: args.port, portFile: args["port-file"], dataDir: args.data, logFormat: args["log-format"] });
     },
   }),
   { environment: SERVE_ENVIRONMENT },

@@ -10,7 +10,7 @@ import type { ConsolaInstance } from "consola";
 import { createAdapter } from "@socket.io/postgres-adapter";
 import pg from "pg";
 import type { Server } from "socket.io";
-import { EVENTS, type JobAck, type JobDone, type JobFail } from "../core/protocol.ts";
+import { EVENTS, type JobAck, type JobChunk, type JobDone, type JobFail } from "../core/protocol.ts";
 import { type AssignPayload, type JobTarget, offerToSocket, type Relay } from "./dispatch.ts";
 import { clusterFleet, type Fleet, type LiveWorker } from "./fleet.ts";
 import { isEligible, type JobSink, recordCompletion, recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
@@ -82,7 +82,7 @@ const SETBACK_REASONS = new Set(["timeout", "no_first_token", "text_over_cap", "
 
 function deliver(sink: JobSink, event: JobEvent): void {
   if (event.kind === "started") sink.onFirstToken();
-  else if (event.kind === "chunk") sink.onChunk(event.body as string);
+  else if (event.kind === "chunk") sink.onChunk(event.body as JobChunk);
   else if (event.kind === "done") sink.onDone(event.body as JobDone);
   else if (event.kind === "abort") {
     const { reason, message } = event.body as { reason: string; message: string };

@@ -2,7 +2,7 @@
 import { writeFile, rename } from "node:fs/promises";
 import process from "node:process";
 import { BasisError } from "../core/errors.ts";
-import { logger } from "../io/logger.ts";
+import { type LogFormat, logger, setLogFormat } from "../io/logger.ts";
 import { parseFirstTokenTimeout, parseHeartbeatWindow, resolveStoreDriver } from "./serve-settings.ts";
 import { startOrchestrator } from "./server.ts";
 
@@ -11,6 +11,23 @@ export interface ServeOptions {
   port: string | undefined;
   portFile: string | undefined;
   dataDir: string | undefined;
+  logFormat?: string | undefined;
+}
+
+/** BASIS_SHUTDOWN_TIMEOUT_MS: how long SIGTERM lets running jobs finish (default 30 s). */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
+
+function parseLogFormat(value: string | undefined): LogFormat {
+  const text = (value ?? process.env.BASIS_LOG_FORMAT ?? "text").trim().toLowerCase();
+  if (text === "text" || text === "json") return text;
+  throw new BasisError("log_format_unknown", "--log-format must be text or json.", { exitCode: 2 });
+}
+
+function parseMs(name: string, value: string | undefined, fallback: number): number {
+  const text = (value ?? "").trim();
+  if (text === "") return fallback;
+  if (!/^\d{1,9}$/.test(text)) throw new BasisError("setting_malformed", `${name} must be a whole number of milliseconds.`, { exitCode: 2 });
+  return Number(text);
 }
 
 function parsePort(value: string | undefined): number {
@@ -22,7 +39,9 @@ function parsePort(value: string | undefined): number {
 }
 
 export async function serveOrchestrator(options: ServeOptions): Promise<void> {
+  setLogFormat(parseLogFormat(options.logFormat));
   const log = logger("orchestrator");
+  const shutdownMs = parseMs("BASIS_SHUTDOWN_TIMEOUT_MS", process.env.BASIS_SHUTDOWN_TIMEOUT_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS);
   const storeSetting = resolveStoreDriver(process.env);
   const databaseUrl = storeSetting.driver === "postgres" ? storeSetting.databaseUrl : undefined;
   if (databaseUrl && options.dataDir) {
@@ -45,6 +64,7 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
     log,
     jobTimeoutMs: process.env.BASIS_JOB_TIMEOUT_MS ? Number(process.env.BASIS_JOB_TIMEOUT_MS) : undefined,
     heartbeatWindowMs,
+    metricsToken: process.env.BASIS_METRICS_TOKEN || undefined,
     firstTokenTimeoutMs,
   }).catch((cause: NodeJS.ErrnoException & { errno?: string }) => {
     if (cause.code === "EADDRINUSE") {
@@ -71,8 +91,13 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
   const weak = weakKeyWarning(process.env.BASIS_WORKER_AUTH_KEY);
   if (weak) log.warn(weak);
   if (!process.env.BASIS_ORCHESTRATOR_SECRET) log.warn("no BASIS_ORCHESTRATOR_SECRET: /v1/dispatch is open to anyone who can reach this port");
+  let stopping = false;
   const stop = async () => {
-    await orchestrator.close();
+    if (stopping) return;
+    stopping = true;
+    log.info(`stopping: new dispatches get 503 with Retry-After; running jobs have up to ${shutdownMs} ms`);
+    const { unfinished } = await orchestrator.shutdown(shutdownMs);
+    log.info(`stopped${unfinished ? ` (${unfinished} request(s) cut off at the limit)` : ""}; store flushed`);
     process.exit(0);
   };
   process.on("SIGINT", () => void stop());

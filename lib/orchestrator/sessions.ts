@@ -10,12 +10,12 @@
  * `isEligible` is the one place that says whether a session may take another job now.
  */
 import type { Socket } from "socket.io";
-import type { Handshake, JobDone, JobFail } from "../core/protocol.ts";
+import type { Handshake, JobChunk, JobDone, JobFail } from "../core/protocol.ts";
 
 export interface JobSink {
   /** The worker's first token of a job whose text it does not stream (`job:started`). */
   onFirstToken(): void;
-  onChunk(delta: string): void;
+  onChunk(chunk: JobChunk): void;
   onDone(done: JobDone): void;
   onFail(fail: JobFail): void;
   /** The orchestrator ends the job itself (bad payload, text over the cap, session replaced): 502, not payable. */

@@ -226,7 +226,7 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
       }
     });
     on(EVENTS.started, JobStartedSchema, (started) => session.jobs.get(started.job_id)?.onFirstToken());
-    on(EVENTS.chunk, JobChunkSchema, (chunk) => session.jobs.get(chunk.job_id)?.onChunk(chunk.delta));
+    on(EVENTS.chunk, JobChunkSchema, (chunk) => session.jobs.get(chunk.job_id)?.onChunk(chunk));
     on(EVENTS.done, JobDoneSchema, (done) => session.jobs.get(done.job_id)?.onDone(done));
     on(EVENTS.fail, JobFailSchema, (fail) => session.jobs.get(fail.job_id)?.onFail(fail));
     socket.on("disconnect", (reason) => {

@@ -170,7 +170,7 @@ describe("a rogue worker against the compiled orchestrator", () => {
     });
     const res = await dispatch("rogue-numbers");
     expect(res.status).toBe(502);
-    expect(await res.json()).toMatchObject({ error: "worker_failed", worker_error: "invalid_payload" });
+    expect(await res.json()).toMatchObject({ error: { code: "worker_failed", worker_error: "invalid_payload" } });
     await honestStillServed();
   });
 
@@ -256,7 +256,7 @@ describe("a rogue worker against the compiled orchestrator", () => {
     });
     const res = await dispatch("rogue-huge-chunk");
     expect(res.status).toBe(502);
-    expect(await res.json()).toMatchObject({ worker_error: "invalid_payload" });
+    expect(await res.json()).toMatchObject({ error: { worker_error: "invalid_payload" } });
     await honestStillServed();
   });
 
@@ -269,7 +269,7 @@ describe("a rogue worker against the compiled orchestrator", () => {
     await startRogue("rogue-takeover", () => {});
     const res = await pending;
     expect(res.status).toBe(502);
-    expect(await res.json()).toMatchObject({ error: "worker_failed", worker_error: "session_replaced" });
+    expect(await res.json()).toMatchObject({ error: { code: "worker_failed", worker_error: "session_replaced" } });
     // Long before the 20 s job timeout.
     expect(Date.now() - started).toBeLessThan(5_000);
     await honestStillServed();

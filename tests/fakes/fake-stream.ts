@@ -34,6 +34,34 @@ export interface FakeModelScript {
   tokenDelayMs?: number;
   /** Send headers, then nothing until the client goes away. */
   silent?: boolean;
+  /** When the request offers tools (and tool_choice is not "none"): call these instead of answering. */
+  toolCalls?: { name: string; arguments: string }[];
+  /** Reasoning text, token by token, sent before the answer (vLLM `reasoning_content`, Ollama `thinking`). */
+  reasoning?: string[];
+}
+
+/** What a JSON-mode answer is: the script's answer as one JSON object, cut into pieces. */
+export function jsonModeTokens(tokens: string[]): string[] {
+  const text = JSON.stringify({ answer: tokens.join("") });
+  const pieces: string[] = [];
+  for (let at = 0; at < text.length; at += 6) pieces.push(text.slice(at, at + 6));
+  return pieces;
+}
+
+/** Cuts `tokens` before the first stop string, as servers do (the stop string is not sent). */
+export function applyStop(tokens: string[], stop: string | string[] | undefined): { tokens: string[]; stopped: boolean } {
+  const stops = stop === undefined ? [] : typeof stop === "string" ? [stop] : stop;
+  const text = tokens.join("");
+  const at = Math.min(...stops.map((s) => text.indexOf(s)).filter((i) => i >= 0), text.length);
+  if (at === text.length) return { tokens, stopped: false };
+  const kept: string[] = [];
+  let used = 0;
+  for (const token of tokens) {
+    if (used >= at) break;
+    kept.push(token.slice(0, at - used));
+    used += token.length;
+  }
+  return { tokens: kept.filter(Boolean), stopped: true };
 }
 
 export interface RecordedRequest {

@@ -98,7 +98,7 @@ export class ScriptedRuntime implements Runtime {
         }),
       );
     }
-    options.onDelta("partial ");
+    options.onDelta({ content: "partial " });
     if (this.behaviour === "hold") {
       await new Promise<void>((resolve, reject) => {
         this.release = resolve;
@@ -108,7 +108,7 @@ export class ScriptedRuntime implements Runtime {
         });
       });
     }
-    options.onDelta("answer");
+    options.onDelta({ content: "answer" });
     return { text: "partial answer", finish_reason: "stop", usage: { prompt_tokens: 3, completion_tokens: 2 } };
   }
 }

@@ -116,7 +116,7 @@ describe("two orchestrators on one PostgreSQL", () => {
     const res = await pending;
     runtime.release?.();
     expect(res.status).toBe(502);
-    expect(((await res.json()) as { error: string }).error).toBe("worker_failed");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("worker_failed");
     const rows = await ledger(url);
     expect(rows.map((row) => row.job_status)).toEqual(["failed"]);
   });

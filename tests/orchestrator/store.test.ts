@@ -241,6 +241,18 @@ describe.each(DRIVERS)("Store on %s", (_driver, open) => {
     expect((await store.getWorker("gpu-1"))?.jobs_completed).toBe(2);
   });
 
+  test("a receipt is written with its job, found by hash with its ledger line; a duplicate job id stores no second receipt", async () => {
+    const receipt = (id: string, hash: string) => ({ hash, job_id: id, core: `{"jobId":"${id}"}`, created_at: 10 });
+    await Promise.all([
+      store.recordJob(job("job_r", 10), entry("job_r", "3", "pending", 10), receipt("job_r", "a".repeat(64))),
+      store.recordJob(job("job_r", 11), entry("job_r", "9", "pending", 11), receipt("job_r", "b".repeat(64))),
+    ]);
+    await store.recordJob(job("job_r", 12), entry("job_r", "9", "pending", 12), receipt("job_r", "c".repeat(64)));
+    expect(await store.getReceipt("a".repeat(64))).toEqual({ receipt: receipt("job_r", "a".repeat(64)), reward: entry("job_r", "3", "pending", 10) });
+    expect(await store.getReceipt("b".repeat(64))).toBeUndefined();
+    expect(await store.getReceipt("c".repeat(64))).toBeUndefined();
+  });
+
   test("a failed job gets a ledger line but does not count as completed", async () => {
     await store.recordJob({ ...job("job_f", 10), status: "failed", payable: false }, { ...entry("job_f", "0", "not_payable", 10), job_status: "failed" });
     expect(await store.countRewardEntries("gpu-1")).toBe(1);
