@@ -47,11 +47,13 @@ describe("a worker killed with SIGKILL", () => {
 
     const stream = await streamed;
     expect(stream.content.length).toBeGreaterThan(0);
-    expect(stream.errors).toEqual([expect.objectContaining({ type: "worker_failed", message: "The worker disconnected before finishing." })]);
+    expect(stream.errors).toEqual([expect.objectContaining({ code: "worker_failed", message: "The worker disconnected before finishing." })]);
     expect(stream.done).toBe(true);
     const answer = await plain;
     expect(answer.status).toBe(502);
-    expect(await answer.json()).toEqual({ error: "worker_failed", message: "The worker disconnected before finishing.", worker_error: "worker_disconnected" });
+    expect(await answer.json()).toEqual({
+      error: { code: "worker_failed", message: "The worker disconnected before finishing.", param: null, type: "server_error", worker_error: "worker_disconnected" },
+    });
 
     const after = cluster.ledger();
     expect(after.lines - before.lines).toBe(2);
@@ -86,14 +88,14 @@ describe("a backend killed and brought back", () => {
     await streaming;
     await cluster.kill(backend.child);
     const stream = await streamed;
-    expect(stream.errors).toEqual([expect.objectContaining({ type: "worker_failed" })]);
+    expect(stream.errors).toEqual([expect.objectContaining({ code: "worker_failed", message: "The worker's model backend failed the job." })]);
     expect(stream.done).toBe(true);
 
     // The worker's health poll (every 5 s) takes it out of rotation: no job is offered to it.
     await waitFor("worker unavailable", async () => (await workerState("backend-down")).available === false, 15_000);
     const refused = await cluster.dispatch(orchestrator, ask(2));
     expect(refused.status).toBe(503);
-    expect(((await refused.json()) as { error: string }).error).toBe("no_worker_available");
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("no_worker_available");
 
     const back = await cluster.startBackend(backend.port, 0);
     await waitFor("worker available again", async () => (await workerState("backend-down")).available === true, 15_000);
@@ -117,11 +119,18 @@ describe("a worker stopped with SIGTERM", () => {
     // A new connection may hold 2 jobs; each completion earns one more slot, up to its 4.
     for (let i = 0; i < 2; i++) expect((await cluster.dispatch(orchestrator, ask(1))).status).toBe(200);
     const before = cluster.ledger();
-    const jobs = Array.from({ length: 4 }, () => cluster.dispatch(orchestrator, ask(25)));
-    await waitFor("four jobs running", async () => ((await fetch(`${orchestrator.url}/api/workers/drain-me`).then((r) => r.json())) as { worker: { activeJobs: number } }).worker.activeJobs === 4, 10_000);
+    // Streamed, so each job is known to be running on the worker (its first token came) before the signal.
+    let running = 0;
+    const jobs = Array.from({ length: 4 }, () =>
+      cluster.dispatch(orchestrator, ask(25, true)).then((res) => {
+        expect(res.status).toBe(200);
+        return readEvents(res, () => running++);
+      }),
+    );
+    await waitFor("four jobs streaming", () => running === 4, 10_000);
     worker.proc.kill("SIGTERM");
     const answers = await Promise.all(jobs);
-    expect(answers.map((res) => res.status)).toEqual([200, 200, 200, 200]);
+    expect(answers.map((answer) => [answer.content.length, answer.errors.length, answer.done])).toEqual(Array(4).fill([100, 0, true]));
     expect(await worker.exited).toBe(0);
     const after = cluster.ledger();
     expect(after.completed - before.completed).toBe(4);
