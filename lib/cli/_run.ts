@@ -12,7 +12,7 @@ import process from "node:process";
 import { type CommandDef, renderUsage, runCommand } from "citty";
 import { BasisError } from "../core/errors.ts";
 import { checkFlags, closestName, type FlagDefs, usageError, usageLine } from "../core/usage.ts";
-import { COMMIT, TARGET, VERSION } from "../version.ts";
+import { COMMIT, TARGET, VERSION, versionLine } from "../version.ts";
 
 /** Data for scripts and agents: one JSON document on stdout. */
 export function print(data: unknown): void {
@@ -27,7 +27,7 @@ export function say(text: string): void {
 /** `basis-worker 0.1.0 (commit …, target …)`, or the same facts as JSON. */
 export function printVersion(program: string, json: boolean): void {
   if (json) print({ name: program, version: VERSION, commit: COMMIT, target: TARGET });
-  else say(`${program} ${VERSION} (commit ${COMMIT}, target ${TARGET})`);
+  else say(versionLine(program));
 }
 
 const resolve = async <T>(value: T | Promise<T> | (() => T | Promise<T>)): Promise<T> =>

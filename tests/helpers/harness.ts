@@ -29,6 +29,7 @@ export async function startTestOrchestrator(
     trust?: TrustSettings;
     dataDir?: string;
     databaseUrl?: string;
+    internalApiSecret?: string;
     now?: () => number;
     log?: ConsolaInstance;
   } = {},

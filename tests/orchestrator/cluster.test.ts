@@ -19,9 +19,12 @@ afterEach(async () => {
   for (const orchestrator of started.splice(0)) await orchestrator.close();
 });
 
+const INTERNAL = "internal-test-secret";
+
 async function pair(jobTimeoutMs = 5_000): Promise<{ a: Orchestrator; b: Orchestrator; url: string }> {
   const url = await freshDatabase("cluster");
-  const [a, b] = await Promise.all([startTestOrchestrator({ databaseUrl: url, jobTimeoutMs }), startTestOrchestrator({ databaseUrl: url, jobTimeoutMs })]);
+  const options = { databaseUrl: url, jobTimeoutMs, internalApiSecret: INTERNAL };
+  const [a, b] = await Promise.all([startTestOrchestrator(options), startTestOrchestrator(options)]);
   started.push(a, b);
   // Each instance must see the other before a job can cross.
   await waitUntil("the two instances to see each other", async () => (await a.cluster!.instances()) === 2 && (await b.cluster!.instances()) === 2);
@@ -119,6 +122,17 @@ describe("two orchestrators on one PostgreSQL", () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("worker_failed");
     const rows = await ledger(url);
     expect(rows.map((row) => row.job_status)).toEqual(["failed"]);
+  });
+
+  test("B runs the canary on a worker connected to A and records the verdict in the shared store", async () => {
+    const { a, b } = await pair();
+    await workerOn(a);
+    const res = await fetch(`${b.url}/api/workers/test-worker/canary`, { method: "POST", headers: { authorization: `Bearer ${INTERNAL}` } });
+    expect(res.status).toBe(200);
+    // The echo simulator never passes; what matters is that the job crossed and was judged.
+    expect(await res.json()).toMatchObject({ worker_id: "test-worker", model: "basis-default", passed: false, reasons: expect.arrayContaining(["simulator"]) });
+    const rewards = (await (await fetch(`${a.url}/api/workers/test-worker/rewards`)).json()) as { entries: { reason: string | null }[] };
+    expect(rewards.entries).toHaveLength(1);
   });
 
   test("with no worker on any instance, a dispatch is a 503", async () => {
