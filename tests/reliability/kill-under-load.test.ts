@@ -105,6 +105,45 @@ describe("the orchestrator killed with SIGKILL under load", () => {
   }, 90_000);
 });
 
+describe("the orchestrator stopped with SIGTERM during jobs", () => {
+  test("jobs that finish within the grace are answered 200 and kept; the rest get one failure answer each; nothing new is taken", async () => {
+    cluster = new Cluster();
+    const c = cluster;
+    // Jobs of 40 tokens at 25 ms (about a second); a grace of 1.5 s lets those running finish.
+    const backend = await c.startBackend(0, 25);
+    let orchestrator = await c.startOrchestrator(0, { BASIS_SHUTDOWN_TIMEOUT_MS: "1500" });
+    const worker = await c.startWorker(orchestrator, { id: "term-a", runtime: "openai", concurrency: 4, backendUrl: backend.url });
+    for (let i = 0; i < 2; i++) expect((await c.dispatch(orchestrator, { model: FAKE_MODEL, messages: [{ role: "user", content: "warm" }], max_tokens: 1 })).status).toBe(200);
+    const ask = (tokens: number) => c.dispatch(orchestrator, { model: FAKE_MODEL, messages: [{ role: "user", content: "ping" }], max_tokens: tokens });
+    const short = [ask(40), ask(40)];
+    // Longer than the grace: cut when the workers are disconnected.
+    const long = [ask(400), ask(400)];
+    await waitFor("four jobs running", async () => {
+      const res = await fetch(`${orchestrator.url}/api/workers/term-a`);
+      return ((await res.json()) as { worker: { activeJobs: number } }).worker.activeJobs === 4;
+    }, 10_000);
+    await Bun.sleep(50);
+    orchestrator.child.proc.kill("SIGTERM");
+    const late = await ask(4).then((res) => res.status, () => "no answer");
+    const shortAnswers = await Promise.all(short);
+    const longAnswers = await Promise.all(long.map((p) => p.then((res) => res.status, () => "no answer")));
+    expect(await orchestrator.child.exited).toBe(0);
+
+    expect(shortAnswers.map((res) => res.status)).toEqual([200, 200]);
+    expect(longAnswers).toEqual([502, 502]);
+    // Refused while draining, or not even connected once the listener closed: never served.
+    expect([503, "no answer"]).toContain(late);
+    const acknowledged = shortAnswers.map((res) => res.headers.get("x-basis-job-id") as string);
+    orchestrator = await c.startOrchestrator(orchestrator.port);
+    const ledger = c.ledger();
+    for (const id of acknowledged) expect(ledger.ids.has(id)).toBe(true);
+    expect(ledger.completed).toBe(4);
+    expect(ledger.failed).toBe(2);
+    expect(ledger.lines).toBe(6);
+    await c.group.stop(worker);
+  }, 60_000);
+});
+
 describe("thousands of dispatches while a worker is killed and restarted", () => {
   test("every request gets exactly one terminal answer; completed = ledger lines = jobsCompleted", async () => {
     cluster = new Cluster();
