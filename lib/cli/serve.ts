@@ -9,6 +9,7 @@ export const SERVE_ENVIRONMENT: readonly (readonly [string, string])[] = [
   ["PORT", "Port when --port is not given (default 8787)"],
   ["BASIS_JOB_TIMEOUT_MS", "How long a dispatched job may run before the client gets 504"],
   ["BASIS_HEARTBEAT_WINDOW_MS", "How long an HTTP heartbeat keeps a worker online (1000 to 86400000; default 90000)"],
+  ["BASIS_SPOT_CHECK_INTERVAL_MS", "Mean interval between hidden spot checks of each worker (0 turns them off; 1000 to 86400000; default 600000)"],
   ["BASIS_FIRST_TOKEN_TIMEOUT_MS", "A job with no token after this long is cancelled on its worker and tried on another (1000 to 3600000; default 30000)"],
   ["BASIS_STORE_DRIVER", "sqlite (default; --data DIR makes it durable) | postgres (with BASIS_DATABASE_URL; instances on one database form a cluster)"],
   ["BASIS_DATABASE_URL", "SECRET when it holds a password. postgres://user:pass@host/db for BASIS_STORE_DRIVER=postgres"],

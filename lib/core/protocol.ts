@@ -46,10 +46,14 @@ const REPORTED = v.pipe(COUNT, v.maxValue(MAX_REPORTED_NUMBER));
 export const RuntimeNameSchema = v.picklist(["echo", "ollama", "vllm", "openai"]);
 export type RuntimeName = v.InferOutput<typeof RuntimeNameSchema>;
 
-/** Sent in the Socket.io handshake `auth` field. The token is checked before anything else. */
+/**
+ * Sent in the Socket.io handshake `auth` field, fresh for each connection. The token itself never
+ * crosses the wire: `proof` is HMAC-SHA256(token, challenge + worker id + wallet), where the
+ * challenge is this connection's engine session id (lib/core/token.ts), checked before anything else.
+ */
 export const HandshakeSchema = v.object({
   protocol: v.literal(PROTOCOL_VERSION),
-  token: v.pipe(v.string(), v.minLength(1), v.maxLength(512)),
+  proof: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "64 lowercase hex")),
   worker_id: ID,
   worker_wallet: WALLET,
   runtime: RuntimeNameSchema,
@@ -94,9 +98,14 @@ export const ToolCallDeltaSchema = v.object({
 });
 export type ToolCallDelta = v.InferOutput<typeof ToolCallDeltaSchema>;
 
-const TOP_LOGPROB = v.object({ token: v.string(), logprob: v.number(), bytes: v.nullish(v.array(v.number())) });
+/** Bounded like every number a worker reports: a log probability is at most 0 (1 leaves room for rounding). */
+const TOP_LOGPROB = v.object({
+  token: v.pipe(v.string(), v.maxLength(1_000)),
+  logprob: v.pipe(v.number(), v.minValue(-1e9), v.maxValue(1)),
+  bytes: v.nullish(v.pipe(v.array(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255))), v.maxLength(1_000))),
+});
 /** One output token's log probability, OpenAI's `choices[].logprobs.content[]` entry. */
-export const LogprobSchema = v.object({ ...TOP_LOGPROB.entries, top_logprobs: v.optional(v.array(TOP_LOGPROB), []) });
+export const LogprobSchema = v.object({ ...TOP_LOGPROB.entries, top_logprobs: v.optional(v.pipe(v.array(TOP_LOGPROB), v.maxLength(20)), []) });
 export type Logprob = v.InferOutput<typeof LogprobSchema>;
 
 export const ChatRoleSchema = v.picklist(["system", "developer", "user", "assistant", "tool"]);
@@ -254,6 +263,8 @@ export const REFUSALS = {
   protocol: "protocol_mismatch",
   malformed: "malformed_handshake",
   missingToken: "token_missing",
+  /** A handshake carrying a token in clear (an older worker): refused, a token on the wire could be replayed. */
+  tokenInClear: "handshake_proof_missing",
   badToken: "token_invalid",
   walletMismatch: "token_bound_to_other_wallet",
   idTaken: "worker_id_bound_to_other_wallet",

@@ -161,15 +161,21 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     answer({ instance: self, ack });
   });
 
+  /** Stops a job this instance runs for another one: the slot is freed and the worker told. */
+  const cancelInbound = (jobId: string, reason: string) => {
+    const job = inbound.get(jobId);
+    if (!job) return undefined;
+    inbound.delete(jobId);
+    job.session.jobs.delete(jobId);
+    job.session.active = Math.max(0, job.session.active - 1);
+    job.session.socket.emit(EVENTS.cancel, { job_id: jobId, reason });
+    return job;
+  };
+
   io.on(EV.cancel, (message: { job_id: string; instance: string; reason: string }) => {
     if (message.instance !== self) return;
-    const job = inbound.get(message.job_id);
-    if (!job) return;
-    inbound.delete(message.job_id);
-    job.session.jobs.delete(message.job_id);
-    job.session.active = Math.max(0, job.session.active - 1);
-    job.session.socket.emit(EVENTS.cancel, { job_id: message.job_id, reason: message.reason });
-    if (SETBACK_REASONS.has(message.reason)) recordSetback(job.session, registry.now(), registry.trust);
+    const job = cancelInbound(message.job_id, message.reason);
+    if (job && SETBACK_REASONS.has(message.reason)) recordSetback(job.session, registry.now(), registry.trust);
   });
 
   // Origin side: the worker's events, forwarded by the owner, delivered in the order sent.
@@ -206,6 +212,9 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
         failOutbound(jobId, job, "The orchestrator holding the worker's connection stopped.");
       }
     }
+    // The other way round: the instance whose client waits for this job is gone, so nobody can
+    // take its answer; the worker is told to stop rather than run it to the end.
+    for (const [jobId, job] of inbound) if (!adapter.nodesMap.has(job.origin)) cancelInbound(jobId, "client_gone");
   }, 500);
   watchdog.unref?.();
 
@@ -247,6 +256,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
       job.owner = reply.instance;
       const target: JobTarget = {
         info: worker.info,
+        unverified: () => worker.unverified,
         attach(id, sink) {
           job.sink = sink;
           drain(id, job);

@@ -45,6 +45,8 @@ export interface DispatchEvents {
 /** The worker a job went to, wherever it is connected. */
 export interface ServingWorker {
   info: Handshake;
+  /** Failed its last spot check and has not passed one since: its jobs are not payable. */
+  unverified(): boolean;
 }
 
 /** Where a job's events come from and its cancel goes to: a local socket or another instance. */
@@ -84,6 +86,8 @@ export interface DispatchHooks {
   workerId?: string;
   /** Record the job as not payable for this reason (a canary job is the network's own test). */
   unpaidReason?: string;
+  /** A hidden verification job (spot-checks.ts): it looks like any job to the worker, and writes no ledger line. */
+  spotCheck?: boolean;
 }
 
 export interface DispatchResult {
@@ -114,6 +118,7 @@ export async function offerToSocket(session: WorkerSession, payload: AssignPaylo
 export function localTarget(session: WorkerSession, registry: SessionRegistry, now: () => number): JobTarget {
   return {
     info: session.info,
+    unverified: () => session.spotCheck === "failed",
     attach: (jobId, sink) => session.jobs.set(jobId, sink),
     detach(jobId) {
       session.jobs.delete(jobId);
@@ -281,8 +286,8 @@ function awaitResult(
         created_at: deps.now(),
       };
       const reasons = [...verdict.reasons, ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
-      const receipt = status === "completed" ? receiptFor(job, reasons, request.user) : undefined;
-      deps.events?.job({
+      const receipt = status === "completed" && !hooks.spotCheck ? receiptFor(job, reasons, request.user) : undefined;
+      if (!hooks.spotCheck) deps.events?.job({
         jobId,
         model: request.model,
         workerId: info.worker_id,
@@ -297,7 +302,8 @@ function awaitResult(
       });
       let recording: Promise<void>;
       try {
-        recording = deps.store.recordJob(job, ledgerEntryFor(job, reasons), receipt);
+        // A spot check is never paid and never shown: it leaves no ledger line and no receipt.
+        recording = hooks.spotCheck ? Promise.resolve() : deps.store.recordJob(job, ledgerEntryFor(job, reasons), receipt);
       } catch (error) {
         recording = Promise.reject(error);
       }
@@ -372,6 +378,7 @@ function awaitResult(
           reportedText: reported,
           usage: done.usage,
           elapsedMs: deps.now() - started,
+          unverified: target.unverified(),
         });
         const misconduct = verdict.reasons.filter((reason) => MISCONDUCT_REASONS.has(reason));
         if (misconduct.length > 0) penalise(misconduct.join(","));

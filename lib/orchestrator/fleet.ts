@@ -16,6 +16,8 @@ export interface LiveWorker {
   capacity: number;
   /** Not routed jobs before this time (epoch ms). */
   cooldownUntil: number;
+  /** Failed its last spot check: its jobs are not payable. */
+  unverified: boolean;
   /** Connected to this instance (false: to another orchestrator on the same database). */
   local: boolean;
   /** The socket id, which the adapter can reach from any instance. */
@@ -30,6 +32,7 @@ export interface SocketPresence {
   active: number;
   capacity: number;
   cooldownUntil: number;
+  unverified: boolean;
 }
 
 export interface Fleet {
@@ -48,6 +51,7 @@ export function liveFromSession(session: WorkerSession): LiveWorker {
     active: session.active,
     capacity: session.capacity,
     cooldownUntil: session.cooldownUntil,
+    unverified: session.spotCheck === "failed",
     local: true,
     socketId: session.socket.id,
   };
@@ -92,6 +96,7 @@ export function clusterFleet(registry: SessionRegistry, io: Server, timeoutMs: n
         active: data.active ?? 0,
         capacity: data.capacity ?? 1,
         cooldownUntil: data.cooldownUntil ?? 0,
+        unverified: data.unverified ?? false,
         local: false,
         socketId: socket.id,
       });

@@ -2,8 +2,10 @@
 import { writeFile, rename } from "node:fs/promises";
 import process from "node:process";
 import { BasisError } from "../core/errors.ts";
+import { weakKeyWarning } from "../core/token.ts";
 import { type LogFormat, logger, setLogFormat } from "../io/logger.ts";
-import { parseFirstTokenTimeout, parseHeartbeatWindow, resolveStoreDriver } from "./serve-settings.ts";
+import { DEFAULT_SPOT_CHECK_INTERVAL_MS } from "./spot-checks.ts";
+import { parseFirstTokenTimeout, parseHeartbeatWindow, parseSpotCheckInterval, resolveStoreDriver } from "./serve-settings.ts";
 import { startOrchestrator } from "./server.ts";
 
 export interface ServeOptions {
@@ -52,6 +54,7 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
   }
   const heartbeatWindowMs = parseHeartbeatWindow(process.env.BASIS_HEARTBEAT_WINDOW_MS);
   const firstTokenTimeoutMs = parseFirstTokenTimeout(process.env.BASIS_FIRST_TOKEN_TIMEOUT_MS);
+  const spotCheckIntervalMs = parseSpotCheckInterval(process.env.BASIS_SPOT_CHECK_INTERVAL_MS, DEFAULT_SPOT_CHECK_INTERVAL_MS);
   const allowlist = (process.env.BASIS_WORKER_TOKENS ?? "").split(",").map((t) => t.trim()).filter(Boolean);
   const orchestrator = await startOrchestrator({
     host: options.host,
@@ -66,6 +69,7 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
     heartbeatWindowMs,
     metricsToken: process.env.BASIS_METRICS_TOKEN || undefined,
     firstTokenTimeoutMs,
+    spotCheckIntervalMs,
   }).catch((cause: NodeJS.ErrnoException & { errno?: string }) => {
     if (cause.code === "EADDRINUSE") {
       throw new BasisError("port_in_use", `Port ${options.port ?? process.env.PORT ?? 8787} is already in use.`, { exitCode: 2, hint: "Pick another with --port, or --port 0 for any free one." });
@@ -104,12 +108,4 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
   process.on("SIGTERM", () => void stop());
 }
 
-/** Every wallet-bound token derives from the auth key: a short one can be guessed offline. */
-export const MIN_AUTH_KEY_BYTES = 32;
-
-export function weakKeyWarning(authKey: string | undefined): string | undefined {
-  if (!authKey) return undefined;
-  const bytes = new TextEncoder().encode(authKey).length;
-  if (bytes >= MIN_AUTH_KEY_BYTES) return undefined;
-  return `BASIS_WORKER_AUTH_KEY is only ${bytes} byte(s): use at least ${MIN_AUTH_KEY_BYTES} random bytes (openssl rand -hex 32). Every worker token derives from it, so a short key can be guessed.`;
-}
+export { weakKeyWarning } from "../core/token.ts";

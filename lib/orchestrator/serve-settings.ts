@@ -53,6 +53,12 @@ export function parseHeartbeatWindow(value: string | undefined): number {
   return parseMillis("BASIS_HEARTBEAT_WINDOW_MS", "heartbeat_window_malformed", value, 1_000, 86_400_000) ?? DEFAULT_HEARTBEAT_WINDOW_MS;
 }
 
+/** BASIS_SPOT_CHECK_INTERVAL_MS: mean interval between spot checks of a worker (0 turns them off; else 1 s to 1 day). */
+export function parseSpotCheckInterval(value: string | undefined, fallback: number): number {
+  if ((value ?? "").trim() === "0") return 0;
+  return parseMillis("BASIS_SPOT_CHECK_INTERVAL_MS", "spot_check_interval_malformed", value, 1_000, 86_400_000) ?? fallback;
+}
+
 /** BASIS_FIRST_TOKEN_TIMEOUT_MS: a job with no token after this long is tried on another worker (1 s to 1 hour). */
 export function parseFirstTokenTimeout(value: string | undefined): number | undefined {
   return parseMillis("BASIS_FIRST_TOKEN_TIMEOUT_MS", "first_token_timeout_malformed", value, 1_000, 3_600_000);

@@ -26,6 +26,7 @@ import { DEFAULT_TRUST, SessionRegistry, type TrustSettings } from "./sessions.t
 import type { Cluster } from "./cluster.ts";
 import { localFleet } from "./fleet.ts";
 import { openPostgresStore } from "./postgres-store.ts";
+import { SpotChecker } from "./spot-checks.ts";
 import { openSqliteStore } from "./sqlite-store.ts";
 import type { Store } from "./store.ts";
 import { attachWorkerGateway } from "./worker-gateway.ts";
@@ -57,6 +58,11 @@ export interface OrchestratorOptions {
   eventLimits?: EventLimits;
   /** How long an HTTP heartbeat keeps a worker online (default 90 s). */
   heartbeatWindowMs?: number;
+  /**
+   * Mean interval between spot checks of each worker (docs/SPOT-CHECKS.md). Unset or 0: none;
+   * `basis-canary serve` sets BASIS_SPOT_CHECK_INTERVAL_MS, default 10 minutes.
+   */
+  spotCheckIntervalMs?: number | undefined;
   /** Bearer token for GET /metrics (BASIS_METRICS_TOKEN); unset: the dispatch secret. */
   metricsToken?: string | undefined;
   now?: () => number;
@@ -169,6 +175,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       },
     },
   };
+  const spotChecker = options.spotCheckIntervalMs ? new SpotChecker({ deps: dispatchDeps, intervalMs: options.spotCheckIntervalMs, log }) : undefined;
   let listenUrl: string | undefined;
   const api: ApiDeps = {
     store,
@@ -220,7 +227,10 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     policy: options.policy,
     log,
     now,
-    onSession: cluster?.onSession,
+    onSession(session) {
+      cluster?.onSession(session);
+      spotChecker?.watch(session);
+    },
     ...(options.eventLimits ? { limits: options.eventLimits } : {}),
   });
 
@@ -289,7 +299,10 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   }
 
   async function close(): Promise<void> {
-    io.disconnectSockets(true);
+    spotChecker?.close();
+    // This instance's sockets only: through the cluster adapter a plain disconnectSockets would
+    // end every worker's session on every instance.
+    io.local.disconnectSockets(true);
     // The jobs that disconnect cut answer once their failure is recorded: let those answers out
     // before the connections close, so each client gets one answer, not a reset.
     await settled(2_000);

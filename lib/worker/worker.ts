@@ -22,6 +22,7 @@ import {
 } from "../core/protocol.ts";
 import { isEmptyDelta, mergeDelta, type OutputDelta } from "../core/output-collector.ts";
 import { unhonouredParam } from "../core/runtime-capabilities.ts";
+import { handshakeAuth } from "../core/token.ts";
 import type { WorkerConfig } from "../core/worker-config.ts";
 import type { Runtime } from "./runtimes/runtime.ts";
 
@@ -69,9 +70,8 @@ export class Worker {
   /** Connects and serves until stopped. Rejects only when the orchestrator refuses the handshake. */
   start(): Promise<void> {
     const { config, log } = this.options;
-    const auth: Handshake = {
+    const base: Omit<Handshake, "proof"> = {
       protocol: PROTOCOL_VERSION,
-      token: this.options.token,
       worker_id: config.workerId,
       worker_wallet: config.wallet,
       runtime: config.runtime,
@@ -81,6 +81,8 @@ export class Worker {
     };
     const targets = socketTargets(config.orchestratorUrl);
     const target = targets[0] as SocketTarget;
+    // The token never crosses the wire: each connection proves it over its own engine id.
+    const auth = handshakeAuth(base, this.options.token, () => this.socket?.io.engine?.id);
     const socket = this.options.connect(target.uri, {
       path: target.path,
       auth,

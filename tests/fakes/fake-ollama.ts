@@ -5,6 +5,7 @@
  */
 import {
   applyStop,
+  modelTokens,
   jsonModeTokens,
   type FakeModelScript,
   type FakeServerState,
@@ -17,6 +18,7 @@ import {
   fakeHandle,
   type FakeHandle,
 } from "./fake-stream.ts";
+import type { ChatMessage } from "../../lib/core/protocol.ts";
 
 export interface FakePullScript {
   layers?: { digest: string; total: number }[];
@@ -64,12 +66,21 @@ export function startFakeOllama(options: FakeOllamaOptions = {}): FakeOllama {
 
   function answerChat(request: Request, body: unknown): Response {
     const chat = body as
-      | { model?: string; stream?: boolean; options?: { num_predict?: number; stop?: string[] }; format?: unknown; tools?: unknown[]; think?: boolean }
+      | {
+          model?: string;
+          stream?: boolean;
+          messages?: ChatMessage[];
+          options?: { num_predict?: number; stop?: string[] };
+          format?: unknown;
+          tools?: unknown[];
+          think?: boolean;
+        }
       | undefined;
     if (!chat?.model) return jsonResponse({ error: "model is required" }, 400);
     const script = models.get(withTag(chat.model));
     if (!script) return jsonResponse({ error: `model "${chat.model}" not found, try pulling it first` }, 404);
-    const stopped = applyStop(chat.format !== undefined ? jsonModeTokens(script.tokens) : script.tokens, chat.options?.stop);
+    const tokens = modelTokens(script, chat.messages);
+    const stopped = applyStop(chat.format !== undefined ? jsonModeTokens(tokens) : tokens, chat.options?.stop);
     const plan = planAnswer({ ...script, tokens: stopped.tokens }, chat.options?.num_predict);
     // Ollama sends each tool call whole, arguments as an object, in one message; no call ids.
     const calls = (chat.tools?.length ?? 0) > 0 ? (script.toolCalls ?? []) : [];

@@ -3,6 +3,8 @@
  * exercise split and coalesced reads), and a streamed body that notices a client going away.
  * Test-only: uses Bun.serve freely.
  */
+import type { ChatMessage } from "../../lib/core/protocol.ts";
+import { followSpotCheck } from "../../lib/core/spot-check.ts";
 
 /** How a stream's frames (one NDJSON line or one SSE event each) are written to the socket. */
 export type WritePattern =
@@ -34,10 +36,21 @@ export interface FakeModelScript {
   tokenDelayMs?: number;
   /** Send headers, then nothing until the client goes away. */
   silent?: boolean;
+  /** Answer the scripted tokens even to a spot check (a model that follows no instruction). */
+  ignoresInstructions?: boolean;
   /** When the request offers tools (and tool_choice is not "none"): call these instead of answering. */
   toolCalls?: { name: string; arguments: string }[];
   /** Reasoning text, token by token, sent before the answer (vLLM `reasoning_content`, Ollama `thinking`). */
   reasoning?: string[];
+}
+
+/**
+ * The tokens the model answers `messages` with: like an instruction-following model, a spot
+ * check's words (docs/SPOT-CHECKS.md), unless the script ignores instructions; else the script's.
+ */
+export function modelTokens(script: FakeModelScript, messages: readonly ChatMessage[] | undefined): string[] {
+  const followed = script.ignoresInstructions ? undefined : followSpotCheck(messages ?? []);
+  return followed ? followed.split(" ").map((word, i) => (i === 0 ? word : ` ${word}`)) : script.tokens;
 }
 
 /** What a JSON-mode answer is: the script's answer as one JSON object, cut into pieces. */

@@ -5,6 +5,7 @@
  */
 import {
   applyStop,
+  modelTokens,
   jsonModeTokens,
   type FakeModelScript,
   type FakeServerState,
@@ -16,6 +17,7 @@ import {
   fakeHandle,
   type FakeHandle,
 } from "./fake-stream.ts";
+import type { ChatMessage } from "../../lib/core/protocol.ts";
 
 export interface FakeVllmOptions {
   /** Keyed by the served model id. */
@@ -33,6 +35,7 @@ interface ChatBody {
   stream?: boolean;
   max_tokens?: number;
   max_completion_tokens?: number;
+  messages?: ChatMessage[];
   stream_options?: { include_usage?: boolean };
   stop?: string | string[];
   tools?: unknown[];
@@ -72,7 +75,8 @@ export function startFakeVllm(options: FakeVllmOptions = {}): FakeVllm {
       return jsonResponse(errorBody(shape, `The model \`${chat?.model ?? ""}\` does not exist.`, "NotFoundError", 404), 404);
     }
     const jsonMode = chat.response_format?.type === "json_object" || chat.response_format?.type === "json_schema";
-    const stopped = applyStop(jsonMode ? jsonModeTokens(script.tokens) : script.tokens, chat.stop);
+    const tokens = modelTokens(script, chat.messages);
+    const stopped = applyStop(jsonMode ? jsonModeTokens(tokens) : tokens, chat.stop);
     const plan = planAnswer({ ...script, tokens: stopped.tokens }, chat.max_completion_tokens ?? chat.max_tokens);
     const calls = (chat.tools?.length ?? 0) > 0 && chat.tool_choice !== "none" ? (script.toolCalls ?? []) : [];
     const finish = calls.length > 0 ? "tool_calls" : plan.finish;

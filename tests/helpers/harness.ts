@@ -26,6 +26,7 @@ export async function startTestOrchestrator(
     dispatchSecret?: string;
     jobTimeoutMs?: number;
     firstTokenTimeoutMs?: number;
+    spotCheckIntervalMs?: number;
     trust?: TrustSettings;
     dataDir?: string;
     databaseUrl?: string;

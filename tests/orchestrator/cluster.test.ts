@@ -109,6 +109,25 @@ describe("two orchestrators on one PostgreSQL", () => {
     await waitUntil("the slot to free on A", () => a.registry.get("test-worker")?.active === 0);
   });
 
+  test("an instance that stops fails its relayed job to its client and the worker on the other instance is told to stop", async () => {
+    const { a, b } = await pair();
+    const runtime = new ScriptedRuntime("hold");
+    await workerOn(a, runtime);
+    const pending = dispatch(b, { model: "basis-default", messages }).then(
+      (res) => res.status,
+      () => "connection lost",
+    );
+    await waitUntil("the job to start on the worker", () => runtime.started === 1);
+    const session = a.registry.get("test-worker");
+    started.splice(started.indexOf(b), 1);
+    await b.close();
+    expect([502, "connection lost"]).toContain(await pending);
+    await waitUntil("the worker to see the cancel", () => runtime.aborted === 1);
+    await waitUntil("the slot to free on A", () => a.registry.get("test-worker")?.active === 0);
+    // B's shutdown ended B's sockets only: the worker's session on A is the same one.
+    expect(a.registry.get("test-worker")).toBe(session);
+  });
+
   test("a worker that drops off A fails B's job cleanly, recorded once as failed", async () => {
     const { a, b, url } = await pair();
     const runtime = new ScriptedRuntime("hold");

@@ -152,6 +152,18 @@ describe("migratePostgres", () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  test("two instances recording the same job id at once write one job and one ledger line", async () => {
+    const url = await freshDatabase();
+    const [a, b] = await Promise.all([openPostgresStore(url), openPostgresStore(url)]);
+    await a.registerWorker({ worker_id: "gpu-1", worker_wallet: WALLET, runtime: "echo", models: ["m"], at: 1 });
+    const ids = ["job_1", "job_2", "job_3", "job_4", "job_5"];
+    await Promise.all(ids.flatMap((id, i) => [a, b].map((store) => store.recordJob(job(id, i), entry(id, "7", "pending", i)))));
+    expect(await a.countRewardEntries("gpu-1")).toBe(ids.length);
+    expect((await b.sumRewards("gpu-1")).pending).toBe(35n);
+    expect((await b.getWorker("gpu-1"))?.jobs_completed).toBe(ids.length);
+    await Promise.all([a.close(), b.close()]);
+  });
+
   test("offers are immutable in the database itself", async () => {
     const store = await openPostgresStore(await freshDatabase());
     await store.registerWorker({ worker_id: "gpu-1", worker_wallet: WALLET, runtime: "echo", models: ["m"], at: 1 });

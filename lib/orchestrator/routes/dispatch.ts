@@ -72,7 +72,7 @@ function streamDispatch(deps: DispatchDeps, { request, includeUsage }: ChatCompl
         accepted = true;
         id = `chatcmpl-${jobId}`;
         // Payability is only known at the end; the header says what the worker can at best be.
-        const payableAtBest = !deps.devMode && session.info.runtime !== "echo";
+        const payableAtBest = !deps.devMode && session.info.runtime !== "echo" && !session.unverified();
         const headers = { "content-type": "text/event-stream", "cache-control": "no-store", ...workerHeaders(session, payableAtBest, jobId) };
         resolve(new Response(body, { status: 200, headers }));
         event([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
