@@ -26,6 +26,19 @@ async function workerState(id: string): Promise<{ online: boolean; available: bo
   return ((await res.json()) as { worker: { online: boolean; available: boolean; jobsCompleted: number } }).worker;
 }
 
+/** A streamed 40-token job: `streaming` settles at its first token, `streamed` at its end. */
+function streamJob() {
+  let firstContent!: () => void;
+  const streaming = new Promise<void>((resolve) => {
+    firstContent = resolve;
+  });
+  const streamed = cluster.dispatch(orchestrator, ask(40, true)).then((res) => {
+    expect(res.status).toBe(200);
+    return readEvents(res, firstContent);
+  });
+  return { streaming, streamed };
+}
+
 describe("a worker killed with SIGKILL", () => {
   test("mid-stream and mid-job: each client gets one failure answer, each job one failed ledger line; the worker comes back", async () => {
     // 40 tokens at 25 ms: a job runs about a second, long enough to kill its worker inside it.
@@ -33,14 +46,7 @@ describe("a worker killed with SIGKILL", () => {
     const worker = await cluster.startWorker(orchestrator, { id: "kill-me", runtime: "openai", concurrency: 2, backendUrl: backend.url });
     const before = cluster.ledger();
 
-    let firstContent!: () => void;
-    const streaming = new Promise<void>((resolve) => {
-      firstContent = resolve;
-    });
-    const streamed = cluster.dispatch(orchestrator, ask(40, true)).then((res) => {
-      expect(res.status).toBe(200);
-      return readEvents(res, firstContent);
-    });
+    const { streaming, streamed } = streamJob();
     const plain = cluster.dispatch(orchestrator, ask(40));
     await streaming;
     await cluster.kill(worker);
@@ -80,11 +86,7 @@ describe("a backend killed and brought back", () => {
     const worker = await cluster.startWorker(orchestrator, { id: "backend-down", runtime: "openai", concurrency: 2, backendUrl: backend.url });
     const before = cluster.ledger();
 
-    let firstContent!: () => void;
-    const streaming = new Promise<void>((resolve) => {
-      firstContent = resolve;
-    });
-    const streamed = cluster.dispatch(orchestrator, ask(40, true)).then((res) => readEvents(res, firstContent));
+    const { streaming, streamed } = streamJob();
     await streaming;
     await cluster.kill(backend.child);
     const stream = await streamed;
