@@ -7,8 +7,19 @@ import type { Server } from "socket.io";
 import type { Handshake } from "../core/protocol.ts";
 import type { SessionRegistry, WorkerSession } from "./sessions.ts";
 
+/**
+ * A worker's handshake without its token proof: what may travel between instances (and so
+ * through the database). The proof is bound to one connection, but credentials stay home.
+ */
+export type WorkerInfo = Omit<Handshake, "proof">;
+
+export function publicInfo(info: Handshake): WorkerInfo {
+  const { proof: _proof, ...rest } = info;
+  return rest;
+}
+
 export interface LiveWorker {
-  info: Handshake;
+  info: WorkerInfo;
   available: boolean;
   draining: boolean;
   active: number;
@@ -26,7 +37,8 @@ export interface LiveWorker {
 
 /** What a worker's socket carries for the other instances to read. */
 export interface SocketPresence {
-  info: Handshake;
+  /** Never the token proof: socket data crosses to other instances through the database. */
+  info: WorkerInfo;
   available: boolean;
   draining: boolean;
   active: number;

@@ -31,8 +31,9 @@ describe("bench/scaling.ts --tiny", () => {
         expect(Number.isFinite(side.p50)).toBe(true);
         expect(Number.isFinite(side.p99)).toBe(true);
       }
-      expect(doc.workers_one_instance).toMatchObject({ workers: 40, online_s: expect.any(Number) });
-      expect(doc.workers_two_instances).toMatchObject({ workers: 40, online_s: expect.any(Number) });
+      expect(doc.workers_one_instance).toMatchObject({ workers: 40, online_s: expect.any(Number), fleet_count: 40 });
+      // Asked of one instance, the count includes the other's workers.
+      expect(doc.workers_two_instances).toMatchObject({ workers: 40, online_s: expect.any(Number), fleet_count: 40 });
       expect(doc.workers_one_instance.orchestrator_rss_mb).toHaveLength(1);
       expect(doc.workers_two_instances.orchestrator_rss_mb).toHaveLength(2);
       expect(text).toContain("cross-instance dispatch");

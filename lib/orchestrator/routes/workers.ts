@@ -38,6 +38,10 @@ function describeWorker(deps: ApiDeps, record: WorkerRecord, session: LiveWorker
     available: session ? session.available && !session.draining : false,
     activeJobs: session?.active ?? 0,
     capacity: session?.info.concurrency ?? 0,
+    // What the orchestrator trusts it with now (docs/PROTOCOL.md, "Earned capacity", "Spot checks").
+    earnedCapacity: session?.capacity ?? 0,
+    coolingDownUntil: session && session.cooldownUntil > deps.now() ? new Date(session.cooldownUntil).toISOString() : null,
+    unverified: session?.unverified ?? false,
     jobsCompleted: record.jobs_completed,
     registeredAt: new Date(record.registered_at).toISOString(),
     lastSeenAt: toIso(presence.lastSeenAt),
