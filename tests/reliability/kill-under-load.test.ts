@@ -9,6 +9,13 @@ import { Cluster, FAKE_MODEL, waitFor } from "./_cluster.ts";
 
 requireBinaries();
 
+/**
+ * What a client may see while a process is down or coming back: 200; 404 model_not_found (no
+ * worker connected yet after a restart); 429 capacity_exhausted (the model's queue is full);
+ * 502 (its job was cut); 503 (no worker free).
+ */
+const KILL_WINDOW_STATUSES = [200, 404, 429, 502, 503];
+
 const ECHO_BODY = { model: "basis-default", messages: [{ role: "user", content: "ping" }], max_tokens: 8 };
 
 interface Tally {
@@ -40,8 +47,8 @@ function runLoad(cluster: Cluster, url: () => string, clients: number, until: ()
         continue;
       }
       tally.byStatus.set(res.status, (tally.byStatus.get(res.status) ?? 0) + 1);
-      // No worker free (one restarting): back off a little instead of spinning on 503s.
-      if (res.status === 503) await Bun.sleep(5);
+      // No worker free (one restarting): back off a little instead of spinning.
+      if (res.status !== 200) await Bun.sleep(5);
       if (res.status === 200) tally.acknowledged.push(res.headers.get("x-basis-job-id") as string);
     }
   };
@@ -90,8 +97,8 @@ describe("the orchestrator killed with SIGKILL under load", () => {
     expect(missing).toEqual([]);
     expect(new Set(load.tally.acknowledged).size).toBe(load.tally.acknowledged.length);
     expect(answered(load.tally) + load.tally.noAnswer).toBe(load.tally.sent);
-    // Bad input is not what this test sends: every answer is a 200 or a failure of a job cut by a kill.
-    for (const status of load.tally.byStatus.keys()) expect([200, 502, 503]).toContain(status);
+    // Bad input is not what this test sends: every answer is a 200 or what a kill window explains.
+    for (const status of load.tally.byStatus.keys()) expect(KILL_WINDOW_STATUSES).toContain(status);
     expect(ledger.lines).toBe(ledger.ids.size);
     expect(ledger.jobsCompleted).toBe(ledger.completed);
     expect(ledger.workers).toBe(workerIds.length);
@@ -99,7 +106,7 @@ describe("the orchestrator killed with SIGKILL under load", () => {
     expect(kills).toBe(KILLS);
     console.log(
       `reliability: orchestrator kill -9 x${KILLS}: ${load.tally.sent} requests, ${load.tally.acknowledged.length} acknowledged, ` +
-        `${missing.length} lost, ${load.tally.noAnswer} unanswered (server down), statuses ${JSON.stringify(Object.fromEntries(load.tally.byStatus))}, ` +
+        `${missing.length} lost, ${load.tally.noAnswer} without an answer (refused or cut by a kill), statuses ${JSON.stringify(Object.fromEntries(load.tally.byStatus))}, ` +
         `workers back in ${backWithinMs.map((ms) => Math.round(ms)).join("/")} ms`,
     );
   }, 90_000);
@@ -171,15 +178,17 @@ describe("thousands of dispatches while a worker is killed and restarted", () =>
     expect(load.tally.sent).toBe(TOTAL);
     expect(load.tally.noAnswer).toBe(0);
     expect(answered(load.tally)).toBe(TOTAL);
-    for (const status of load.tally.byStatus.keys()) expect([200, 502, 503]).toContain(status);
+    for (const status of load.tally.byStatus.keys()) expect(KILL_WINDOW_STATUSES).toContain(status);
     // Nothing double-counted: the 200s, the completed ledger lines and the workers' counters agree.
     expect(ledger.completed).toBe(completed);
     expect(ledger.jobsCompleted).toBe(completed);
     expect(new Set(load.tally.acknowledged).size).toBe(completed);
     expect(load.tally.acknowledged.every((id) => ledger.ids.has(id))).toBe(true);
-    // Every routed job has one line: completed ones, plus the 502s cut by the kill.
+    // Every routed job has one line: the completed ones, and a failed one for each try a kill cut
+    // (a try cut before its first token moves once to another worker, so 502s are at most that).
     expect(ledger.lines).toBe(ledger.ids.size);
-    expect(ledger.failed).toBe(load.tally.byStatus.get(502) ?? 0);
+    expect(ledger.lines).toBe(ledger.completed + ledger.failed);
+    expect(ledger.failed).toBeGreaterThanOrEqual(load.tally.byStatus.get(502) ?? 0);
     let sum = 0;
     for (const id of workerIds) {
       const res = await fetch(`${orchestrator.url}/api/workers/${id}`);
