@@ -322,11 +322,28 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   const shownHost = options.host.includes(":") ? `[${options.host}]` : options.host;
   // A wildcard bind address is no address a worker could dial, so onboarding leaves it out.
   if (!["0.0.0.0", "::", ""].includes(options.host)) listenUrl = `http://${shownHost}:${port}`;
+  /** Resolves once no request is in flight, or after `ms`. */
+  function settled(ms: number): Promise<void> {
+    if (inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(finish, ms);
+      function finish() {
+        clearTimeout(timer);
+        idle.delete(finish);
+        resolve();
+      }
+      idle.add(finish);
+    });
+  }
+
   async function close(): Promise<void> {
     spotChecker?.close();
     // This instance's sockets only: through the cluster adapter a plain disconnectSockets would
     // end every worker's session on every instance.
     io.local.disconnectSockets(true);
+    // The jobs that disconnect cut answer once their failure is recorded: let those answers out
+    // before the connections close, so each client gets one answer, not a reset.
+    await settled(2_000);
     await new Promise<void>((resolve) => io.close(() => resolve()));
     await http.stop(true);
     await cluster?.close();
@@ -342,17 +359,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     metrics,
     async shutdown(graceMs) {
       stopping = true;
-      if (inFlight > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(finish, graceMs);
-          function finish() {
-            clearTimeout(timer);
-            idle.delete(finish);
-            resolve();
-          }
-          idle.add(finish);
-        });
-      }
+      await settled(graceMs);
       const unfinished = inFlight;
       await close();
       return { unfinished };

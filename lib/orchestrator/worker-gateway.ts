@@ -179,11 +179,29 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
     };
 
     /** Every worker event goes through here: the budget, the schema, and one guard. */
+    /**
+     * Events that start or end a job this orchestrator assigned are outside the budget: there is
+     * one of each per job, so they cannot flood, and a dropped job:done or job:fail would leave
+     * its client waiting for the job timeout. A fast honest worker (an echo job takes a
+     * millisecond) sends them faster than any per-job rate allows.
+     */
+    const startedSeen = new Set<string>();
+    const outsideBudget = (event: string, payload: unknown): boolean => {
+      if (event !== EVENTS.started && event !== EVENTS.done && event !== EVENTS.fail) return false;
+      const jobId = namedJob(payload);
+      if (jobId === undefined || !session.jobs.has(jobId)) return false;
+      if (event !== EVENTS.started) return true;
+      if (startedSeen.has(jobId)) return false;
+      if (startedSeen.size >= 2 * info.concurrency) for (const id of startedSeen) if (!session.jobs.has(id)) startedSeen.delete(id);
+      startedSeen.add(jobId);
+      return true;
+    };
+
     const on = <const S extends v.GenericSchema>(event: string, schema: S, handle: (payload: v.InferOutput<S>) => void) => {
       socket.on(event, (payload: unknown) => {
         if (ended) return;
         try {
-          const admission = limiter.admit(now(), session.jobs.size);
+          const admission = outsideBudget(event, payload) ? "ok" : limiter.admit(now(), session.jobs.size);
           if (admission === "disconnect") return end("event_flood");
           if (admission === "throttled") {
             if (!throttledLogged) log.warn(`throttling worker ${info.worker_id}: events faster than its ${session.jobs.size} live job(s) explain`);
