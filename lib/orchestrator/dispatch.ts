@@ -266,8 +266,7 @@ function refuseUnhonoured(registry: SessionRegistry, request: InferenceRequest, 
   let firstParam: string | undefined;
   let serving = 0;
   const runtimes = new Set<string>();
-  for (const session of registry.all()) {
-    if (!session.info.models.includes(request.model)) continue;
+  for (const session of registry.serving(request.model)) {
     serving++;
     const param = unhonouredParam(session.info.runtime, request);
     if (param === undefined) continue;
