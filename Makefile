@@ -34,21 +34,25 @@ dist/basis-canary: node_modules/.installed $(SOURCES)
 engine: node_modules/.installed
 	@dir=$$(scripts/llama-engine.sh | tail -n 1) && $(BUN) scripts/make-tiny-model.ts --engine-dir "$$dir" >/dev/null
 
+# The type-check runs first: a type error fails `make test` (and so CI) before the suite runs.
 test: build engine
+	$(TSC) --noEmit -p .
 	$(BUN) test --timeout 30000
 
 canary: build
 	./dist/basis-canary
 
-# docs/PERFORMANCE.md: writes bench/results.json and prints a table (bounded under 5 minutes).
+# docs/PERFORMANCE.md: writes bench/results.json and prints a table (bounded under 5 minutes);
+# then docs/SCALING.md's figures (orchestrators on PostgreSQL): bench/scaling.json.
 bench: build
 	$(BUN) bench/run-bench.ts
+	$(BUN) bench/scaling.ts
 
 check: node_modules/.installed
 	$(TSC) --noEmit -p .
 
 clean:
-	rm -rf dist bench/results.json
+	rm -rf dist bench/results.json bench/scaling.json
 
 # Release builds (docs/DISTRIBUTION.md): both programs for every target, named
 # <program>-<os>-<arch>[.exe], plus install.sh and SHA256SUMS. Bun fetches each target's runtime

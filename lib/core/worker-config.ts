@@ -80,7 +80,20 @@ export function parseModelList(value: string | undefined): string[] {
   return [...new Set(models)];
 }
 
+/**
+ * One orchestrator URL, or several separated by commas (instances of one cluster): the worker
+ * connects to the first and, when a connection is lost or cannot be made, tries the next.
+ */
 export function parseOrchestratorUrl(value: string): string {
+  const urls = value.split(",").map((part) => part.trim());
+  if (urls.length > 1) {
+    if (urls.some((part) => part === "")) fail("orchestrator_url_malformed", "BASIS_ORCHESTRATOR_URL has an empty entry in its comma-separated list.", "Use ws://a:8787,ws://b:8787.");
+    return urls.map(parseOneOrchestratorUrl).join(",");
+  }
+  return parseOneOrchestratorUrl(value);
+}
+
+function parseOneOrchestratorUrl(value: string): string {
   let url: URL;
   try {
     url = new URL(value);

@@ -1,4 +1,5 @@
 /** A routed job's ledger line, and the ledger as `GET /api/workers/:id/rewards` serves it. */
+import type { AnswerOf, RewardsSchema } from "../core/api-contract.ts";
 import { rewardForJob, WORKER_SHARE_BPS, NETWORK_DEFAULT_PRICE } from "../core/rewards.ts";
 import type { JobRecord, RewardEntry, Store, WorkerRecord } from "./store.ts";
 
@@ -26,8 +27,12 @@ export function ledgerEntryFor(job: JobRecord, reasons: readonly string[]): Rewa
   };
 }
 
-export function rewardsView(store: Store, worker: WorkerRecord, limit: number) {
-  const totals = store.sumRewards(worker.worker_id);
+export async function rewardsView(store: Store, worker: WorkerRecord, limit: number): Promise<AnswerOf<typeof RewardsSchema>> {
+  const [totals, entriesTotal, entries] = await Promise.all([
+    store.sumRewards(worker.worker_id),
+    store.countRewardEntries(worker.worker_id),
+    store.listRewardEntries(worker.worker_id, limit),
+  ]);
   return {
     worker_id: worker.worker_id,
     worker_wallet: worker.worker_wallet,
@@ -39,8 +44,8 @@ export function rewardsView(store: Store, worker: WorkerRecord, limit: number) {
     pending: totals.pending.toString(),
     batching: totals.batching.toString(),
     settled: totals.settled.toString(),
-    entriesTotal: store.countRewardEntries(worker.worker_id),
-    entries: store.listRewardEntries(worker.worker_id, limit).map((entry) => ({
+    entriesTotal,
+    entries: entries.map((entry) => ({
       job_id: entry.job_id,
       model: entry.model,
       status: entry.job_status,

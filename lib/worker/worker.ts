@@ -5,9 +5,10 @@
 import type { ConsolaInstance } from "consola";
 import { setImmediate } from "node:timers";
 import type { Socket } from "socket.io-client";
+import { type ConnectionFailure, describeRefusal } from "../core/connection-failure.ts";
 import { BasisError } from "../core/errors.ts";
 import { describeUrl } from "../core/public-url.ts";
-import { socketTarget } from "../core/socket-target.ts";
+import { type SocketTarget, socketTargets } from "../core/socket-target.ts";
 import {
   EVENTS,
   type Handshake,
@@ -19,6 +20,9 @@ import {
   parsePayload,
   WelcomeSchema,
 } from "../core/protocol.ts";
+import { isEmptyDelta, mergeDelta, type OutputDelta } from "../core/output-collector.ts";
+import { unhonouredParam } from "../core/runtime-capabilities.ts";
+import { handshakeAuth } from "../core/token.ts";
 import type { WorkerConfig } from "../core/worker-config.ts";
 import type { Runtime } from "./runtimes/runtime.ts";
 
@@ -35,6 +39,8 @@ export interface WorkerOptions {
   heartbeatMs?: number;
   healthPollMs?: number;
   drainTimeoutMs?: number;
+  /** Names the cause of a failed connection (DNS, refused, TLS...); lib/io/orchestrator-probe.ts. */
+  diagnose?: (orchestratorUrl: string) => Promise<ConnectionFailure | undefined>;
 }
 
 export interface WorkerState {
@@ -55,15 +61,17 @@ export class Worker {
   private refusal: ((error: BasisError) => void) | undefined;
   /** Consecutive server-side disconnects without a welcome in between: the backoff exponent. */
   private serverDisconnects = 0;
+  /** Failed connection attempts since the last welcome. */
+  private connectFailures = 0;
+  private diagnosing = false;
 
   constructor(private readonly options: WorkerOptions) {}
 
   /** Connects and serves until stopped. Rejects only when the orchestrator refuses the handshake. */
   start(): Promise<void> {
     const { config, log } = this.options;
-    const auth: Handshake = {
+    const base: Omit<Handshake, "proof"> = {
       protocol: PROTOCOL_VERSION,
-      token: this.options.token,
       worker_id: config.workerId,
       worker_wallet: config.wallet,
       runtime: config.runtime,
@@ -71,7 +79,10 @@ export class Worker {
       concurrency: config.concurrency,
       version: this.options.version,
     };
-    const target = socketTarget(config.orchestratorUrl);
+    const targets = socketTargets(config.orchestratorUrl);
+    const target = targets[0] as SocketTarget;
+    // The token never crosses the wire: each connection proves it over its own engine id.
+    const auth = handshakeAuth(base, this.options.token, () => this.socket?.io.engine?.id);
     const socket = this.options.connect(target.uri, {
       path: target.path,
       auth,
@@ -83,7 +94,16 @@ export class Worker {
       timeout: 10_000,
     });
     this.socket = socket;
-    log.info(`connecting to ${describeUrl(config.orchestratorUrl)} as ${config.workerId} (wallet ${config.wallet}, runtime ${config.runtime})`);
+    if (targets.length > 1) {
+      // Several instances of one cluster: each reconnection attempt dials the next, so a worker
+      // whose orchestrator died is back on another within one backoff step.
+      socket.io.on("reconnect_attempt", (attempt: number) => {
+        const next = targets[attempt % targets.length] as SocketTarget;
+        (socket.io as unknown as { uri: string }).uri = next.uri;
+        socket.io.opts.path = next.path;
+      });
+    }
+    log.info(`connecting to ${config.orchestratorUrl.split(",").map(describeUrl).join(" or ")} as ${config.workerId} (wallet ${config.wallet}, runtime ${config.runtime})`);
 
     socket.on(EVENTS.welcome, (payload: unknown) => {
       const welcome = parsePayload(WelcomeSchema, payload);
@@ -102,19 +122,30 @@ export class Worker {
     });
     socket.on(EVENTS.welcome, () => {
       this.serverDisconnects = 0;
+      this.connectFailures = 0;
     });
+    // The instance being dialed now (with several, each attempt dials the next), as a URL.
+    const dialing = () => {
+      const manager = socket.io as unknown as { uri: string; opts: { path?: string } };
+      return `${manager.uri}${(manager.opts.path ?? "/socket.io/").replace(/\/?socket\.io\/?$/, "")}`;
+    };
     socket.on("connect_error", (error: Error) => {
-      // A middleware refusal makes the socket inactive: retrying with the same token is pointless.
+      const where = describeUrl(dialing());
+      // A middleware refusal makes the socket inactive: retrying with the same credentials is
+      // pointless, so the refusal ends `start` (exit 3) with the orchestrator's reason.
       if (!socket.active) {
-        const refused = new BasisError("handshake_refused", `The orchestrator refused this worker: ${error.message}.`, {
+        const { cause } = describeRefusal(error.message);
+        const refused = new BasisError("handshake_refused", `The orchestrator at ${where} refused this worker: ${cause.replace(/^refused by the orchestrator /, "")}.`, {
           exitCode: 3,
-          hint: "Check BASIS_WORKER_TOKEN / BASIS_WORKER_AUTH_KEY match the orchestrator, and that this worker id belongs to this wallet.",
+          hint: "Check BASIS_WORKER_TOKEN / BASIS_WORKER_AUTH_KEY (from the orchestrator's operator) match the orchestrator, and that this worker id belongs to this wallet.",
+          details: { url: where, reason: cause },
         });
         this.stopTimers();
         this.refusal?.(refused);
-      } else {
-        log.warn(`cannot reach the orchestrator (${error.message}); retrying with backoff`);
+        return;
       }
+      this.connectFailures++;
+      void this.reportConnectFailure(dialing(), error);
     });
     socket.on(EVENTS.assign, (payload: unknown, ack?: (answer: JobAck) => void) => {
       if (typeof ack !== "function") return;
@@ -138,6 +169,8 @@ export class Worker {
     if (this.state.draining) return ack({ accepted: false, reason: "draining" });
     if (!this.state.available) return ack({ accepted: false, reason: "unavailable" });
     if (!this.options.config.models.includes(job.request.model)) return ack({ accepted: false, reason: "unknown_model" });
+    const param = unhonouredParam(this.options.runtime.name, job.request);
+    if (param !== undefined) return ack({ accepted: false, reason: "unsupported", param });
     if (this.state.active >= this.options.config.concurrency) return ack({ accepted: false, reason: "over_capacity" });
     const modelLimit = this.options.config.modelConcurrency[job.request.model];
     if (modelLimit !== undefined && (this.activeByModel.get(job.request.model) ?? 0) >= modelLimit) {
@@ -162,20 +195,31 @@ export class Worker {
     this.activeByModel.set(model, (this.activeByModel.get(model) ?? 0) + 1);
     const started = performance.now();
     // Deltas that arrive in the same tick travel as one event.
-    let pending = "";
+    let pending: OutputDelta = {};
+    let firstTokenMs: number | undefined;
     let flushScheduled = false;
+    let firstTokenSent = false;
     const flush = () => {
       flushScheduled = false;
-      if (pending) socket.emit(EVENTS.chunk, { job_id: job.job_id, delta: pending });
-      pending = "";
+      if (!isEmptyDelta(pending)) {
+        const { content, ...rest } = pending;
+        socket.emit(EVENTS.chunk, { job_id: job.job_id, delta: content ?? "", ...rest });
+      }
+      pending = {};
     };
     try {
       const request = { ...job.request, model: this.options.runtime.backendModel(job.request.model) };
       const result = await this.options.runtime.run(request, {
         signal: controller.signal,
-        onDelta: (text) => {
-          if (!job.stream) return;
-          pending += text;
+        onDelta: (delta) => {
+          firstTokenMs ??= Math.round(performance.now() - started);
+          if (!job.stream) {
+            // The orchestrator cancels a job that shows no first token in time (docs/PROTOCOL.md).
+            if (!firstTokenSent) socket.emit(EVENTS.started, { job_id: job.job_id });
+            firstTokenSent = true;
+            return;
+          }
+          mergeDelta(pending, delta);
           if (!flushScheduled) {
             flushScheduled = true;
             // A macrotask, not a microtask: a backend's tokens parsed from one read all land
@@ -185,14 +229,12 @@ export class Worker {
         },
       });
       flush();
-      socket.emit(EVENTS.done, {
-        job_id: job.job_id,
-        text: result.text,
-        finish_reason: result.finish_reason,
-        usage: result.usage,
-        elapsed_ms: Math.round(performance.now() - started),
-      });
+      const elapsed = Math.round(performance.now() - started);
+      socket.emit(EVENTS.done, { job_id: job.job_id, ...result, elapsed_ms: elapsed, ...(firstTokenMs !== undefined ? { first_token_ms: firstTokenMs } : {}) });
       this.state.completed++;
+      this.options.log.info(
+        `job ${job.job_id} done: model ${model}, ${result.usage.prompt_tokens} prompt + ${result.usage.completion_tokens} output tokens, ${elapsed} ms, ${result.finish_reason}`,
+      );
     } catch (error) {
       flush();
       const reason = controller.signal.aborted ? controller.signal.reason : error;
@@ -200,13 +242,31 @@ export class Worker {
       const message = reason instanceof Error ? reason.message : "The job failed.";
       socket.emit(EVENTS.fail, { job_id: job.job_id, code, message: message.slice(0, 1000) });
       this.state.failed++;
-      this.options.log.warn(`job ${job.job_id} failed: ${code}`);
+      this.options.log.warn(`job ${job.job_id} failed: model ${model}, ${Math.round(performance.now() - started)} ms, ${code}`);
     } finally {
       clearTimeout(deadline);
       this.jobs.delete(job.job_id);
       this.state.active--;
       this.activeByModel.set(model, (this.activeByModel.get(model) ?? 1) - 1);
     }
+  }
+
+  /** One line per failed attempt, naming the URL and the cause; one probe at a time. */
+  private async reportConnectFailure(url: string, error: Error): Promise<void> {
+    const attempt = this.connectFailures;
+    const { log, diagnose } = this.options;
+    const where = describeUrl(url);
+    let cause = error.message === "timeout" ? "timed out: nothing answered the handshake in time" : undefined;
+    if (!cause && diagnose) {
+      // One probe at a time; the attempts it overlaps are reported by it.
+      if (this.diagnosing) return;
+      this.diagnosing = true;
+      cause = await diagnose(url).then((failure) => failure?.cause).catch(() => undefined).finally(() => {
+        this.diagnosing = false;
+      });
+    }
+    if (this.state.connected || this.state.draining) return;
+    log.warn(`cannot reach the orchestrator at ${where}: ${cause ?? error.message.slice(0, 80)}; retrying with backoff (attempt ${attempt})`);
   }
 
   private scheduleReconnect(): void {

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { createConsola } from "consola";
 import OpenAI from "openai";
 import { composeEchoAnswer } from "../../lib/core/echo.ts";
 import { devToken } from "../../lib/core/token.ts";
+import { DEFAULT_TRUST } from "../../lib/orchestrator/sessions.ts";
 import type { Orchestrator } from "../../lib/orchestrator/server.ts";
 import { dispatch, ScriptedRuntime, startTestOrchestrator, startTestWorker, WALLET, waitUntil } from "../helpers/harness.ts";
 
@@ -38,7 +40,7 @@ describe("Worker with the echo runtime", () => {
     expect(res.headers.get("x-basis-worker-wallet")).toBe(WALLET);
     expect(res.headers.get("x-basis-payable")).toBe("false");
     expect(worker.state.completed).toBe(1);
-    expect(orchestrator!.store.getWorker("test-worker")?.jobs_completed).toBe(1);
+    expect((await orchestrator!.store.getWorker("test-worker"))?.jobs_completed).toBe(1);
   });
 
   test("is reachable through the official openai client, streaming and not", async () => {
@@ -68,33 +70,46 @@ describe("Worker with the echo runtime", () => {
     expect(usage).toEqual({ prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 });
   });
 
-  test("answers 503 for a model no worker advertises", async () => {
+  test("answers 404 model_not_found for a model no worker advertises", async () => {
     await online();
     const res = await dispatch(orchestrator!, { model: "basis-large", messages });
-    expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ error: "no_worker_available", message: "No idle online worker serves basis-large." });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: { message: "No online worker serves the model basis-large.", type: "not_found_error", param: "model", code: "model_not_found" } });
   });
 });
 
 describe("Worker job control", () => {
-  test("takes jobs only up to its concurrency", async () => {
+  test("takes jobs only up to its concurrency; the next waits in the queue and runs when the slot frees", async () => {
     const runtime = new ScriptedRuntime("hold");
     await online({}, runtime);
     const first = dispatch(orchestrator!, { model: "basis-default", messages });
     await waitUntil("first job running", () => runtime.started === 1);
-    const second = await dispatch(orchestrator!, { model: "basis-default", messages });
-    expect(second.status).toBe(503);
+    const second = dispatch(orchestrator!, { model: "basis-default", messages });
+    const queued = async () => (await orchestrator!.metrics.registry.getSingleMetric("basis_dispatches_queued_total")?.get())?.values[0]?.value ?? 0;
+    await waitUntil("second queued", async () => (await queued()) >= 1);
+    expect(runtime.started).toBe(1);
     runtime.release?.();
     expect((await first).status).toBe(200);
+    await waitUntil("second job running", () => runtime.started === 2);
+    runtime.release?.();
+    expect((await second).status).toBe(200);
   });
 
-  test("a failing backend becomes a failed job with its message, never a partial answer", async () => {
+  test("a failing backend becomes a failed job with a fixed message, never a partial answer; the detail goes to the log", async () => {
+    const logged: string[] = [];
+    const log = createConsola({ reporters: [{ log: (entry) => void logged.push(entry.args.join(" ")) }] });
+    orchestrator = await startTestOrchestrator({ jobTimeoutMs: 2_000, log });
     const { worker } = await online({}, new ScriptedRuntime("fail"));
-    const res = await dispatch(orchestrator!, { model: "basis-default", messages });
+    const res = await dispatch(orchestrator, { model: "basis-default", messages });
     expect(res.status).toBe(502);
-    expect(await res.json()).toMatchObject({ error: "worker_failed", message: "backend_error: model exploded" });
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({
+      error: { message: "The worker's model backend failed the job.", type: "server_error", param: null, code: "worker_failed", worker_error: "backend_error" },
+    });
+    expect(text).not.toContain("exploded");
+    expect(logged.some((line) => line.includes("backend_error: model exploded"))).toBe(true);
     expect(worker.state.failed).toBe(1);
-    expect(orchestrator!.store.getWorker("test-worker")?.jobs_completed).toBe(0);
+    expect((await orchestrator.store.getWorker("test-worker"))?.jobs_completed).toBe(0);
   });
 
   test("a job past its deadline answers 504 and the worker's runtime is aborted", async () => {
@@ -103,7 +118,7 @@ describe("Worker job control", () => {
     await online({}, runtime);
     const res = await dispatch(orchestrator, { model: "basis-default", messages });
     expect(res.status).toBe(504);
-    expect(((await res.json()) as { error: string }).error).toBe("worker_timeout");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("worker_timeout");
     await waitUntil("upstream aborted", () => runtime.aborted === 1);
   });
 
@@ -116,6 +131,11 @@ describe("Worker job control", () => {
     client.abort();
     expect(await pending).toBe("aborted");
     await waitUntil("upstream aborted", () => runtime.aborted === 1);
+    // Still a routed job: one ledger line, failed, worth 0, saying why.
+    await waitUntil("ledger line", async () => (await orchestrator!.store.countRewardEntries("test-worker")) === 1);
+    expect(await orchestrator!.store.listRewardEntries("test-worker", 5)).toEqual([
+      expect.objectContaining({ job_status: "failed", state: "not_payable", charged_raw: "0", reward_raw: "0", reason: "client_gone" }),
+    ]);
   });
 
   test("a backend that goes down makes the worker unavailable until it returns", async () => {
@@ -151,6 +171,45 @@ describe("Worker job control", () => {
   });
 });
 
+describe("First-token timeout and replaced sessions", () => {
+  test("a worker that sends no token in time is cancelled there and the job is served by another", async () => {
+    orchestrator = await startTestOrchestrator({ firstTokenTimeoutMs: 300, jobTimeoutMs: 10_000, trust: DEFAULT_TRUST });
+    const silent = new ScriptedRuntime("silent");
+    await online({ BASIS_WORKER_ID: "black-hole" }, silent);
+    await online({ BASIS_WORKER_ID: "honest" });
+    // Two at once: least-loaded routing gives one to each worker.
+    const answers = await Promise.all([0, 1].map(() => dispatch(orchestrator!, { model: "basis-default", messages })));
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    for (const answer of answers) expect(answer.headers.get("x-basis-worker-id")).toBe("honest");
+    await waitUntil("the black hole's job cancelled", () => silent.aborted === 1);
+    const hole = orchestrator!.registry.get("black-hole")!;
+    expect(hole.capacity).toBe(1);
+    expect(hole.cooldownUntil).toBeGreaterThan(Date.now());
+  });
+
+  test("a whole (non-streamed) answer is not cancelled once its first token came, however long the rest takes", async () => {
+    orchestrator = await startTestOrchestrator({ firstTokenTimeoutMs: 300, jobTimeoutMs: 10_000 });
+    const runtime = new ScriptedRuntime("hold");
+    await online({}, runtime);
+    const pending = dispatch(orchestrator!, { model: "basis-default", messages });
+    await waitUntil("job running", () => runtime.started === 1);
+    const since = Date.now();
+    await waitUntil("past the first-token timeout", () => Date.now() - since > 600);
+    runtime.release?.();
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(runtime.aborted).toBe(0);
+  });
+
+  test("with no other worker, no first token ends in 504", async () => {
+    orchestrator = await startTestOrchestrator({ firstTokenTimeoutMs: 300, jobTimeoutMs: 10_000 });
+    await online({}, new ScriptedRuntime("silent"));
+    const res = await dispatch(orchestrator!, { model: "basis-default", messages });
+    expect(res.status).toBe(504);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("worker_timeout");
+  });
+});
+
 describe("Worker handshake", () => {
   test("a refused token rejects start with the orchestrator's reason", async () => {
     orchestrator = await startTestOrchestrator({ policy: { authKey: "k".repeat(32) } });
@@ -162,7 +221,7 @@ describe("Worker handshake", () => {
 
   test("a worker id bound to another wallet is refused", async () => {
     orchestrator = await startTestOrchestrator();
-    orchestrator.store.registerWorker({ worker_id: "test-worker", worker_wallet: `0x${"1".repeat(40)}`, runtime: "echo", models: ["m"], at: 0 });
+    await orchestrator.store.registerWorker({ worker_id: "test-worker", worker_wallet: `0x${"1".repeat(40)}`, runtime: "echo", models: ["m"], at: 0 });
     const { started } = await startTestWorker(orchestrator);
     await expect(started).rejects.toThrow("worker_id_bound_to_other_wallet");
   });
