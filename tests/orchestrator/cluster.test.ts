@@ -99,6 +99,11 @@ describe("two orchestrators on one PostgreSQL", () => {
     await waitUntil("the slot to free", async () => (await workerView(b)).activeJobs === 0);
     const onboarding = (await (await fetch(`${b.url}/api/workers/onboarding/status?worker_id=test-worker`)).json()) as Record<string, any>;
     expect(onboarding).toMatchObject({ canReceiveJobs: true, orchestrator: { workersOnline: 1 }, worker: { online: true, available: true } });
+    // The worker's backend goes down: B reads it unavailable (still online) and routes it nothing.
+    runtime.healthy_ = false;
+    await waitUntil("B to read the worker unavailable", async () => (await workerView(b)).available === false);
+    expect(await workerView(b)).toMatchObject({ online: true, available: false });
+    expect((await dispatch(b, { model: "basis-default", messages })).status).toBe(503);
   });
 
   test("a client that goes away at B cancels the job on the worker at A", async () => {
