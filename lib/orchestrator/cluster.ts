@@ -252,7 +252,8 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
         return [];
       }
       const now = registry.now();
-      return found.filter((worker) => isEligible(worker, now)).sort((a, b) => a.active / a.capacity - b.active / b.capacity);
+      const rank = (worker: LiveWorker) => (isEligible(worker, now) ? worker.active / worker.capacity : Number.POSITIVE_INFINITY);
+      return found.sort((a, b) => rank(a) - rank(b));
     },
     async offer(worker, payload) {
       const jobId = payload.job_id;
