@@ -3,12 +3,16 @@
  * adapter: a worker connected to A serves dispatches that arrive at B, and either instance's API
  * answers for it. Real sockets, real HTTP, a real database.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { SQL } from "bun";
 import { composeEchoAnswer } from "../../lib/core/echo.ts";
 import type { Orchestrator } from "../../lib/orchestrator/server.ts";
 import { dispatch, ScriptedRuntime, startTestOrchestrator, startTestWorker, waitUntil } from "../helpers/harness.ts";
-import { freshDatabase } from "../helpers/postgres.ts";
+import { freshDatabase, testPostgres } from "../helpers/postgres.ts";
+
+// The server starts here, in a hook with room to spare: a test that timed out while it booted
+// would have it killed by the runner, and every later test with it.
+beforeAll(() => testPostgres().then(() => undefined), 60_000);
 
 const messages = [{ role: "user", content: "hello there worker" }];
 const started: Orchestrator[] = [];
