@@ -36,7 +36,7 @@ export interface CanaryReport {
 }
 
 const PROOFS = [
-  "dispatch with no worker answers 503 no_worker_available",
+  "dispatch with no worker answers 404 model_not_found",
   "a worker with a wrong token is refused and never shows online",
   "an authenticated echo worker connects and shows online",
   "a dispatched job returns 200 with the echo answer and x-basis-* headers",
@@ -138,8 +138,8 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryReport> {
     await prove(0, async () => {
       const res = await dispatch();
       const body = (await res.json()) as { error?: { code?: string } };
-      check(res.status === 503 && body.error?.code === "no_worker_available", `got ${res.status} ${JSON.stringify(body)}`);
-      return "503 no_worker_available";
+      check(res.status === 404 && body.error?.code === "model_not_found", `got ${res.status} ${JSON.stringify(body)}`);
+      return "404 model_not_found";
     });
 
     await prove(1, async () => {

@@ -17,6 +17,8 @@ export const SERVE_ENVIRONMENT: readonly (readonly [string, string])[] = [
   ["BASIS_LOG_FORMAT", "text (default) | json: one JSON object a log line; --log-format wins"],
   ["BASIS_METRICS_TOKEN", "SECRET. Bearer token for GET /metrics; unset: BASIS_ORCHESTRATOR_SECRET"],
   ["BASIS_SHUTDOWN_TIMEOUT_MS", "How long SIGTERM lets running jobs finish (default 30000)"],
+  ["BASIS_QUEUE_MAX", "Requests that may wait per model while its workers are busy (default 256); past it: 429"],
+  ["BASIS_QUEUE_TIMEOUT_MS", "How long a request may wait for a free worker (default 30000); past it: 429 with Retry-After"],
 ];
 
 export default Object.assign(

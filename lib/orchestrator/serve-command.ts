@@ -6,6 +6,7 @@ import { weakKeyWarning } from "../core/token.ts";
 import { type LogFormat, logger, setLogFormat } from "../io/logger.ts";
 import { DEFAULT_SPOT_CHECK_INTERVAL_MS } from "./spot-checks.ts";
 import { parseFirstTokenTimeout, parseHeartbeatWindow, parseSpotCheckInterval, resolveStoreDriver } from "./serve-settings.ts";
+import { DEFAULT_QUEUE } from "./model-queue.ts";
 import { startOrchestrator } from "./server.ts";
 
 export interface ServeOptions {
@@ -25,10 +26,11 @@ function parseLogFormat(value: string | undefined): LogFormat {
   throw new BasisError("log_format_unknown", "--log-format must be text or json.", { exitCode: 2 });
 }
 
+/** A whole-number setting (milliseconds, or a count for BASIS_QUEUE_MAX); empty means the default. */
 function parseMs(name: string, value: string | undefined, fallback: number): number {
   const text = (value ?? "").trim();
   if (text === "") return fallback;
-  if (!/^\d{1,9}$/.test(text)) throw new BasisError("setting_malformed", `${name} must be a whole number of milliseconds.`, { exitCode: 2 });
+  if (!/^\d{1,9}$/.test(text)) throw new BasisError("setting_malformed", `${name} must be a whole number${name.endsWith("_MS") ? " of milliseconds" : ""}.`, { exitCode: 2 });
   return Number(text);
 }
 
@@ -68,6 +70,10 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
     jobTimeoutMs: process.env.BASIS_JOB_TIMEOUT_MS ? Number(process.env.BASIS_JOB_TIMEOUT_MS) : undefined,
     heartbeatWindowMs,
     metricsToken: process.env.BASIS_METRICS_TOKEN || undefined,
+    queue: {
+      maxPerModel: parseMs("BASIS_QUEUE_MAX", process.env.BASIS_QUEUE_MAX, DEFAULT_QUEUE.maxPerModel),
+      timeoutMs: parseMs("BASIS_QUEUE_TIMEOUT_MS", process.env.BASIS_QUEUE_TIMEOUT_MS, DEFAULT_QUEUE.timeoutMs),
+    },
     firstTokenTimeoutMs,
     spotCheckIntervalMs,
   }).catch((cause: NodeJS.ErrnoException & { errno?: string }) => {

@@ -21,7 +21,10 @@ import { rewardsRoute } from "./routes/rewards.ts";
 import { getWorkerRoute } from "./routes/workers.ts";
 import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
 import { GatewayMetrics } from "./metrics.ts";
+import { DEFAULT_QUEUE, ModelQueues, type QueueSettings } from "./model-queue.ts";
+import { LatencyBook, PriceBook } from "./routing-state.ts";
 import { metricsRoute } from "./routes/metrics.ts";
+import { modelRoute, modelsRoute } from "./routes/models.ts";
 import { DEFAULT_TRUST, SessionRegistry, type TrustSettings } from "./sessions.ts";
 import type { Cluster } from "./cluster.ts";
 import { localFleet } from "./fleet.ts";
@@ -58,6 +61,10 @@ export interface OrchestratorOptions {
   eventLimits?: EventLimits;
   /** How long an HTTP heartbeat keeps a worker online (default 90 s). */
   heartbeatWindowMs?: number;
+  /** The per-model wait for a free worker (BASIS_QUEUE_MAX, BASIS_QUEUE_TIMEOUT_MS). */
+  queue?: QueueSettings;
+  /** The weighted pick's randomness; tests pass a seeded one. */
+  random?: () => number;
   /**
    * Mean interval between spot checks of each worker (docs/SPOT-CHECKS.md). Unset or 0: none;
    * `basis-canary serve` sets BASIS_SPOT_CHECK_INTERVAL_MS, default 10 minutes.
@@ -138,12 +145,20 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     : undefined;
   const fleet = cluster?.fleet ?? localFleet(registry);
   const devMode = isDevMode(options.policy);
+  const queues = new ModelQueues(options.queue ?? DEFAULT_QUEUE);
   const metrics = new GatewayMetrics(
     () => registry.size,
     () => [...registry.all()].filter((s) => s.available && !s.draining).length,
+    () => queues.depths(),
   );
+  const latency = new LatencyBook();
+  const prices = new PriceBook(() => store.listLatestOffers(), now);
   const dispatchDeps: DispatchDeps = {
     registry,
+    queues,
+    latency,
+    prices,
+    ...(options.random ? { random: options.random } : {}),
     store,
     devMode,
     now,
@@ -156,6 +171,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       // One line per job: ids, counts and times only, never a prompt, an answer or a secret.
       job(event) {
         metrics.job(event);
+        if (event.outcome === "completed") latency.observe(event.workerId, event.ttftMs, event.durationMs, event.outputTokens);
         log.info("job", {
           job_id: event.jobId,
           model: event.model,
@@ -172,6 +188,9 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       refused(reason, model) {
         metrics.refused(reason);
         log.info("dispatch refused", { model, reason });
+      },
+      queued(model) {
+        metrics.queued(model);
       },
     },
   };
@@ -200,6 +219,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     .on("POST", "/api/workers/:id/canary", canaryRoute(api, dispatchDeps, options.internalApiSecret))
     .on("GET", "/api/workers/:id/rewards", rewardsRoute(api))
     .on("GET", "/api/workers/:id", getWorkerRoute(api))
+    .on("GET", "/v1/models", modelsRoute(fleet, options.dispatchSecret, now()))
+    .on("GET", "/v1/models/:id", modelRoute(fleet, options.dispatchSecret, now()))
     .on("GET", "/api/receipts/:hash", receiptRoute(store, options.dispatchSecret))
     .on("GET", "/metrics", metricsRoute(metrics, options.metricsToken || options.dispatchSecret));
 
@@ -231,6 +252,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       cluster?.onSession(session);
       spotChecker?.watch(session);
     },
+    onCapacity: (models) => queues.notify(models),
     ...(options.eventLimits ? { limits: options.eventLimits } : {}),
   });
 

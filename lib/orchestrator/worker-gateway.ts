@@ -41,6 +41,8 @@ export interface GatewayOptions {
   limits?: EventLimits;
   /** Called when a worker's session starts here (the cluster relay fails jobs it held elsewhere). */
   onSession?(session: WorkerSession): void;
+  /** A worker came online or changed its availability: requests queued for its models may go. */
+  onCapacity?(models: readonly string[]): void;
 }
 
 /**
@@ -90,7 +92,7 @@ export function failSessionJobs(session: WorkerSession, reason: string, message:
   for (const sink of [...session.jobs.values()]) sink.abort(reason, message);
 }
 
-export function attachWorkerGateway({ io, registry, store, policy, log, now, limits = DEFAULT_EVENT_LIMITS, onSession }: GatewayOptions): void {
+export function attachWorkerGateway({ io, registry, store, policy, log, now, limits = DEFAULT_EVENT_LIMITS, onSession, onCapacity }: GatewayOptions): void {
   const devMode = isDevMode(policy);
   // Socket activity is best effort: a failed touch must not take a session down.
   const touch = (workerId: string) => {
@@ -148,6 +150,7 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
     socket.data = presenceData(session);
     socket.join(["workers", workerRoom(info.worker_id), ...info.models.map(modelRoom)]);
     onSession?.(session);
+    onCapacity?.(info.models);
     touch(info.worker_id);
     log.info(`worker ${info.worker_id} online (wallet ${info.worker_wallet}, ${info.runtime}, models ${info.models.join(",")}, capacity ${session.capacity} of ${info.concurrency})`);
     socket.emit(EVENTS.welcome, { protocol: PROTOCOL_VERSION, worker_id: info.worker_id, dev_mode: devMode, payable: !devMode && info.runtime !== "echo" });
@@ -205,6 +208,7 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
     on(EVENTS.status, WorkerStatusSchema, (status) => {
       session.available = status.available;
       session.draining = status.draining;
+      onCapacity?.(info.models);
       const at = now();
       // One store write per interval, however often a worker reports.
       if (at - lastStatusWrite >= STATUS_WRITE_INTERVAL_MS) {

@@ -304,20 +304,22 @@ describe("a rogue worker against the compiled orchestrator", () => {
     await honestStillServed();
   });
 
-  test("a worker that never acks an offer is cooled down after one ack timeout, so it holds up no further dispatch", async () => {
-    const mute = await startRogue("rogue-mute", () => {});
+  test("a worker that never acks an offer is cooled down after one ack timeout: honest workers serve the rest", async () => {
+    const mute = await startRogue("rogue-mute", () => {}, [MODEL], 64);
     let offers = 0;
     mute.off(EVENTS.assign);
-    // Counts the client's offers only (a spot check may come too, and is not acked either).
+    // Counts the clients' offers only (a spot check may come too, and is not acked either).
     mute.on(EVENTS.assign, (job: JobAssign) => {
       if (job.request.messages[0]?.content === messages[0]!.content) offers++;
     });
-    expect((await dispatch("rogue-mute")).status).toBe(503);
-    expect(offers).toBe(1);
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await dispatch(MODEL)).status);
+    expect(statuses).toEqual(Array(8).fill(200));
+    // Offered at most once (a spot check may have found it mute first): it cost at most one client
+    // the ack timeout, and cooling down since, it was offered no more.
+    expect(offers).toBeLessThanOrEqual(1);
     await waitUntil("the setback logged", () => output.includes("worker rogue-mute: no_ack"));
-    // Cooling down: refused without another offer, instead of waiting on it again.
-    expect((await dispatch("rogue-mute")).status).toBe(503);
-    expect(offers).toBe(1);
+    mute.disconnect();
   }, 20_000);
 
   test("a black hole takes no traffic from honest dispatches: at least 22 of 24 succeed beside it", async () => {

@@ -26,25 +26,36 @@ export function dispatchRoute(deps: DispatchDeps, secret: string | undefined): H
     }
     const call = parsed.call;
     const inference = call.request;
+    const maxPrice = readMaxPrice(request);
     // Aborted when the HTTP client goes away, which cancels the job on its worker.
     const client = new AbortController();
     const onGone = () => client.abort();
     request.signal.addEventListener("abort", onGone, { once: true });
     if (!call.stream) {
       try {
-        const result = await dispatchJob(deps, inference, { signal: client.signal });
+        const result = await dispatchJob(deps, inference, { signal: client.signal, ...maxPrice });
         const body = completionBody(result.jobId, inference.model, result.done, inference.logprobs === true);
         return json(200, body, { ...workerHeaders(result.session, result.verdict.payable, result.jobId), "x-basis-receipt": result.receiptHash });
       } finally {
         request.signal.removeEventListener("abort", onGone);
       }
     }
-    return await streamDispatch(deps, call, client);
+    return await streamDispatch(deps, call, client, maxPrice);
   };
 }
 
 /** Resolves with the event stream once a worker accepts; a failure before that is a plain JSON error. */
-function streamDispatch(deps: DispatchDeps, { request, includeUsage }: ChatCompletionCall, client: AbortController): Promise<Response> {
+/** `x-basis-max-price`: raw micro-credits per 1M output tokens, a plain decimal integer. */
+function readMaxPrice(request: Request): { maxPrice?: bigint } {
+  const header = request.headers.get("x-basis-max-price");
+  if (header === null) return {};
+  if (!/^(0|[1-9][0-9]{0,29})$/.test(header.trim())) {
+    throw new HttpError(400, "invalid_max_price", "x-basis-max-price must be a whole number of raw micro-credits per 1M output tokens.", { param: "x-basis-max-price" });
+  }
+  return { maxPrice: BigInt(header.trim()) };
+}
+
+function streamDispatch(deps: DispatchDeps, { request, includeUsage }: ChatCompletionCall, client: AbortController, price: { maxPrice?: bigint }): Promise<Response> {
   const encoder = new TextEncoder();
   let sink: ReadableStreamDefaultController<Uint8Array> | undefined;
   let open = true;
@@ -68,6 +79,7 @@ function streamDispatch(deps: DispatchDeps, { request, includeUsage }: ChatCompl
     let accepted = false;
     dispatchJob(deps, request, {
       signal: client.signal,
+      ...price,
       onAccepted(session, jobId) {
         accepted = true;
         id = `chatcmpl-${jobId}`;
