@@ -4,7 +4,7 @@
  * within the first-token timeout, is skipped for another.
  */
 import { randomBytes } from "node:crypto";
-import { judgeJob, type JobVerdict, MISCONDUCT_REASONS } from "../core/anti-cheat.ts";
+import { judgeFailedJob, judgeJob, type JobVerdict, MISCONDUCT_REASONS, type Standing } from "../core/anti-cheat.ts";
 import { OutputCollector, transcriptOf } from "../core/output-collector.ts";
 import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobChunk, type JobDone, parsePayload } from "../core/protocol.ts";
 import { pickWeighted, routingWeights } from "../core/routing.ts";
@@ -12,7 +12,9 @@ import { unhonouredParam } from "../core/runtime-capabilities.ts";
 import { jobTextCapBytes, utf8Bytes } from "../core/usage-bounds.ts";
 import { logSafe, publicFailure } from "../core/worker-failure.ts";
 import type { LiveWorker, WorkerInfo } from "./fleet.ts";
-import { HttpError } from "./http.ts";
+import { DispatchError } from "./dispatch-error.ts";
+
+export { DispatchError, type DispatchFailure } from "./dispatch-error.ts";
 import type { JobEvent } from "./metrics.ts";
 import type { ModelQueues } from "./model-queue.ts";
 import { DEFAULT_OUTPUT_ASK, type LatencyBook, type PriceBook } from "./routing-state.ts";
@@ -94,7 +96,7 @@ export interface DispatchHooks {
   signal?: AbortSignal;
   /** Send the job to this worker only (the canary tests one worker); no other is tried. */
   workerId?: string;
-  /** Record the job as not payable for this reason (a canary job is the network's own test). */
+  /** Record the job as not payable for this reason (a verification job is the network's own test). */
   unpaidReason?: string;
   /** `x-basis-max-price`: only workers asking at most this (raw per 1M output tokens). */
   maxPrice?: bigint;
@@ -153,11 +155,11 @@ export function localTarget(session: WorkerSession, registry: SessionRegistry, n
   };
 }
 
-function unavailable(model: string, workerId: string | undefined): HttpError {
+function unavailable(model: string, workerId: string | undefined): DispatchError {
   if (workerId !== undefined) {
-    return new HttpError(503, "worker_unavailable", `Worker ${workerId} is not connected, not serving ${model}, or busy.`);
+    return new DispatchError("worker_unavailable", `Worker ${workerId} is not connected, not serving ${model}, or busy.`);
   }
-  return new HttpError(503, "no_worker_available", `No idle online worker serves ${model}.`);
+  return new DispatchError("no_worker", `No idle online worker serves ${model}.`);
 }
 
 /** Thrown inside the retry loop: the worker sent nothing in time, so another one is tried. */
@@ -165,7 +167,7 @@ class NoFirstToken extends Error {}
 
 /** Thrown inside the retry loop: the worker failed before its first token, so the job may move once. */
 class FailedBeforeFirstToken extends Error {
-  constructor(readonly answer: HttpError) {
+  constructor(readonly answer: DispatchError) {
     super(answer.message);
   }
 }
@@ -186,7 +188,7 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
   }
   let silent = 0;
   let moved = 0;
-  let failure: HttpError | undefined;
+  let failure: DispatchError | undefined;
   /**
    * A worker that sent nothing in time, or failed before its first token (the client has seen
    * nothing yet), is left out for the rest of this request and the job moves on: any number of
@@ -243,17 +245,17 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
       if (result) return result;
     }
     if (silent > 0) {
-      throw new HttpError(504, "worker_timeout", `No worker sent a first token within ${deps.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS} ms.`);
+      throw new DispatchError("timeout", `No worker sent a first token within ${deps.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS} ms.`);
     }
     // A job that failed once and found no other worker free now answers with that failure.
     if (failure) throw failure;
     if (hooks.workerId !== undefined || !deps.queues) throw refused(deps, unavailable(request.model, hooks.workerId), request.model);
     // A model no online worker serves is not worth waiting for: 404, which clients do not retry.
     if (!servesModel(deps.registry, request.model) && remote.length === 0) {
-      throw refused(deps, new HttpError(404, "model_not_found", `No online worker serves the model ${request.model}.`, { param: "model" }), request.model);
+      throw refused(deps, new DispatchError("model_not_found", `No online worker serves the model ${request.model}.`, { param: "model" }), request.model);
     }
     if (hooks.maxPrice !== undefined && !anyWithinPrice(deps, request.model, hooks, remote)) {
-      throw refused(deps, new HttpError(402, "no_worker_within_price", `No worker serving ${request.model} asks at most ${hooks.maxPrice} raw per 1M output tokens.`), request.model);
+      throw refused(deps, new DispatchError("over_price", `No worker serving ${request.model} asks at most ${hooks.maxPrice} raw per 1M output tokens.`), request.model);
     }
     // Waiting is for busy workers; when every one is down or draining, say so at once.
     if (!deps.registry.serving(request.model).some((s) => s.available && !s.draining) && !remote.some((w) => w.available && !w.draining)) {
@@ -286,12 +288,12 @@ function refuseUnhonoured(registry: SessionRegistry, request: InferenceRequest, 
     exclude.add(session);
   }
   if (serving > 0 && exclude.size === serving && firstParam !== undefined) {
-    throw new HttpError(400, "unsupported_parameter", `\`${firstParam}\` as sent cannot be honoured by the ${[...runtimes].join("/")} runtime of the workers serving ${request.model}.`, { param: firstParam });
+    throw new DispatchError("unsupported_parameter", `\`${firstParam}\` as sent cannot be honoured by the ${[...runtimes].join("/")} runtime of the workers serving ${request.model}.`, { param: firstParam });
   }
 }
 
 function refused(deps: DispatchDeps, error: unknown, model: string): unknown {
-  if (error instanceof HttpError) deps.events?.refused(error.code, model);
+  if (error instanceof DispatchError) deps.events?.refused(error.code, model);
   return error;
 }
 
@@ -366,7 +368,7 @@ function awaitResult(
     const settle = (
       outcome: string,
       tokens: [number, number],
-      verdict: Pick<JobVerdict, "payable" | "reasons">,
+      verdict: Standing,
       answer: (receiptHash: string) => void,
       ttftMs?: number,
     ) => {
@@ -386,10 +388,10 @@ function awaitResult(
         prompt_tokens: tokens[0],
         completion_tokens: tokens[1],
         latency_ms: deps.now() - started,
-        payable: verdict.payable && hooks.unpaidReason === undefined,
+        payable: verdict.payable,
         created_at: deps.now(),
       };
-      const reasons = [...verdict.reasons, ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
+      const { reasons } = verdict;
       const receipt = status === "completed" && !hooks.spotCheck ? receiptFor(job, reasons, request.user) : undefined;
       if (!hooks.spotCheck) deps.events?.job({
         jobId,
@@ -413,10 +415,10 @@ function awaitResult(
       }
       recording.then(() => answer(receipt?.hash ?? ""), (error: unknown) => {
         deps.log?.warn(`job ${jobId} could not be recorded: ${logSafe(error instanceof Error ? error.message : String(error))}`);
-        reject(new HttpError(503, "not_recorded", "The job ended but could not be recorded; it is not billed. Try again."));
+        reject(new DispatchError("not_recorded", "The job ended but could not be recorded; it is not billed. Try again."));
       });
     };
-    const failed = (reason: string) => ({ payable: false, reasons: [reason] });
+    const failed = (reason: string): Standing => judgeFailedJob(reason, hooks.unpaidReason);
 
     /** The first sign of work: from now on the client is this worker's. */
     const firstToken = () => {
@@ -429,13 +431,13 @@ function awaitResult(
     // The client went away: the job is cancelled on the worker and still gets its ledger line.
     const onAbort = () => {
       target.cancel(jobId, "client_gone");
-      settle("client_closed", [0, 0], failed("client_gone"), () => reject(new HttpError(499, "client_closed")));
+      settle("client_closed", [0, 0], failed("client_gone"), () => reject(new DispatchError("client_gone", "The client went away; the job was cancelled.")));
     };
     const timer = setTimeout(() => {
       target.cancel(jobId, "timeout");
       penalise("timeout");
       settle("worker_timeout", [0, 0], failed("timeout"), () =>
-        reject(new HttpError(504, "worker_timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`)),
+        reject(new DispatchError("timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`)),
       );
     }, deps.jobTimeoutMs);
     // No token in time: cancelled on this worker, and the caller tries another.
@@ -451,7 +453,7 @@ function awaitResult(
       if (settled) return;
       target.cancel(jobId, reason);
       penalise(reason);
-      settle(reason, [0, 0], failed(reason), () => reject(new HttpError(502, "worker_failed", message, { worker_error: reason })));
+      settle(reason, [0, 0], failed(reason), () => reject(new DispatchError("worker_failed", message, { worker_error: reason })));
     };
     const overCap = () => abort("text_over_cap", `The worker sent more than ${textCap} bytes of text for this job.`);
 
@@ -483,12 +485,13 @@ function awaitResult(
           usage: done.usage,
           elapsedMs: deps.now() - started,
           unverified: target.unverified(),
+          unpaidReason: hooks.unpaidReason,
         });
         const misconduct = verdict.reasons.filter((reason) => MISCONDUCT_REASONS.has(reason));
         if (misconduct.length > 0) penalise(misconduct.join(","));
         else target.completed();
         if (verdict.reasons.includes("stream_mismatch")) {
-          settle("stream_mismatch", [0, 0], verdict, () => reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed.")));
+          settle("stream_mismatch", [0, 0], verdict, () => reject(new DispatchError("worker_failed", "The worker's answer did not match what it streamed.")));
           return;
         }
         // The ledger and the client get the usage held to its bounds, never a claim above them.
@@ -506,7 +509,7 @@ function awaitResult(
         const shown = publicFailure(fail.code);
         deps.log?.warn(`job ${jobId} failed on worker ${info.worker_id}: ${logSafe(fail.code)}: ${logSafe(fail.message)}`);
         penalise("worker_failed");
-        const answer = new HttpError(502, "worker_failed", shown.message, { worker_error: shown.code });
+        const answer = new DispatchError("worker_failed", shown.message, { worker_error: shown.code });
         // Before its first token the client has seen nothing: the job may move to another worker.
         settle("worker_failed", [0, 0], failed("worker_failed"), () => reject(accepted ? answer : new FailedBeforeFirstToken(answer)));
       },

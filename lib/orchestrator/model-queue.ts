@@ -4,7 +4,7 @@
  * BASIS_QUEUE_TIMEOUT_MS of waiting, 429 `capacity_exhausted` with Retry-After. A client that
  * goes away leaves the queue at once.
  */
-import { HttpError } from "./http.ts";
+import { DispatchError } from "./dispatch-error.ts";
 
 export interface QueueSettings {
   /** Waiters per model at most (BASIS_QUEUE_MAX). */
@@ -55,7 +55,7 @@ export class ModelQueues {
     await new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { wake: () => finish(resolve) };
       const recheck = setTimeout(() => finish(resolve), Math.min(RECHECK_MS, left));
-      const onAbort = () => finish(() => reject(new HttpError(499, "client_closed")));
+      const onAbort = () => finish(() => reject(new DispatchError("client_gone", "The client went away while its request waited.")));
       function finish(then: () => void) {
         clearTimeout(recheck);
         signal?.removeEventListener("abort", onAbort);
@@ -70,7 +70,7 @@ export class ModelQueues {
   }
 }
 
-function exhausted(model: string, why: string, timeoutMs: number): HttpError {
-  const retryAfter = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
-  return new HttpError(429, "capacity_exhausted", `Every worker serving ${model} is busy (${why}); retry later.`, {}, { "retry-after": retryAfter });
+function exhausted(model: string, why: string, timeoutMs: number): DispatchError {
+  const retryAfterS = Math.max(1, Math.ceil(timeoutMs / 1000));
+  return new DispatchError("capacity_exhausted", `Every worker serving ${model} is busy (${why}); retry later.`, { retryAfterS });
 }

@@ -20,6 +20,7 @@ import {
   REFUSALS,
   WorkerStatusSchema,
 } from "../core/protocol.ts";
+import { judgeStanding } from "../core/anti-cheat.ts";
 import { isDevMode, type TokenPolicy, verifyHandshakeProof } from "../core/token.ts";
 import { DEFAULT_EVENT_LIMITS, type EventLimits, EventLimiter } from "./event-limiter.ts";
 import { modelRoom, publicInfo, type SocketPresence, workerRoom } from "./fleet.ts";
@@ -153,7 +154,7 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
     onCapacity?.(info.models);
     touch(info.worker_id);
     log.info(`worker ${info.worker_id} online (wallet ${info.worker_wallet}, ${info.runtime}, models ${info.models.join(",")}, capacity ${session.capacity} of ${info.concurrency})`);
-    socket.emit(EVENTS.welcome, { protocol: PROTOCOL_VERSION, worker_id: info.worker_id, dev_mode: devMode, payable: !devMode && info.runtime !== "echo" });
+    socket.emit(EVENTS.welcome, { protocol: PROTOCOL_VERSION, worker_id: info.worker_id, dev_mode: devMode, payable: judgeStanding({ runtime: info.runtime, devMode }).payable });
 
     const limiter = new EventLimiter(limits, now());
     let violations = 0;
@@ -178,11 +179,29 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
     };
 
     /** Every worker event goes through here: the budget, the schema, and one guard. */
+    /**
+     * Events that start or end a job this orchestrator assigned are outside the budget: there is
+     * one of each per job, so they cannot flood, and a dropped job:done or job:fail would leave
+     * its client waiting for the job timeout. A fast honest worker (an echo job takes a
+     * millisecond) sends them faster than any per-job rate allows.
+     */
+    const startedSeen = new Set<string>();
+    const outsideBudget = (event: string, payload: unknown): boolean => {
+      if (event !== EVENTS.started && event !== EVENTS.done && event !== EVENTS.fail) return false;
+      const jobId = namedJob(payload);
+      if (jobId === undefined || !session.jobs.has(jobId)) return false;
+      if (event !== EVENTS.started) return true;
+      if (startedSeen.has(jobId)) return false;
+      if (startedSeen.size >= 2 * info.concurrency) for (const id of startedSeen) if (!session.jobs.has(id)) startedSeen.delete(id);
+      startedSeen.add(jobId);
+      return true;
+    };
+
     const on = <const S extends v.GenericSchema>(event: string, schema: S, handle: (payload: v.InferOutput<S>) => void) => {
       socket.on(event, (payload: unknown) => {
         if (ended) return;
         try {
-          const admission = limiter.admit(now(), session.jobs.size);
+          const admission = outsideBudget(event, payload) ? "ok" : limiter.admit(now(), session.jobs.size);
           if (admission === "disconnect") return end("event_flood");
           if (admission === "throttled") {
             if (!throttledLogged) log.warn(`throttling worker ${info.worker_id}: events faster than its ${session.jobs.size} live job(s) explain`);

@@ -150,10 +150,10 @@ describe("two orchestrators on one PostgreSQL", () => {
     expect(rows.map((row) => row.job_status)).toEqual(["failed"]);
   });
 
-  test("B runs the canary on a worker connected to A and records the verdict in the shared store", async () => {
+  test("B runs the verification job on a worker connected to A and records the verdict in the shared store", async () => {
     const { a, b } = await pair();
     await workerOn(a);
-    const res = await fetch(`${b.url}/api/workers/test-worker/canary`, { method: "POST", headers: { authorization: `Bearer ${INTERNAL}` } });
+    const res = await fetch(`${b.url}/api/workers/test-worker/verification`, { method: "POST", headers: { authorization: `Bearer ${INTERNAL}` } });
     expect(res.status).toBe(200);
     // The echo simulator never passes; what matters is that the job crossed and was judged.
     expect(await res.json()).toMatchObject({ worker_id: "test-worker", model: "basis-default", passed: false, reasons: expect.arrayContaining(["simulator"]) });
