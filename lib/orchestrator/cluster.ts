@@ -243,7 +243,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
       const now = registry.now();
       return found.filter((worker) => isEligible(worker, now)).sort((a, b) => a.active / a.capacity - b.active / b.capacity);
     },
-    async offer(worker, payload) {
+    async offerJob(worker, payload) {
       const jobId = payload.job_id;
       // Registered before asking, so events that overtake the answer wait in the buffer.
       const job: OutboundJob = { workerId: worker.info.worker_id, owner: undefined, sink: undefined, next: 0, buffer: new Map() };

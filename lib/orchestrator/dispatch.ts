@@ -78,7 +78,7 @@ export interface Relay {
   /** Live workers on other instances that could take a job for this model (or this worker id). */
   candidates(model: string, workerId: string | undefined): Promise<LiveWorker[]>;
   /** Offers the job; on acceptance, a target whose events arrive from the owning instance. */
-  offer(worker: LiveWorker, payload: AssignPayload, timeoutMs: number): Promise<{ ack: JobAck; target?: JobTarget }>;
+  offerJob(worker: LiveWorker, payload: AssignPayload, timeoutMs: number): Promise<{ ack: JobAck; target?: JobTarget }>;
 }
 
 export interface AssignPayload {
@@ -227,7 +227,7 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
     const remote = deps.relay ? await deps.relay.candidates(request.model, hooks.workerId) : [];
     for (const worker of remote.filter((w) => !triedIds.has(w.info.worker_id) && withinPrice(deps, w.info.worker_id, request.model, hooks))) {
       const payload = payloadFor();
-      const { ack, target } = await deps.relay!.offer(worker, payload, deps.ackTimeoutMs);
+      const { ack, target } = await deps.relay!.offerJob(worker, payload, deps.ackTimeoutMs);
       if (!ack.accepted || !target) continue;
       const result = await run(target, payload.job_id);
       if (result) return result;
