@@ -132,7 +132,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
       return answer({ instance: self, ack: { accepted: false, reason: "over_capacity" } });
     }
     session.active++;
-    const ack = await offerToSocket(session, message.payload, requestTimeoutMs);
+    const ack = await offerToSocket(session, message.payload, requestTimeoutMs, () => recordSetback(session, registry.now(), registry.trust));
     if (!ack.accepted) {
       session.active--;
       if (ack.reason === "draining") session.draining = true;

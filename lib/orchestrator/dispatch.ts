@@ -124,11 +124,20 @@ export function newJobId(): string {
 }
 
 /** Offers a job to a local worker's socket and waits for its ack. */
-export async function offerToSocket(session: WorkerSession, payload: AssignPayload, timeoutMs: number): Promise<JobAck> {
+/**
+ * Offers a job to a local worker's socket and waits for its ack. A worker that does not answer
+ * in time, or answers with no valid ack, takes a setback (`onSilent`): otherwise one that never
+ * acks would hold up every dispatch that picks it for the whole ack timeout.
+ */
+export async function offerToSocket(session: WorkerSession, payload: AssignPayload, timeoutMs: number, onSilent?: () => void): Promise<JobAck> {
   try {
     const answer: unknown = await session.socket.timeout(timeoutMs).emitWithAck(EVENTS.assign, payload);
-    return parsePayload(JobAckSchema, answer) ?? { accepted: false, reason: "invalid" };
+    const ack = parsePayload(JobAckSchema, answer);
+    if (ack) return ack;
+    onSilent?.();
+    return { accepted: false, reason: "invalid" };
   } catch {
+    if (session.socket.connected) onSilent?.();
     return { accepted: false, reason: "unavailable" };
   }
 }
@@ -219,7 +228,10 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
       const payload = payloadFor();
       // Count the slot before the ack so concurrent dispatches do not all pick the same worker.
       session.active++;
-      const ack = await offerToSocket(session, payload, deps.ackTimeoutMs);
+      const ack = await offerToSocket(session, payload, deps.ackTimeoutMs, () => {
+        const cooldown = recordSetback(session, deps.now(), deps.registry.trust);
+        deps.log?.warn(`worker ${session.info.worker_id}: no_ack; cooling down ${cooldown} ms`);
+      });
       if (!ack.accepted) {
         session.active--;
         if (ack.reason === "draining") session.draining = true;
@@ -271,8 +283,7 @@ function refuseUnhonoured(registry: SessionRegistry, request: InferenceRequest, 
   let firstParam: string | undefined;
   let serving = 0;
   const runtimes = new Set<string>();
-  for (const session of registry.all()) {
-    if (!session.info.models.includes(request.model)) continue;
+  for (const session of registry.serving(request.model)) {
     serving++;
     const param = unhonouredParam(session.info.runtime, request);
     if (param === undefined) continue;
