@@ -86,7 +86,7 @@ export interface Relay {
    */
   candidates(model: string, workerId: string | undefined): Promise<LiveWorker[]>;
   /** Offers the job; on acceptance, a target whose events arrive from the owning instance. */
-  offer(worker: LiveWorker, payload: AssignPayload, timeoutMs: number): Promise<{ ack: JobAck; target?: JobTarget }>;
+  offerJob(worker: LiveWorker, payload: AssignPayload, timeoutMs: number): Promise<{ ack: JobAck; target?: JobTarget }>;
 }
 
 export interface AssignPayload {
@@ -250,7 +250,7 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
     const offerable = remote.filter((w) => isEligible(w, deps.now()) && !triedIds.has(w.info.worker_id) && withinPrice(deps, w.info.worker_id, request.model, hooks));
     for (const worker of offerable) {
       const payload = payloadFor();
-      const { ack, target } = await deps.relay!.offer(worker, payload, deps.ackTimeoutMs);
+      const { ack, target } = await deps.relay!.offerJob(worker, payload, deps.ackTimeoutMs);
       if (!ack.accepted || !target) continue;
       const result = await run(target, payload.job_id);
       if (result) return result;
