@@ -6,7 +6,7 @@ export default defineCommand({
   args: { ...workerIdArg, ...baseArg },
   async run({ args }) {
     const [{ parseWorkerId }, { createBasisApi, resolveBaseUrl }, { isBasisError }, { say }] = await Promise.all([
-      import("../core/worker-config.ts"),
+      import("../core/worker-id.ts"),
       import("../io/basis-api.ts"),
       import("../core/errors.ts"),
       import("./_run.ts"),

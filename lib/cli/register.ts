@@ -13,19 +13,20 @@ export default defineCommand({
   },
   async run({ args }) {
     // Loaded here, not at the top, so --help stays light (wallet.ts pulls in viem).
-    const [{ parseWallet }, config, { createBasisApi, resolveBaseUrl }, { formatRegistration, ROUTING_NOTE }, { print, say }] = await Promise.all([
+    const [{ parseWallet }, { parseModelList, parseRuntimeName }, { parseWorkerId }, { createBasisApi, resolveBaseUrl }, { formatRegistration, ROUTING_NOTE }, { print, say }] = await Promise.all([
       import("../core/wallet.ts"),
-      import("../core/worker-config.ts"),
+      import("../core/worker-fields.ts"),
+      import("../core/worker-id.ts"),
       import("../io/basis-api.ts"),
       import("../core/status-format.ts"),
       import("./_run.ts"),
     ]);
     // Everything is checked before the first byte leaves this machine.
-    const models = config.parseModelList(args.models);
+    const models = parseModelList(args.models);
     const request = {
-      worker_id: config.parseWorkerId(args["worker-id"]),
+      worker_id: parseWorkerId(args["worker-id"]),
       worker_wallet: parseWallet(args.wallet, "--wallet"),
-      runtime: config.parseRuntimeName(args.runtime),
+      runtime: parseRuntimeName(args.runtime),
       models: models.length > 0 ? models : ["basis-default"],
     };
     const api = createBasisApi({ base: resolveBaseUrl(args.base, process.env.BASIS_BASE_URL) });

@@ -12,7 +12,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const [{ parseWorkerId }, { createBasisApi, resolveBaseUrl }, format, { print, say }] = await Promise.all([
-      import("../core/worker-config.ts"),
+      import("../core/worker-id.ts"),
       import("../io/basis-api.ts"),
       import("../core/status-format.ts"),
       import("./_run.ts"),

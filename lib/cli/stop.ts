@@ -9,7 +9,7 @@ export default defineCommand({
   async run({ args }) {
     const [{ BasisError, inputError }, { parseWorkerId }, pidFiles, { resolveStateDir }, { say }] = await Promise.all([
       import("../core/errors.ts"),
-      import("../core/worker-config.ts"),
+      import("../core/worker-id.ts"),
       import("../io/pid-file.ts"),
       import("../io/state-dir.ts"),
       import("./_run.ts"),

@@ -32,18 +32,6 @@ export function secretKind(value: string): SecretKind | undefined {
 export const SECRET_WARNING =
   "That looks like a private key or seed phrase. Never share it: the worker needs only your PUBLIC wallet address (0x + 40 hex). Nothing was stored.";
 
-/** Names of environment variables whose values are secrets and are never printed. */
-export const SECRET_ENV_NAMES = [
-  "BASIS_WORKER_TOKEN",
-  "BASIS_WORKER_AUTH_KEY",
-  "BASIS_ORCHESTRATOR_SECRET",
-  "INTERNAL_API_SECRET",
-  "BASIS_WORKER_PRIVATE_KEY",
-  "BASIS_WORKER_TOKENS",
-  "BASIS_VLLM_API_KEY",
-  "BASIS_OPENAI_API_KEY",
-] as const;
-
 /** Replace every occurrence of the given secret values in text (for logs of child output). */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
   let out = text;

@@ -5,11 +5,11 @@
  */
 import * as v from "valibot";
 import { BasisError } from "../core/errors.ts";
+import { readEnvVar, WORKER_ENV } from "../core/env-schema.ts";
 import { describeUrl } from "../core/public-url.ts";
+import { parseBaseUrl } from "../core/urls.ts";
 import { type ApiRequest, PRICES_PATH, readAnswer } from "./basis-api-answers.ts";
 import type { OnboardingView, RegistrationView, RewardsView, WorkerView } from "../core/status-format.ts";
-
-export const DEFAULT_BASE_URL = "https://basis.watch";
 
 export interface BasisApiOptions {
   base: string;
@@ -34,24 +34,7 @@ const DEFAULTS = { tries: 3, timeoutMs: 2_500, backoffMs: 300 };
 
 /** `--base`, else BASIS_BASE_URL, else basis.watch; validated so a typo fails before any request. */
 export function resolveBaseUrl(flag: string | undefined, envValue: string | undefined): string {
-  const value = (flag?.trim() || envValue?.trim() || DEFAULT_BASE_URL).replace(/\/+$/, "");
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw baseUrlError("is not a URL");
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw baseUrlError("must use http or https");
-  if (url.username || url.password) throw baseUrlError("must not carry credentials");
-  if (url.search || url.hash) throw baseUrlError("must not have a query or fragment");
-  return value;
-}
-
-function baseUrlError(why: string): BasisError {
-  return new BasisError("base_url_malformed", `The Basis API base URL ${why}.`, {
-    exitCode: 2,
-    hint: "Pass --base https://basis.watch (or http://127.0.0.1:8787 for a local reference API).",
-  });
+  return flag?.trim() ? parseBaseUrl(flag) : readEnvVar("BASIS_BASE_URL", WORKER_ENV.BASIS_BASE_URL, envValue);
 }
 
 // Answers are parsed leniently: basis.watch may add fields, and unknown ones pass through.

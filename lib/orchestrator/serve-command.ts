@@ -3,7 +3,7 @@ import { writeFile, rename } from "node:fs/promises";
 import process from "node:process";
 import { BasisError } from "../core/errors.ts";
 import { logger } from "../io/logger.ts";
-import { parseHeartbeatWindow, resolveStoreDriver } from "./serve-settings.ts";
+import { readServeSettings } from "./serve-settings.ts";
 import { startOrchestrator } from "./server.ts";
 
 export interface ServeOptions {
@@ -13,32 +13,22 @@ export interface ServeOptions {
   dataDir: string | undefined;
 }
 
-function parsePort(value: string | undefined): number {
-  const text = value ?? process.env.PORT ?? "8787";
-  if (!/^\d+$/.test(text) || Number(text) > 65535) {
-    throw new BasisError("port_malformed", "The port must be a whole number from 0 to 65535.", { exitCode: 2 });
-  }
-  return Number(text);
-}
-
 export async function serveOrchestrator(options: ServeOptions): Promise<void> {
   const log = logger("orchestrator");
-  resolveStoreDriver(process.env);
-  const heartbeatWindowMs = parseHeartbeatWindow(process.env.BASIS_HEARTBEAT_WINDOW_MS);
-  const allowlist = (process.env.BASIS_WORKER_TOKENS ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+  const { env, port, allowlist } = readServeSettings(process.env, options.port);
   const orchestrator = await startOrchestrator({
     host: options.host,
-    port: parsePort(options.port),
+    port,
     dataDir: options.dataDir,
-    dispatchSecret: process.env.BASIS_ORCHESTRATOR_SECRET || undefined,
-    internalApiSecret: process.env.INTERNAL_API_SECRET || undefined,
-    policy: { authKey: process.env.BASIS_WORKER_AUTH_KEY || undefined, allowlist },
+    dispatchSecret: env.BASIS_ORCHESTRATOR_SECRET,
+    internalApiSecret: env.INTERNAL_API_SECRET,
+    policy: { authKey: env.BASIS_WORKER_AUTH_KEY, allowlist },
     log,
-    jobTimeoutMs: process.env.BASIS_JOB_TIMEOUT_MS ? Number(process.env.BASIS_JOB_TIMEOUT_MS) : undefined,
-    heartbeatWindowMs,
+    jobTimeoutMs: env.BASIS_JOB_TIMEOUT_MS,
+    heartbeatWindowMs: env.BASIS_HEARTBEAT_WINDOW_MS,
   }).catch((cause: NodeJS.ErrnoException) => {
     if (cause.code === "EADDRINUSE") {
-      throw new BasisError("port_in_use", `Port ${options.port ?? process.env.PORT ?? 8787} is already in use.`, { exitCode: 2, hint: "Pick another with --port, or --port 0 for any free one." });
+      throw new BasisError("port_in_use", `Port ${port} is already in use.`, { exitCode: 2, hint: "Pick another with --port, or --port 0 for any free one." });
     }
     throw cause;
   });
@@ -51,7 +41,7 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
   if (orchestrator.devMode) {
     log.warn("DEV MODE: no BASIS_WORKER_AUTH_KEY or BASIS_WORKER_TOKENS set; any worker with the dev token can connect. Do not expose this port.");
   }
-  if (!process.env.BASIS_ORCHESTRATOR_SECRET) log.warn("no BASIS_ORCHESTRATOR_SECRET: /v1/dispatch is open to anyone who can reach this port");
+  if (!env.BASIS_ORCHESTRATOR_SECRET) log.warn("no BASIS_ORCHESTRATOR_SECRET: /v1/dispatch is open to anyone who can reach this port");
   const stop = async () => {
     await orchestrator.close();
     process.exit(0);

@@ -1,37 +1,36 @@
 /**
- * Store and presence settings for `basis-canary serve`, read once from the environment.
- * Only SQLite exists today; asking for PostgreSQL fails at start rather than silently
- * falling back to a store the operator did not choose.
+ * Settings for `basis-canary serve`, read once at start through the env contract
+ * (lib/core/env-schema.ts, ORCHESTRATOR_ENV). Only SQLite exists today; asking for PostgreSQL
+ * fails at start rather than silently falling back to a store the operator did not choose.
  */
+import { type EnvRecord, type EnvValues, ORCHESTRATOR_ENV, readEnv, readEnvVar } from "../core/env-schema.ts";
 import { BasisError } from "../core/errors.ts";
-import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type OrchestratorEnv = EnvValues<typeof ORCHESTRATOR_ENV>;
 
-/** Returns the driver to use; never quotes BASIS_DATABASE_URL, which may carry a password. */
-export function resolveStoreDriver(env: Env): "sqlite" {
-  const driver = (env.BASIS_STORE_DRIVER ?? "").trim().toLowerCase();
-  if (driver === "" || driver === "sqlite") return "sqlite";
-  if (driver === "postgres" || driver === "postgresql") {
-    throw new BasisError("store_driver_unavailable", "BASIS_STORE_DRIVER=postgres is not implemented yet in this orchestrator.", {
-      exitCode: 2,
-      hint: "Unset BASIS_STORE_DRIVER and BASIS_DATABASE_URL, and use --data DIR for the durable SQLite store.",
-    });
-  }
-  throw new BasisError("store_driver_unknown", "BASIS_STORE_DRIVER must be sqlite (postgres is planned).", {
-    exitCode: 2,
-    hint: "Unset BASIS_STORE_DRIVER to use SQLite.",
-  });
+export interface ServeSettings {
+  /** Every ORCHESTRATOR_ENV variable, checked and typed. */
+  env: OrchestratorEnv;
+  /** --port when given, else PORT, else 8787. */
+  port: number;
+  store: "sqlite";
+  /** BASIS_WORKER_TOKENS split on commas. */
+  allowlist: string[];
 }
 
-/** BASIS_HEARTBEAT_WINDOW_MS: how long an HTTP heartbeat keeps a worker online (1 s to 1 day). */
-export function parseHeartbeatWindow(value: string | undefined): number {
-  const text = (value ?? "").trim();
-  if (text === "") return DEFAULT_HEARTBEAT_WINDOW_MS;
-  if (!/^\d{1,9}$/.test(text) || Number(text) < 1_000 || Number(text) > 86_400_000) {
-    throw new BasisError("heartbeat_window_malformed", "BASIS_HEARTBEAT_WINDOW_MS must be a whole number of milliseconds from 1000 to 86400000.", {
-      exitCode: 2,
-    });
-  }
-  return Number(text);
+/** Throws a BasisError (exit 2) naming the first bad variable; never quotes a value. */
+export function readServeSettings(raw: EnvRecord, portFlag: string | undefined): ServeSettings {
+  const env = readEnv(ORCHESTRATOR_ENV, raw);
+  const port = portFlag === undefined ? env.PORT : readEnvVar("--port", ORCHESTRATOR_ENV.PORT, portFlag);
+  const allowlist = (env.BASIS_WORKER_TOKENS ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+  return { env, port, store: resolveStoreDriver(env.BASIS_STORE_DRIVER), allowlist };
+}
+
+/** Returns the driver to use; never quotes BASIS_DATABASE_URL, which may carry a password. */
+export function resolveStoreDriver(driver: OrchestratorEnv["BASIS_STORE_DRIVER"]): "sqlite" {
+  if (driver === "sqlite") return "sqlite";
+  throw new BasisError("store_driver_unavailable", "BASIS_STORE_DRIVER=postgres is not implemented yet in this orchestrator.", {
+    exitCode: 2,
+    hint: "Unset BASIS_STORE_DRIVER and BASIS_DATABASE_URL, and use --data DIR for the durable SQLite store.",
+  });
 }

@@ -5,6 +5,7 @@
 import type { ConsolaInstance } from "consola";
 import { Server as Engine } from "@socket.io/bun-engine";
 import { Server } from "socket.io";
+import { ORCHESTRATOR_ENV } from "../core/env-schema.ts";
 import { isDevMode, type TokenPolicy } from "../core/token.ts";
 import type { DispatchDeps } from "./dispatch.ts";
 import { errorResponse, HttpError, json, Router } from "./http.ts";
@@ -62,7 +63,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     store,
     devMode,
     now,
-    jobTimeoutMs: options.jobTimeoutMs ?? 120_000,
+    jobTimeoutMs: options.jobTimeoutMs ?? ORCHESTRATOR_ENV.BASIS_JOB_TIMEOUT_MS.fallback,
     ackTimeoutMs: 5_000,
   };
   let listenUrl: string | undefined;

@@ -7,7 +7,6 @@ import process from "node:process";
 // The client's browser build: it speaks through the runtime's built-in WebSocket (Bun and Deno
 // both have one), where the Node build loads ws, an XHR shim and debug for about 7 MB more.
 import sio from "socket.io-client/dist/socket.io.js";
-import { BasisError } from "../core/errors.ts";
 import { resolveWorkerToken } from "../core/token.ts";
 import { readWorkerConfig } from "../core/worker-config.ts";
 import { loadWorkerEnv } from "../io/env-source.ts";
@@ -24,15 +23,6 @@ export interface StartWorkerOptions {
   pull?: boolean;
 }
 
-function readMs(env: Record<string, string | undefined>, name: string): number | undefined {
-  const value = env[name]?.trim();
-  if (!value) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1) {
-    throw new BasisError("duration_malformed", `${name} must be a whole number of milliseconds.`, { exitCode: 2 });
-  }
-  return Number(value);
-}
-
 export async function startWorker(options: StartWorkerOptions): Promise<void> {
   const log = logger("worker");
   const loaded = await loadWorkerEnv(options.envFile);
@@ -43,8 +33,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<void> {
   // Before any slow step, so a second start of the same id fails at once; `stop` reads it.
   await holdPidFile(config.workerId, (message) => log.warn(message));
   const runtime = await createRuntime(config, {
-    firstTokenTimeoutMs: readMs(loaded.env, "BASIS_FIRST_TOKEN_TIMEOUT_MS"),
-    totalTimeoutMs: readMs(loaded.env, "BASIS_JOB_TIMEOUT_MS"),
+    firstTokenTimeoutMs: config.timings.firstTokenTimeoutMs,
+    totalTimeoutMs: config.timings.jobTimeoutMs,
   });
   if (options.pull) await pullModelFirst(runtime, config.backend.model ?? "", log);
   await runtime.check();
@@ -59,9 +49,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<void> {
     log,
     connect: (url, opts) => sio(url, opts),
     version: VERSION,
-    heartbeatMs: readMs(loaded.env, "BASIS_HEARTBEAT_MS"),
-    drainTimeoutMs: readMs(loaded.env, "BASIS_DRAIN_TIMEOUT_MS"),
-    healthPollMs: readMs(loaded.env, "BASIS_HEALTH_POLL_MS"),
+    heartbeatMs: config.timings.heartbeatMs,
+    drainTimeoutMs: config.timings.drainTimeoutMs,
+    healthPollMs: config.timings.healthPollMs,
   });
 
   let stopping = false;

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { BasisError } from "../../lib/core/errors.ts";
-import { defaultWorkerId, readWorkerConfig } from "../../lib/core/worker-config.ts";
+import { readWorkerConfig } from "../../lib/core/worker-config.ts";
+import { defaultWorkerId } from "../../lib/core/worker-id.ts";
 
 const WALLET = "0x52908400098527886e0f7030069857d2e4169ee7";
 const KEY = `0x${"ab".repeat(32)}`;
@@ -56,8 +57,8 @@ describe("readWorkerConfig", () => {
     ["a non-URL orchestrator", { BASIS_WORKER_WALLET: WALLET, BASIS_ORCHESTRATOR_URL: "localhost 8787" }, "orchestrator_url_malformed"],
     ["an ftp orchestrator", { BASIS_WORKER_WALLET: WALLET, BASIS_ORCHESTRATOR_URL: "ftp://h" }, "orchestrator_url_malformed"],
     ["credentials in the URL", { BASIS_WORKER_WALLET: WALLET, BASIS_ORCHESTRATOR_URL: "ws://u:p@h" }, "orchestrator_url_malformed"],
-    ["zero concurrency", { BASIS_WORKER_WALLET: WALLET, BASIS_WORKER_CONCURRENCY: "0" }, "concurrency_malformed"],
-    ["fractional concurrency", { BASIS_WORKER_WALLET: WALLET, BASIS_WORKER_CONCURRENCY: "1.5" }, "concurrency_malformed"],
+    ["zero concurrency", { BASIS_WORKER_WALLET: WALLET, BASIS_WORKER_CONCURRENCY: "0" }, "env_invalid"],
+    ["fractional concurrency", { BASIS_WORKER_WALLET: WALLET, BASIS_WORKER_CONCURRENCY: "1.5" }, "env_invalid"],
     ["ollama without a model", { BASIS_WORKER_WALLET: WALLET, BASIS_WORKER_RUNTIME: "ollama" }, "backend_model_missing"],
     ["openai without a URL", { BASIS_WORKER_WALLET: WALLET, BASIS_WORKER_RUNTIME: "openai", BASIS_OPENAI_MODEL: "m" }, "backend_url_missing"],
   ];

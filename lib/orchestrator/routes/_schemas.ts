@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { isBasisError } from "../../core/errors.ts";
 import { RuntimeNameSchema } from "../../core/protocol.ts";
 import { parseWallet } from "../../core/wallet.ts";
-import { WORKER_ID_PATTERN } from "../../core/worker-config.ts";
+import { WORKER_ID_PATTERN } from "../../core/worker-id.ts";
 
 export const MAX_MODELS = 64;
 

@@ -2,7 +2,7 @@
  * `GET /api/workers/onboarding/status[?worker_id=]`: where an operator stands, row by row, in
  * plain words. Routing here means this orchestrator only; settlement is gated (dry run).
  */
-import { WORKER_ID_PATTERN } from "../../core/worker-config.ts";
+import { WORKER_ID_PATTERN } from "../../core/worker-id.ts";
 import { type Handler, HttpError, json } from "../http.ts";
 import { SETTLEMENT } from "../rewards.ts";
 import type { ApiDeps } from "./_api.ts";

@@ -1,5 +1,5 @@
 /** Worker records as the Basis API serves them: `GET /api/workers/:id`. */
-import { WORKER_ID_PATTERN } from "../../core/worker-config.ts";
+import { WORKER_ID_PATTERN } from "../../core/worker-id.ts";
 import { type Handler, HttpError, json } from "../http.ts";
 import { judgePresence, type Presence } from "../presence.ts";
 import type { WorkerRecord } from "../store.ts";
