@@ -1,19 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { type EnvVar, ORCHESTRATOR_ENV, readEnv, readEnvVar, SECRET_ENV_NAMES, WORKER_ENV } from "../../lib/core/env-schema.ts";
-import { BasisError } from "../../lib/core/errors.ts";
+import { catchBasisError as caught } from "../helpers/errors.ts";
 
 const KEY = `0x${"ab".repeat(32)}`;
 const TABLES = { worker: WORKER_ENV, orchestrator: ORCHESTRATOR_ENV } as const;
-
-function caught(fn: () => unknown): BasisError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof BasisError) return error;
-    throw error;
-  }
-  throw new Error("expected a BasisError");
-}
 
 describe("the env tables", () => {
   test("every name is a BASIS_* variable, or one of the few conventional ones", () => {

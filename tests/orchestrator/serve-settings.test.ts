@@ -1,17 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { DEFAULT_HEARTBEAT_WINDOW_MS } from "../../lib/orchestrator/presence.ts";
 import { readServeSettings } from "../../lib/orchestrator/serve-settings.ts";
+import { catchBasisError as failure } from "../helpers/errors.ts";
 
 const DATABASE_URL = "postgres://basis:hunter2-password@db.internal:5432/basis";
-
-function failure(fn: () => unknown): { code: string; message: string; hint?: string; exitCode: number } {
-  try {
-    fn();
-  } catch (error) {
-    return error as never;
-  }
-  throw new Error("expected a failure");
-}
 
 describe("readServeSettings: the store", () => {
   test.each([[undefined], [""], ["sqlite"], [" SQLite "]])("uses SQLite when BASIS_STORE_DRIVER is %p", (driver) => {
