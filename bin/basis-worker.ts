@@ -8,9 +8,6 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
   // console.log is measurably faster to first output than process.stdout.write in a compiled Bun binary.
   console.log(versionLine("basis-worker"));
 } else {
-  // citty colours its usage text unless told otherwise; piped help stays plain. Only --help
-  // asks: touching process.stdout builds Node streams, which every other start can skip.
-  if ((argv.includes("--help") || argv.includes("-h")) && !process.stdout.isTTY) process.env.NO_COLOR = "1";
   const [{ runCli }, { default: main }] = await Promise.all([import("../lib/cli/_run.ts"), import("../lib/cli/main.ts")]);
   await runCli(main, argv);
 }

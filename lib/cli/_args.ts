@@ -8,11 +8,16 @@ export const verboseArg = {
 } as const;
 
 export const baseArg = {
-  base: { type: "string", description: "Basis API base URL (default: $BASIS_BASE_URL or https://basis.watch)", valueHint: "url" },
+  base: { type: "string", description: "Basis API base URL (default: BASIS_BASE_URL from the env file or environment, else https://basis.watch)", valueHint: "url" },
 } as const;
 
+export const envFileArg = {
+  "env-file": { type: "string", description: "The worker's .env (from setup --write-env): read the worker id, wallet and API base from it; flags win", valueHint: "path" },
+} as const;
+
+/** Not `required`: the id may come from --env-file instead (lib/io/worker-identity.ts checks). */
 export const workerIdArg = {
-  "worker-id": { type: "string", description: "The worker id (a short slug)", valueHint: "id", required: true },
+  "worker-id": { type: "string", description: "The worker id (a short slug; default: BASIS_WORKER_ID from --env-file)", valueHint: "id" },
 } as const;
 
 export const canaryArgs = {

@@ -14,6 +14,7 @@ export default defineCommand({
   subCommands: {
     run: () => import("./canary-run.ts").then((m) => m.default),
     serve: () => import("./serve.ts").then((m) => m.default),
+    version: () => import("./version.ts").then((m) => m.versionCommand("basis-canary")),
   },
   // A root `run()` would also fire after `serve`; a default sub-command runs alone.
   default: "run",

@@ -18,5 +18,6 @@ export default defineCommand({
     canary: () => import("./canary.ts").then((m) => m.default),
     service: () => import("./service.ts").then((m) => m.default),
     price: () => import("./price.ts").then((m) => m.default),
+    version: () => import("./version.ts").then((m) => m.versionCommand("basis-worker")),
   },
 });

@@ -20,7 +20,8 @@ interface WriteEnvArgs {
 export default defineCommand({
   meta: { name: "setup", description: "Check this host (--check: GPUs, Docker, Ollama, vLLM) or write the worker .env (--write-env, mode 0600)" },
   args: {
-    check: { type: "boolean", description: "Detect OS, GPUs, Docker, Ollama and vLLM; say what is missing and what to run next" },
+    check: { type: "boolean", description: "Detect OS, GPUs, Docker, Ollama and vLLM; say what is missing and what to run next. With --env-file, also check that file: the API answers, the backend serves the model, the orchestrator accepts the handshake (exit 1 if not)" },
+    "env-file": { type: "string", description: "With --check: the worker .env to check end to end", valueHint: "path" },
     "write-env": { type: "boolean", description: "Write the worker .env from the template (0600, atomic, never overwritten without --force)" },
     wallet: { type: "string", description: "Your PUBLIC reward wallet address (0x + 40 hex); never a key", valueHint: "0x..." },
     runtime: { type: "string", description: "echo | ollama | vllm | openai", valueHint: "name" },
@@ -37,9 +38,10 @@ export default defineCommand({
   async run({ args }) {
     const { inputError } = await import("../core/errors.ts");
     if (args.check && args["write-env"]) throw inputError("setup_mode_conflict", "Pass --check or --write-env, not both.");
+    if (args["write-env"] && args["env-file"] !== undefined) throw inputError("setup_mode_conflict", "--env-file goes with --check; --write-env writes the file named by --out.");
     await refuseSecretFlags(args);
     if (args["write-env"]) await writeEnv(args);
-    else await checkHost(args.json === true);
+    else await checkHost(args.json === true, args["env-file"]);
   },
 });
 
@@ -52,35 +54,52 @@ async function refuseSecretFlags(args: Record<string, unknown>): Promise<void> {
   }
 }
 
-async function checkHost(json: boolean): Promise<void> {
-  const [{ detectHost }, { formatHostTable }, { readEnvVar, WORKER_ENV }, { print, say }] = await Promise.all([
+async function checkHost(json: boolean, envFile: string | undefined): Promise<void> {
+  const [{ detectHost }, { formatHostTable }, { readEnvVar, WORKER_ENV }, { loadWorkerEnv }, { print, say }] = await Promise.all([
     import("../io/detect-host.ts"),
     import("../core/detect/format-host-table.ts"),
     import("../core/env-schema.ts"),
+    import("../io/env-source.ts"),
     import("./_run.ts"),
   ]);
-  const report = await detectHost({
-    ollamaUrl: readEnvVar("BASIS_OLLAMA_URL", WORKER_ENV.BASIS_OLLAMA_URL, process.env.BASIS_OLLAMA_URL),
-    vllmUrl: readEnvVar("BASIS_VLLM_URL", WORKER_ENV.BASIS_VLLM_URL, process.env.BASIS_VLLM_URL),
-  });
-  if (json) print(report);
-  else say(formatHostTable(report));
+  // The backends the env file points at, when there is one.
+  const { env } = await loadWorkerEnv(envFile);
+  const [report, checks] = await Promise.all([
+    detectHost({
+      ollamaUrl: readEnvVar("BASIS_OLLAMA_URL", WORKER_ENV.BASIS_OLLAMA_URL, env.BASIS_OLLAMA_URL),
+      vllmUrl: readEnvVar("BASIS_VLLM_URL", WORKER_ENV.BASIS_VLLM_URL, env.BASIS_VLLM_URL),
+    }),
+    envFile === undefined ? undefined : import("../worker/check-env.ts").then((m) => m.checkWorkerEnv(envFile)),
+  ]);
+  if (checks?.some((check) => !check.ok)) process.exitCode = 1;
+  if (json) {
+    print({ ...report, ...(checks ? { checks } : {}) });
+    return;
+  }
+  say(formatHostTable(report));
+  if (checks) {
+    const width = Math.max(...checks.map((check) => check.name.length)) + 2;
+    say(`\n${envFile}\n${checks.map((check) => `${check.ok ? "ok  " : "FAIL"}  ${check.name.padEnd(width)}${check.detail}`).join("\n")}`);
+  }
 }
 
 async function writeEnv(args: WriteEnvArgs): Promise<void> {
-  const [{ hostname }, { resolve }, errors, { parseWallet }, config, fields, ids, urls, { renderWorkerEnv }, { parseDotenv }, { resolveBaseUrl }] = await Promise.all([
-    import("node:os"),
-    import("node:path"),
-    import("../core/errors.ts"),
-    import("../core/wallet.ts"),
-    import("../core/worker-config.ts"),
-    import("../core/worker-fields.ts"),
-    import("../core/worker-id.ts"),
-    import("../core/urls.ts"),
-    import("../core/env-template.ts"),
-    import("../core/dotenv.ts"),
-    import("../io/basis-api.ts"),
-  ]);
+  const [{ hostname }, { resolve }, errors, { parseWallet }, config, fields, ids, urls, { renderWorkerEnv }, { parseDotenv }, { resolveBaseUrl }, { apiBaseFor }, { describeUrl }] =
+    await Promise.all([
+      import("node:os"),
+      import("node:path"),
+      import("../core/errors.ts"),
+      import("../core/wallet.ts"),
+      import("../core/worker-config.ts"),
+      import("../core/worker-fields.ts"),
+      import("../core/worker-id.ts"),
+      import("../core/urls.ts"),
+      import("../core/env-template.ts"),
+      import("../core/dotenv.ts"),
+      import("../io/basis-api.ts"),
+      import("../core/socket-target.ts"),
+      import("../core/public-url.ts"),
+    ]);
   const required = (name: "wallet" | "runtime" | "orchestrator" | "out"): string => {
     const value = args[name]?.trim();
     if (!value) throw errors.inputError(`${name}_missing`, `setup --write-env needs --${name}.`, "basis-worker setup --write-env --wallet 0x... --runtime echo --orchestrator ws://host:8787 --out ./worker.env");
@@ -101,7 +120,11 @@ async function writeEnv(args: WriteEnvArgs): Promise<void> {
     BASIS_ORCHESTRATOR_URL: orchestrator,
   };
   if (models.length > 0) values.BASIS_WORKER_MODELS = models.join(",");
-  if (args.base !== undefined) values.BASIS_BASE_URL = resolveBaseUrl(args.base, undefined);
+  // The status commands read BASIS_BASE_URL from this file: a self-hosted orchestrator serves
+  // the API on its own port, so that is where they must ask.
+  const derivedBase = args.base === undefined ? apiBaseFor(orchestrator) : undefined;
+  const base = args.base !== undefined ? resolveBaseUrl(args.base, undefined) : derivedBase;
+  if (base !== undefined) values.BASIS_BASE_URL = base;
   const backendPrefix = runtime === "echo" ? undefined : `BASIS_${runtime.toUpperCase()}`;
   for (const [flag, suffix] of [["backend-model", "MODEL"], ["backend-url", "URL"]] as const) {
     const value = args[flag]?.trim();
@@ -111,6 +134,24 @@ async function writeEnv(args: WriteEnvArgs): Promise<void> {
     const problem = suffix === "URL" ? urls.urlProblem(value, urls.HTTP_URL) : undefined;
     if (problem) throw errors.inputError("backend_url_malformed", `--backend-url ${problem}.`, "e.g. http://127.0.0.1:11434");
     values[`${backendPrefix}_${suffix}`] = value;
+  }
+  const notes: string[] = [];
+  if (derivedBase !== undefined) notes.push(`BASIS_BASE_URL=${derivedBase}: a self-hosted orchestrator serves the Basis API on its own port (pass --base to change).`);
+  if (backendPrefix && (runtime === "ollama" || runtime === "vllm")) {
+    // The backend this host runs: its URL from the environment, and its model when it serves exactly one.
+    const fromEnv = process.env[`${backendPrefix}_URL`]?.trim();
+    if (!values[`${backendPrefix}_URL`] && fromEnv) values[`${backendPrefix}_URL`] = fromEnv;
+    if (!values[`${backendPrefix}_MODEL`]) {
+      const { probeServedModels } = await import("../io/detect-host.ts");
+      const url = values[`${backendPrefix}_URL`] ?? (runtime === "ollama" ? urls.DEFAULT_OLLAMA_URL : urls.DEFAULT_VLLM_URL);
+      const served = await probeServedModels(runtime, url);
+      if (served.length === 1) {
+        values[`${backendPrefix}_MODEL`] = served[0] as string;
+        notes.push(`${backendPrefix}_MODEL=${served[0]}: the one model ${runtime} serves at ${describeUrl(url)}.`);
+      } else if (served.length > 1) {
+        notes.push(`${runtime} at ${describeUrl(url)} serves ${served.length} models (${served.slice(0, 8).join(", ")}): pick one with --backend-model.`);
+      }
+    }
   }
 
   const text = renderWorkerEnv(template, values);
@@ -127,17 +168,18 @@ async function writeEnv(args: WriteEnvArgs): Promise<void> {
   const git = await checkGitIgnored(out);
   if (git.inRepo && !git.ignored) warnings.push(`${out} is inside a git work tree and not ignored: add it to .gitignore so it is never committed.`);
   if (pending) warnings.push(pending);
-  const next = `basis-worker start --env-file ${out}`;
+  const next = [`basis-worker register --env-file ${out}`, `basis-worker start --env-file ${out}`];
   if (args.json) {
-    print({ written: resolve(out), mode: "0600", worker_id: workerId, runtime, warnings, next });
+    print({ written: resolve(out), mode: "0600", worker_id: workerId, runtime, base: base ?? null, notes, warnings, next });
     return;
   }
   for (const warning of warnings) logger("setup").warn(warning);
   say(
     [
       `Wrote ${out} (mode 0600) for worker ${workerId}, runtime ${runtime}.`,
-      "The secrets (BASIS_WORKER_TOKEN, BASIS_WORKER_AUTH_KEY) are blank: if your orchestrator operator gave you one, type it into that file on this host; never pass it as a flag.",
-      `Next: ${next}`,
+      ...notes,
+      "The secrets (BASIS_WORKER_TOKEN, BASIS_WORKER_AUTH_KEY) are blank: the orchestrator's operator gives you one; type it into that file on this host, never as a flag (README: Where the secrets come from).",
+      `Next: ${next.join(", then ")}`,
     ].join("\n"),
   );
 }

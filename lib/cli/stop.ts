@@ -1,20 +1,23 @@
 import { defineCommand } from "citty";
+import { envFileArg, jsonArg } from "./_args.ts";
 
 export default defineCommand({
   meta: { name: "stop", description: "Stop a worker that `start` runs on this host: SIGTERM, then in-flight jobs drain before it exits" },
   args: {
     "worker-id": { type: "string", description: "Which worker (needed when several run on this host)", valueHint: "id" },
+    ...envFileArg,
     wait: { type: "string", description: "Seconds to wait for the drain to finish", default: "45", valueHint: "s" },
+    ...jsonArg,
   },
   async run({ args }) {
-    const [{ BasisError, inputError }, { parseWorkerId }, pidFiles, { resolveStateDir }, { say }] = await Promise.all([
+    const [{ BasisError, inputError }, { resolveIdentity }, pidFiles, { resolveStateDir }, { print, say }] = await Promise.all([
       import("../core/errors.ts"),
-      import("../core/worker-id.ts"),
+      import("../io/worker-identity.ts"),
       import("../io/pid-file.ts"),
       import("../io/state-dir.ts"),
       import("./_run.ts"),
     ]);
-    const wanted = args["worker-id"] === undefined ? undefined : parseWorkerId(args["worker-id"]);
+    const { workerId: wanted } = await resolveIdentity("stop", args, false);
     if (!/^\d{1,4}$/.test(args.wait) || Number(args.wait) < 1) throw inputError("wait_malformed", "--wait must be a whole number of seconds from 1 to 9999.");
     const dir = resolveStateDir();
     const entries = (await pidFiles.listPidFiles(dir)).filter((entry) => wanted === undefined || entry.workerId === wanted);
@@ -50,6 +53,7 @@ export default defineCommand({
       });
     }
     await pidFiles.removePidFile(target.path);
-    say(`Stopped worker ${target.workerId} (pid ${pid}) after a graceful drain${cleaned}.`);
+    if (args.json) print({ stopped: true, worker_id: target.workerId, pid, stale_pid_files_removed: stale.length });
+    else say(`Stopped worker ${target.workerId} (pid ${pid}) after a graceful drain${cleaned}.`);
   },
 });

@@ -114,15 +114,15 @@ export const WORKER_ENV = {
 
 /** `basis-canary serve`, the reference orchestrator and Basis API. */
 export const ORCHESTRATOR_ENV = {
-  PORT: whole("The port to listen on (--port wins; 0 picks a free one).", 8787, 0, 65535),
-  BASIS_WORKER_AUTH_KEY: secret("Accept wallet-bound worker tokens derived from this key."),
-  BASIS_WORKER_TOKENS: secret("Comma-separated worker tokens to accept."),
-  BASIS_ORCHESTRATOR_SECRET: secret("Bearer secret for /v1/dispatch (open without it)."),
-  INTERNAL_API_SECRET: secret("Bearer secret for the internal API (off without it)."),
-  BASIS_JOB_TIMEOUT_MS: ms("How long a dispatched job may run on a worker.", 120_000),
+  BASIS_WORKER_AUTH_KEY: secret("Master key workers authenticate with (wallet-bound tokens derive from it); at least 32 bytes, e.g. `openssl rand -hex 32`. Unset with no BASIS_WORKER_TOKENS: dev mode."),
+  BASIS_WORKER_TOKENS: secret("Comma-separated static worker tokens accepted besides the auth key."),
+  BASIS_ORCHESTRATOR_SECRET: secret("Bearer token clients need for /v1/dispatch and /v1/chat/completions; unset: open to anyone who reaches the port."),
+  INTERNAL_API_SECRET: secret("Enables the canary route that marks price offers verified."),
+  PORT: whole("Port when --port is not given (0 picks a free one).", 8787, 0, 65535),
+  BASIS_JOB_TIMEOUT_MS: ms("How long a dispatched job may run before the client gets 504.", 120_000),
   BASIS_HEARTBEAT_WINDOW_MS: ms("How long an HTTP heartbeat keeps a worker online.", 90_000, 1_000, 86_400_000),
-  BASIS_STORE_DRIVER: choice(["sqlite", "postgres", "postgresql"], "The store (postgres is planned; --data DIR keeps SQLite on disk).", "sqlite"),
-  BASIS_DATABASE_URL: secret("PostgreSQL connection URL (it may carry a password)."),
+  BASIS_STORE_DRIVER: choice(["sqlite", "postgres", "postgresql"], "sqlite (--data DIR makes it durable) or postgres (with BASIS_DATABASE_URL; instances on one database form a cluster).", "sqlite"),
+  BASIS_DATABASE_URL: secret("postgres://user:pass@host/db for BASIS_STORE_DRIVER=postgres (it may carry a password)."),
   BASIS_LOG_LEVEL: logLevel,
 } as const;
 
@@ -130,6 +130,12 @@ export const ORCHESTRATOR_ENV = {
 export const SECRET_ENV_NAMES: readonly string[] = [
   ...new Set([...Object.entries(WORKER_ENV), ...Object.entries(ORCHESTRATOR_ENV)].filter(([, spec]) => spec.secret).map(([name]) => name)),
 ];
+
+/** The variable in one line for `--help`: "SECRET. " first when it is one, the default last. */
+export function describeEnvVar(spec: EnvVar<unknown>): string {
+  const fallback = typeof spec.fallback === "number" || (typeof spec.fallback === "string" && !spec.secret) ? ` Default ${String(spec.fallback)}.` : "";
+  return `${spec.secret ? "SECRET. " : ""}${spec.doc}${fallback}`;
+}
 
 /** One variable (or a flag standing in for it, named by `label`): its value, or its fallback when unset or blank. */
 export function readEnvVar<Out>(label: string, spec: EnvVar<Out>, raw: string | undefined): Out {

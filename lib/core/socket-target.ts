@@ -13,3 +13,19 @@ export function socketTarget(orchestratorUrl: string): SocketTarget {
   const prefix = url.pathname.replace(/\/+$/, "");
   return { uri: `${url.protocol}//${url.host}`, path: `${prefix}/socket.io/` };
 }
+
+/** Hosts of the public network, whose API lives at https://basis.watch, not on the orchestrator. */
+const PUBLIC_NETWORK = /(^|\.)basis\.watch$/i;
+
+/**
+ * The Basis API base that goes with an orchestrator URL. A self-hosted orchestrator
+ * (`basis-canary serve`) serves the API on its own origin and prefix, so ws://host:8787 pairs
+ * with http://host:8787; the public network's orchestrators pair with the default base
+ * (undefined).
+ */
+export function apiBaseFor(orchestratorUrl: string): string | undefined {
+  const url = new URL(orchestratorUrl);
+  if (PUBLIC_NETWORK.test(url.hostname)) return undefined;
+  const scheme = url.protocol === "wss:" || url.protocol === "https:" ? "https:" : "http:";
+  return `${scheme}//${url.host}${url.pathname.replace(/\/+$/, "")}`;
+}

@@ -58,16 +58,42 @@ export interface RegistrationView {
 export const ROUTING_NOTE =
   "Registration is not routing: jobs reach a worker only where job routing is enabled (on basis.watch it is opt-in), and reward settlement is gated.";
 
-export function formatRegistration(result: RegistrationView, requested: { worker_id: string; worker_wallet: string }): string {
+export interface RegistrationChange {
+  field: "runtime" | "models";
+  from: string;
+  to: string;
+}
+
+/** What a re-registration changes; empty when nothing did, or when the earlier record is unknown. */
+export function describeChanges(before: WorkerView | undefined, requested: { runtime: string; models: string[] }): RegistrationChange[] {
+  if (!before) return [];
+  const changes: RegistrationChange[] = [];
+  if (before.runtime !== undefined && before.runtime !== requested.runtime) changes.push({ field: "runtime", from: before.runtime, to: requested.runtime });
+  const was = [...(before.models ?? [])].sort().join(", ");
+  const now = [...requested.models].sort().join(", ");
+  if (before.models !== undefined && was !== now) changes.push({ field: "models", from: was || "none", to: now });
+  return changes;
+}
+
+export function formatRegistration(
+  result: RegistrationView,
+  requested: { worker_id: string; worker_wallet: string },
+  changes: readonly RegistrationChange[] = [],
+  envFile?: string,
+): string {
   const id = result.worker?.worker_id ?? requested.worker_id;
   const wallet = result.worker?.worker_wallet ?? requested.worker_wallet;
-  const head =
-    result.created === false
-      ? `Worker ${id} was already registered to wallet ${wallet}; nothing changed.`
-      : `Registered worker ${id} to wallet ${wallet}.`;
+  let head = `Registered worker ${id} to wallet ${wallet}.`;
+  if (result.created === false) {
+    head =
+      changes.length > 0
+        ? `Worker ${id} was already registered to wallet ${wallet}; updated ${changes.map((c) => `${c.field} ${printable(c.from, 80)} -> ${printable(c.to, 80)}`).join("; ")}.`
+        : `Worker ${id} was already registered to wallet ${wallet}; nothing changed.`;
+  }
   const lines = [head];
   if (result.worker) lines.push(...describeSetup(result.worker));
-  lines.push("", ROUTING_NOTE, `Next: basis-worker start --env-file worker.env, then basis-worker status --worker-id ${id}`);
+  const env = envFile ?? "./worker.env";
+  lines.push("", ROUTING_NOTE, `Next: basis-worker start --env-file ${env}, then basis-worker status --env-file ${env}`);
   return lines.join("\n");
 }
 
@@ -99,16 +125,35 @@ export function formatRewards(rewards: RewardsView): string {
   return [alignRows(rows), describeSettlement(rewards.settlement)].join("\n");
 }
 
-export function formatOnboarding(onboarding: OnboardingView): string {
+export function formatOnboarding(onboarding: OnboardingView, { settlement = true, forWorker = true }: { settlement?: boolean; forWorker?: boolean } = {}): string {
   const lines: string[] = [];
   const rows = onboarding.rows ?? [];
   if (rows.length > 0) lines.push(alignRows(rows.map((row) => [row.name, [row.state, row.detail].filter(Boolean).join(": ") || "-"])));
-  lines.push(...describeGates(onboarding));
+  const gates = describeGates(onboarding, forWorker);
+  // With the reward ledger printed above, its settlement line is already there: say it once.
+  lines.push(...(settlement ? gates : gates.slice(0, -1)));
   return lines.join("\n");
 }
 
-/** The honest summary of routing and settlement; a state that was not reported is said to be unknown. */
-export function describeGates(onboarding: OnboardingView): string[] {
+export interface StatusParts {
+  worker?: WorkerView | undefined;
+  rewards?: RewardsView | undefined;
+  onboarding?: OnboardingView | undefined;
+  now: Date;
+}
+
+/** The whole `status` text: the worker, then the ledger and the onboarding state when asked for. */
+export function formatStatus({ worker, rewards, onboarding, now }: StatusParts): string {
+  const sections: string[] = [];
+  if (worker) sections.push(formatWorker(worker, now));
+  if (rewards) sections.push(`Rewards\n${formatRewards(rewards)}`);
+  if (onboarding) sections.push(`Onboarding\n${formatOnboarding(onboarding, { settlement: !rewards, forWorker: worker !== undefined })}`);
+  else sections.push(STATUS_NOTE);
+  return sections.join("\n\n");
+}
+
+/** The honest summary of routing and settlement; a state that was not reported is said to be unknown. The settlement line is last. */
+export function describeGates(onboarding: OnboardingView, forWorker = true): string[] {
   const lines: string[] = [];
   const routing = onboarding.jobRouting?.enabled;
   if (routing === false) lines.push("Job routing is OFF: a registered worker receives no jobs here yet.");
@@ -117,8 +162,9 @@ export function describeGates(onboarding: OnboardingView): string[] {
     lines.push(`Job routing is on${typeof scope === "string" ? ` (${printable(scope, 80)})` : ""}.`);
   }
   else lines.push("Job routing state was not reported; do not assume jobs will arrive.");
-  if (onboarding.canReceiveJobs === false) lines.push("This worker cannot receive jobs yet.");
-  else if (onboarding.canReceiveJobs === true) lines.push("This worker can receive jobs.");
+  // Without a worker id the answer is about the network: "can receive" means some worker can.
+  if (onboarding.canReceiveJobs === false) lines.push(forWorker ? "This worker cannot receive jobs yet." : "No connected worker can receive jobs yet.");
+  else if (onboarding.canReceiveJobs === true) lines.push(forWorker ? "This worker can receive jobs." : "At least one connected worker can receive jobs.");
   lines.push(describeSettlement(onboarding.settlement));
   return lines;
 }

@@ -30,6 +30,13 @@ export function parseWallet(input: string | undefined, source = "wallet"): `0x${
     });
   }
   const body = value.slice(2);
+  const unusable = unusableReason(body.toLowerCase());
+  if (unusable) {
+    throw new BasisError("wallet_unusable", `The ${source} is ${unusable}: rewards sent there could never be spent.`, {
+      exitCode: 2,
+      hint: "Give the public address of a wallet you control (copy it from your wallet app).",
+    });
+  }
   const mixedCase = body !== body.toLowerCase() && body !== body.toUpperCase();
   if (mixedCase && toChecksumAddress(value) !== value) {
     throw new BasisError("wallet_checksum", `The ${source} fails its EIP-55 checksum (a typo?).`, {
@@ -38,6 +45,17 @@ export function parseWallet(input: string | undefined, source = "wallet"): `0x${
     });
   }
   return value as `0x${string}`;
+}
+
+/**
+ * Addresses that are valid hex but no one's wallet: the zero address, the well-known burn
+ * addresses, and the precompiles (0x…01 to 0x…ff, contracts with no owner).
+ */
+function unusableReason(body: string): string | undefined {
+  if (/^0{40}$/.test(body)) return "the zero address";
+  if (/^f{40}$/.test(body) || body === "000000000000000000000000000000000000dead" || body === "dead000000000000000042069420694206942069") return "a burn address";
+  if (/^0{38}[0-9a-f]{2}$/.test(body)) return "a precompile address";
+  return undefined;
 }
 
 /**

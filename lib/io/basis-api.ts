@@ -112,8 +112,10 @@ export function createBasisApi(options: BasisApiOptions) {
     getRewards(workerId: string): Promise<RewardsView> {
       return call("GET", `/api/workers/${encodeURIComponent(workerId)}/rewards`, RewardsSchema, undefined, workerId);
     },
-    getOnboarding(workerId: string): Promise<OnboardingView> {
-      return call("GET", `/api/workers/onboarding/status?worker_id=${encodeURIComponent(workerId)}`, OnboardingSchema, undefined, workerId);
+    /** Without a worker id, the network-wide onboarding state. */
+    getOnboarding(workerId?: string): Promise<OnboardingView> {
+      const query = workerId === undefined ? "" : `?worker_id=${encodeURIComponent(workerId)}`;
+      return call("GET", `/api/workers/onboarding/status${query}`, OnboardingSchema, undefined, workerId);
     },
     /** POSTs a signed price manifest; the answer names the stored offer. */
     publishPrices(manifest: { worker_id: string }): Promise<PublishedOffer> {

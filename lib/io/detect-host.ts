@@ -106,3 +106,13 @@ function bound<T>(work: Promise<T>, timeoutMs: number, fallback: T): Promise<T> 
   });
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * The models a local Ollama or vLLM serves right now, for `setup --write-env`: with exactly one,
+ * the worker's backend model is not a question. Empty when nothing answers.
+ */
+export async function probeServedModels(runtime: "ollama" | "vllm", url: string, timeoutMs = 1500, fetchFn: typeof fetch = fetch): Promise<string[]> {
+  if (runtime === "ollama") return readOllama(url, TIMED_OUT_REPLY, await fetchReply(fetchFn, url, OLLAMA_TAGS_PATH, timeoutMs)).models;
+  const models = await fetchReply(fetchFn, url, VLLM_MODELS_PATH, timeoutMs);
+  return readVllm(url, models, models).models;
+}

@@ -9,6 +9,7 @@ import { readFile, stat } from "node:fs/promises";
 import type { Hex } from "viem";
 import { BasisError } from "../core/errors.ts";
 import { secretKind } from "../core/secrets.ts";
+import { secretArgumentIndex } from "../core/usage.ts";
 
 export const DEFAULT_KEY_ENV = "BASIS_WORKER_PRIVATE_KEY";
 
@@ -145,26 +146,13 @@ export async function readSigningKey(options: SigningKeyOptions = {}): Promise<H
   return readKeyEnv(options.keyEnv ?? DEFAULT_KEY_ENV, env);
 }
 
-/** One argv element can hide a secret as the value of `--flag=value`. */
-function argumentParts(arg: string): string[] {
-  const equals = arg.indexOf("=");
-  return arg.startsWith("-") && equals > 0 ? [arg, arg.slice(equals + 1)] : [arg];
-}
-
-const WORD = /^[a-z]{3,8}$/;
-/** An unquoted seed phrase arrives as 12+ separate lowercase words; no real command line has that. */
-const MNEMONIC_MIN_WORDS = 12;
-
 /**
  * Refuse a private key or seed phrase anywhere on the command line (it would be in shell
  * history and the process list). Throws `key_on_command_line` (exit 2) without echoing it.
  */
 export function refuseKeyOnCommandLine(argv: readonly string[]): void {
-  let wordRun = 0;
-  argv.forEach((arg, index) => {
-    wordRun = WORD.test(arg) ? wordRun + 1 : 0;
-    const found = argumentParts(arg).some((part) => secretKind(part) !== undefined) || wordRun >= MNEMONIC_MIN_WORDS;
-    if (!found) return;
+  const index = secretArgumentIndex(argv);
+  if (index !== undefined) {
     throw new BasisError(
       "key_on_command_line",
       `Refused: argument ${index + 1} looks like a private key or seed phrase. Never pass a key on the command line; nothing was signed or sent.`,
@@ -173,5 +161,5 @@ export function refuseKeyOnCommandLine(argv: readonly string[]): void {
         hint: "Put the key in a chmod 600 file (--key-file PATH), an environment variable (--key-env NAME) or the macOS Keychain (--keychain SERVICE:ACCOUNT), and remove it from your shell history.",
       },
     );
-  });
+  }
 }

@@ -4,6 +4,7 @@
  * the caller gets a 400 with a stable code.
  */
 import * as v from "valibot";
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "../core/json-depth.ts";
 
 export const MAX_BODY_BYTES = 1 << 20;
 
@@ -105,9 +106,13 @@ export async function readBody(request: Request): Promise<string> {
   return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
-/** The body as parsed JSON, or a 400 `invalid_json`. */
+/** The body as parsed JSON, or a 400 `invalid_json` (`body_too_deep` past the nesting bound). */
 export async function readJsonValue(request: Request): Promise<unknown> {
   const text = await readBody(request);
+  // Checked in one linear pass before anything parses or walks the value.
+  if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new HttpError(400, "body_too_deep", `The body nests deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
   try {
     return JSON.parse(text);
   } catch {

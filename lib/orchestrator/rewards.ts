@@ -26,8 +26,12 @@ export function ledgerEntryFor(job: JobRecord, reasons: readonly string[]): Rewa
   };
 }
 
-export function rewardsView(store: Store, worker: WorkerRecord, limit: number) {
-  const totals = store.sumRewards(worker.worker_id);
+export async function rewardsView(store: Store, worker: WorkerRecord, limit: number) {
+  const [totals, entriesTotal, entries] = await Promise.all([
+    store.sumRewards(worker.worker_id),
+    store.countRewardEntries(worker.worker_id),
+    store.listRewardEntries(worker.worker_id, limit),
+  ]);
   return {
     worker_id: worker.worker_id,
     worker_wallet: worker.worker_wallet,
@@ -39,8 +43,8 @@ export function rewardsView(store: Store, worker: WorkerRecord, limit: number) {
     pending: totals.pending.toString(),
     batching: totals.batching.toString(),
     settled: totals.settled.toString(),
-    entriesTotal: store.countRewardEntries(worker.worker_id),
-    entries: store.listRewardEntries(worker.worker_id, limit).map((entry) => ({
+    entriesTotal,
+    entries: entries.map((entry) => ({
       job_id: entry.job_id,
       model: entry.model,
       status: entry.job_status,

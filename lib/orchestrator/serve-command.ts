@@ -15,20 +15,35 @@ export interface ServeOptions {
 
 export async function serveOrchestrator(options: ServeOptions): Promise<void> {
   const log = logger("orchestrator");
-  const { env, port, allowlist } = readServeSettings(process.env, options.port);
+  const { env, port, allowlist, store } = readServeSettings(process.env, options.port);
+  const databaseUrl = store.driver === "postgres" ? store.databaseUrl : undefined;
+  if (databaseUrl && options.dataDir) {
+    throw new BasisError("store_driver_mismatch", "--data is for the SQLite store; with BASIS_STORE_DRIVER=postgres the store is the database.", {
+      exitCode: 2,
+      hint: "Drop --data, or unset BASIS_STORE_DRIVER and BASIS_DATABASE_URL.",
+    });
+  }
   const orchestrator = await startOrchestrator({
     host: options.host,
     port,
     dataDir: options.dataDir,
+    databaseUrl,
     dispatchSecret: env.BASIS_ORCHESTRATOR_SECRET,
     internalApiSecret: env.INTERNAL_API_SECRET,
     policy: { authKey: env.BASIS_WORKER_AUTH_KEY, allowlist },
     log,
     jobTimeoutMs: env.BASIS_JOB_TIMEOUT_MS,
     heartbeatWindowMs: env.BASIS_HEARTBEAT_WINDOW_MS,
-  }).catch((cause: NodeJS.ErrnoException) => {
+  }).catch((cause: NodeJS.ErrnoException & { errno?: string }) => {
     if (cause.code === "EADDRINUSE") {
       throw new BasisError("port_in_use", `Port ${port} is already in use.`, { exitCode: 2, hint: "Pick another with --port, or --port 0 for any free one." });
+    }
+    if (databaseUrl && !(cause instanceof BasisError)) {
+      // The driver's message may quote the URL (and its password): say what failed, never that.
+      throw new BasisError("database_unreachable", "Could not open the PostgreSQL store at BASIS_DATABASE_URL.", {
+        exitCode: 1,
+        hint: `Check that the database is up and the URL's host, port, user, password and database name are right (${cause.code ?? cause.errno ?? "no error code"}).`,
+      });
     }
     throw cause;
   });
@@ -37,10 +52,12 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
     await writeFile(temp, String(orchestrator.port));
     await rename(temp, options.portFile);
   }
-  log.info(`listening on ${orchestrator.url} (Socket.io for workers, HTTP API); store: ${options.dataDir ? `SQLite in ${options.dataDir}` : "in memory"}`);
+  log.info(`listening on ${orchestrator.url} (Socket.io for workers, HTTP API); store: ${databaseUrl ? "PostgreSQL (BASIS_DATABASE_URL), clustered with every instance on it" : options.dataDir ? `SQLite in ${options.dataDir}` : "in memory"}`);
   if (orchestrator.devMode) {
     log.warn("DEV MODE: no BASIS_WORKER_AUTH_KEY or BASIS_WORKER_TOKENS set; any worker with the dev token can connect. Do not expose this port.");
   }
+  const weak = weakKeyWarning(env.BASIS_WORKER_AUTH_KEY);
+  if (weak) log.warn(weak);
   if (!env.BASIS_ORCHESTRATOR_SECRET) log.warn("no BASIS_ORCHESTRATOR_SECRET: /v1/dispatch is open to anyone who can reach this port");
   const stop = async () => {
     await orchestrator.close();
@@ -48,4 +65,14 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
   };
   process.on("SIGINT", () => void stop());
   process.on("SIGTERM", () => void stop());
+}
+
+/** Every wallet-bound token derives from the auth key: a short one can be guessed offline. */
+export const MIN_AUTH_KEY_BYTES = 32;
+
+export function weakKeyWarning(authKey: string | undefined): string | undefined {
+  if (!authKey) return undefined;
+  const bytes = new TextEncoder().encode(authKey).length;
+  if (bytes >= MIN_AUTH_KEY_BYTES) return undefined;
+  return `BASIS_WORKER_AUTH_KEY is only ${bytes} byte(s): use at least ${MIN_AUTH_KEY_BYTES} random bytes (openssl rand -hex 32). Every worker token derives from it, so a short key can be guessed.`;
 }

@@ -20,6 +20,9 @@ import { rewardsRoute } from "./routes/rewards.ts";
 import { getWorkerRoute } from "./routes/workers.ts";
 import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
 import { SessionRegistry } from "./sessions.ts";
+import type { Cluster } from "./cluster.ts";
+import { localFleet } from "./fleet.ts";
+import { openPostgresStore } from "./postgres-store.ts";
 import { openSqliteStore } from "./sqlite-store.ts";
 import type { Store } from "./store.ts";
 import { attachWorkerGateway } from "./worker-gateway.ts";
@@ -31,6 +34,11 @@ export interface OrchestratorOptions {
   host: string;
   port: number;
   dataDir?: string | undefined;
+  /**
+   * A PostgreSQL URL: the store lives there instead of SQLite, and this instance joins every
+   * other orchestrator on the same database (Socket.io adapter, cross-instance dispatch).
+   */
+  databaseUrl?: string | undefined;
   /** Bearer secret for /v1/dispatch; none means open dispatch (dev). */
   dispatchSecret?: string | undefined;
   /** Bearer secret for internal routes (the canary job); none turns them off (403). */
@@ -49,14 +57,28 @@ export interface Orchestrator {
   devMode: boolean;
   store: Store;
   registry: SessionRegistry;
+  /** Set on PostgreSQL: this instance's place among the orchestrators on the same database. */
+  cluster: Cluster | undefined;
   close(): Promise<void>;
 }
 
 export async function startOrchestrator(options: OrchestratorOptions): Promise<Orchestrator> {
   const now = options.now ?? Date.now;
   const { log } = options;
-  const store = openSqliteStore(options.dataDir);
+  const store: Store = options.databaseUrl ? await openPostgresStore(options.databaseUrl) : openSqliteStore(options.dataDir);
   const registry = new SessionRegistry();
+  // Bun's own engine, not node:http's: its compatibility layer cost about half the CPU under load.
+  const io = new Server({ serveClient: false });
+  // On PostgreSQL this instance joins every other one on the same database (loaded only then).
+  const cluster = options.databaseUrl
+    ? await import("./cluster.ts")
+        .then(({ joinCluster }) => joinCluster({ io, registry, databaseUrl: options.databaseUrl as string, log }))
+        .catch(async (error: unknown) => {
+          await store.close();
+          throw error;
+        })
+    : undefined;
+  const fleet = cluster?.fleet ?? localFleet(registry);
   const devMode = isDevMode(options.policy);
   const dispatchDeps: DispatchDeps = {
     registry,
@@ -65,11 +87,14 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     now,
     jobTimeoutMs: options.jobTimeoutMs ?? ORCHESTRATOR_ENV.BASIS_JOB_TIMEOUT_MS.fallback,
     ackTimeoutMs: 5_000,
+    relay: cluster?.relay,
+    log,
   };
   let listenUrl: string | undefined;
   const api: ApiDeps = {
     store,
     registry,
+    fleet,
     now,
     devMode,
     heartbeatWindowMs: options.heartbeatWindowMs ?? DEFAULT_HEARTBEAT_WINDOW_MS,
@@ -103,11 +128,9 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     }
   };
 
-  // Bun's own engine, not node:http's: its compatibility layer cost about half the CPU under load.
-  const io = new Server({ serveClient: false });
   const engine = new Engine({ path: "/socket.io/", maxHttpBufferSize: 2e6 });
   io.bind(engine);
-  attachWorkerGateway({ io, registry, store, policy: options.policy, log, now });
+  attachWorkerGateway({ io, registry, store, policy: options.policy, log, now, onSession: cluster?.onSession });
 
   const { websocket } = engine.handler();
   const http = Bun.serve({
@@ -135,11 +158,13 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     devMode,
     store,
     registry,
+    cluster,
     async close() {
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await http.stop(true);
-      store.close();
+      await cluster?.close();
+      await store.close();
     },
   };
 }

@@ -1,8 +1,9 @@
 /** The Store on SQLite (bun:sqlite), with versioned migrations applied at open. */
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { setImmediate } from "node:timers";
+import { BasisError } from "../core/errors.ts";
 import { sumAmounts } from "../core/rewards.ts";
 import type {
   JobRecord,
@@ -92,6 +93,12 @@ function toRecord(row: WorkerRow): WorkerRecord {
   return { ...row, models: JSON.parse(row.models) as string[] };
 }
 
+/** Ledger totals by state, summed in bigint (never through a database's floats). */
+export function totalsOf(rows: readonly { state: string; reward_raw: string }[]): RewardTotals {
+  const sumOf = (state: string) => sumAmounts(rows.filter((row) => row.state === state).map((row) => row.reward_raw));
+  return { pending: sumOf("pending"), batching: sumOf("batching"), settled: sumOf("settled") };
+}
+
 export function migrate(db: Database): number {
   db.run("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
   const row = db.query("SELECT MAX(version) AS version FROM schema_migrations").get() as { version: number | null };
@@ -105,19 +112,58 @@ export function migrate(db: Database): number {
   return version;
 }
 
-export function openSqliteStore(dataDir: string | undefined): SqliteStore {
-  let path = ":memory:";
-  if (dataDir) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    path = join(dataDir, "basis.sqlite");
+/** The database and the files SQLite keeps beside it in WAL mode. */
+const DATABASE_FILES = ["basis.sqlite", "basis.sqlite-wal", "basis.sqlite-shm"];
+
+function tightenDatabaseFiles(dataDir: string): void {
+  for (const name of DATABASE_FILES) {
+    const file = join(dataDir, name);
+    if (existsSync(file)) chmodSync(file, 0o600);
   }
+}
+
+/**
+ * The data directory made or tightened to 0700 and the database created 0600 before SQLite
+ * opens it (SQLite gives its -wal and -shm files the database's mode); existing files are
+ * tightened too. A directory this user cannot make owner-only is refused.
+ */
+function prepareDataDir(dataDir: string): string {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    chmodSync(dataDir, 0o700);
+    const path = join(dataDir, "basis.sqlite");
+    closeSync(openSync(path, "a", 0o600));
+    tightenDatabaseFiles(dataDir);
+    return path;
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? "unknown error";
+    throw new BasisError("data_dir_unusable", `Cannot use ${dataDir} as the data directory (${code}).`, {
+      cause,
+      exitCode: 2,
+      hint: "Pass --data a directory this user owns (it is made owner-only, 0700).",
+    });
+  }
+}
+
+export function openSqliteStore(dataDir: string | undefined): SqliteStore {
+  const path = dataDir ? prepareDataDir(dataDir) : ":memory:";
   const db = new Database(path, { create: true, strict: true });
   db.run("PRAGMA journal_mode = WAL");
   db.run("PRAGMA synchronous = NORMAL");
   db.run("PRAGMA foreign_keys = ON");
   db.run("PRAGMA busy_timeout = 5000");
   migrate(db);
+  // Files an older version left 0644 beside the database are tightened once SQLite has them open.
+  if (dataDir) tightenDatabaseFiles(dataDir);
   return new SqliteStore(db, dataDir !== undefined);
+}
+
+/** A job waiting for its group commit, and the caller waiting on that commit. */
+interface PendingJob {
+  job: JobRecord;
+  reward: RewardEntry;
+  committed: () => void;
+  failed: (error: unknown) => void;
 }
 
 export class SqliteStore implements Store {
@@ -129,7 +175,7 @@ export class SqliteStore implements Store {
   private readonly touch;
   private readonly heartbeat;
   private readonly insertJob;
-  private readonly pendingJobs: [JobRecord, RewardEntry][] = [];
+  private pendingJobs: PendingJob[] = [];
   private open = true;
   private readonly insertReward;
   private readonly selectRewards;
@@ -188,85 +234,113 @@ export class SqliteStore implements Store {
     this.canary = db.query("UPDATE workers SET canary_passed_at = $at WHERE worker_id = $id");
   }
 
-  getWorker(workerId: string): WorkerRecord | undefined {
-    this.flushJobs();
+  private worker(workerId: string): WorkerRecord | undefined {
     const row = this.selectWorker.get(workerId);
     return row ? toRecord(row) : undefined;
   }
 
-  listWorkers(): WorkerRecord[] {
+  async getWorker(workerId: string): Promise<WorkerRecord | undefined> {
+    this.flushJobs();
+    return this.worker(workerId);
+  }
+
+  async listWorkers(): Promise<WorkerRecord[]> {
     this.flushJobs();
     return this.selectWorkers.all().map(toRecord);
   }
 
-  registerWorker(input: RegisterInput): RegisterOutcome {
+  async registerWorker(input: RegisterInput): Promise<RegisterOutcome> {
+    this.flushJobs();
     return this.db.transaction((): RegisterOutcome => {
-      const existing = this.getWorker(input.worker_id);
+      const existing = this.worker(input.worker_id);
       const models = JSON.stringify(input.models);
       if (existing) {
         if (existing.worker_wallet.toLowerCase() !== input.worker_wallet.toLowerCase()) {
           return { ok: false, reason: "wallet_conflict", worker: existing };
         }
         this.updateWorker.run({ id: input.worker_id, runtime: input.runtime, models });
-        return { ok: true, created: false, worker: this.getWorker(input.worker_id) as WorkerRecord };
+        return { ok: true, created: false, worker: this.worker(input.worker_id) as WorkerRecord };
       }
       this.insertWorker.run({ id: input.worker_id, wallet: input.worker_wallet, runtime: input.runtime, models, at: input.at });
-      return { ok: true, created: true, worker: this.getWorker(input.worker_id) as WorkerRecord };
+      return { ok: true, created: true, worker: this.worker(input.worker_id) as WorkerRecord };
     })();
   }
 
-  touchWorker(workerId: string, at: number): void {
+  async touchWorker(workerId: string, at: number): Promise<void> {
     this.touch.run({ id: workerId, at });
   }
 
-  recordHeartbeat(workerId: string, at: number): void {
+  async recordHeartbeat(workerId: string, at: number): Promise<void> {
     this.heartbeat.run({ id: workerId, at });
   }
 
   /**
-   * Job records are queued and written together, one transaction per event-loop turn: a
-   * transaction per job was a quarter of the orchestrator's CPU under load. Every read flushes
-   * the queue first, so callers always read their own writes.
+   * Group commit: job records are queued and written together, one transaction per event-loop
+   * turn (a transaction per job was a quarter of the orchestrator's CPU under load), and each
+   * caller's promise settles only once its transaction has committed, so an answer that waits
+   * on it never precedes its record. Every read flushes the queue first, so callers always read
+   * their own writes.
    */
-  recordJob(job: JobRecord, reward: RewardEntry): void {
-    this.pendingJobs.push([job, reward]);
-    if (this.pendingJobs.length === 1) setImmediate(this.flushJobs);
+  recordJob(job: JobRecord, reward: RewardEntry): Promise<void> {
+    if (!this.open) return Promise.reject(new Error("the store is closed"));
+    return new Promise<void>((committed, failed) => {
+      this.pendingJobs.push({ job, reward, committed, failed });
+      if (this.pendingJobs.length === 1) setImmediate(this.flushJobs);
+    });
   }
 
-  private readonly flushJobs = (): void => {
-    if (this.pendingJobs.length === 0 || !this.open) return;
-    const batch = this.pendingJobs.splice(0);
+  private writeJobs(batch: readonly PendingJob[]): void {
     this.db.transaction(() => {
-      for (const [job, reward] of batch) {
+      for (const { job, reward } of batch) {
         // A job id is recorded once (a receipt is never duplicated); a repeat writes nothing.
         if (this.insertJob.run({ ...job, payable: job.payable ? 1 : 0 }).changes === 0) continue;
         this.insertReward.run({ ...reward });
         if (job.status === "completed") this.countCompleted.run({ id: job.worker_id });
       }
     })();
+  }
+
+  private readonly flushJobs = (): void => {
+    if (this.pendingJobs.length === 0 || !this.open) return;
+    const batch = this.pendingJobs;
+    this.pendingJobs = [];
+    try {
+      this.writeJobs(batch);
+    } catch {
+      // One bad record must not fail its neighbours: retry each alone, and fail only those that fail.
+      for (const pending of batch) {
+        try {
+          this.writeJobs([pending]);
+        } catch (error) {
+          pending.failed(error);
+          continue;
+        }
+        pending.committed();
+      }
+      return;
+    }
+    for (const pending of batch) pending.committed();
   };
 
-  listRewardEntries(workerId: string, limit: number): RewardEntry[] {
+  async listRewardEntries(workerId: string, limit: number): Promise<RewardEntry[]> {
     this.flushJobs();
     return this.selectRewards.all(workerId, limit);
   }
 
-  countRewardEntries(workerId: string): number {
+  async countRewardEntries(workerId: string): Promise<number> {
     this.flushJobs();
     return this.countRewards.get(workerId)?.n ?? 0;
   }
 
-  sumRewards(workerId: string): RewardTotals {
+  async sumRewards(workerId: string): Promise<RewardTotals> {
     this.flushJobs();
-    const rows = this.selectAmounts.all(workerId);
-    const sumOf = (state: string) => sumAmounts(rows.filter((row) => row.state === state).map((row) => row.reward_raw));
-    return { pending: sumOf("pending"), batching: sumOf("batching"), settled: sumOf("settled") };
+    return totalsOf(this.selectAmounts.all(workerId));
   }
 
-  insertOffer(offer: NewOffer): OfferInsertOutcome {
+  async insertOffer(offer: NewOffer): Promise<OfferInsertOutcome> {
     // One transaction: two concurrent publishes cannot both pass the replay check or share a version.
     return this.db.transaction((): OfferInsertOutcome => {
-      const latest = this.latestOffer(offer.worker_id);
+      const latest = this.selectLatestOffer.get(offer.worker_id) ?? undefined;
       if ((this.selectNonce.get(offer.worker_id, offer.nonce)?.n ?? 0) > 0) return { ok: false, reason: "nonce_used", latest };
       if (latest && offer.issued_at <= latest.issued_at) return { ok: false, reason: "not_newer", latest };
       const stored: OfferRecord = { ...offer, price_version: (latest?.price_version ?? 0) + 1 };
@@ -275,19 +349,20 @@ export class SqliteStore implements Store {
     })();
   }
 
-  latestOffer(workerId: string): OfferRecord | undefined {
+  async latestOffer(workerId: string): Promise<OfferRecord | undefined> {
     return this.selectLatestOffer.get(workerId) ?? undefined;
   }
 
-  listLatestOffers(): OfferRecord[] {
+  async listLatestOffers(): Promise<OfferRecord[]> {
     return this.selectLatestOffers.all();
   }
 
-  recordCanary(workerId: string, passed: boolean, at: number): void {
+  async recordCanary(workerId: string, passed: boolean, at: number): Promise<void> {
     this.canary.run({ id: workerId, at: passed ? at : null });
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    if (!this.open) return;
     this.flushJobs();
     this.open = false;
     this.db.close();

@@ -1,6 +1,7 @@
 /**
- * The reference orchestrator's durable state, behind a small interface so another driver
- * (PostgreSQL) can follow without touching the routes.
+ * The reference orchestrator's durable state, behind one interface with two drivers: SQLite
+ * (sqlite-store.ts, the embedded default) and PostgreSQL (postgres-store.ts, for several
+ * orchestrators on one database). Both pass the same test suite (tests/orchestrator/store.test.ts).
  */
 import type { LedgerState } from "../core/rewards.ts";
 
@@ -87,33 +88,42 @@ export type RegisterOutcome =
   | { ok: true; created: boolean; worker: WorkerRecord }
   | { ok: false; reason: "wallet_conflict"; worker: WorkerRecord };
 
+/**
+ * Every call is asynchronous: PostgreSQL's client is, and SQLite's synchronous calls cost
+ * nothing extra behind a resolved promise. A write's promise resolves once it is durable.
+ */
 export interface Store {
-  readonly driver: string;
+  readonly driver: "sqlite" | "postgres";
   /** False for an in-memory store: everything is lost when the process ends. */
   readonly durable: boolean;
-  getWorker(workerId: string): WorkerRecord | undefined;
-  listWorkers(): WorkerRecord[];
+  getWorker(workerId: string): Promise<WorkerRecord | undefined>;
+  listWorkers(): Promise<WorkerRecord[]>;
   /** Binds a worker id to a wallet on first sight; the same id with another wallet is refused. */
-  registerWorker(input: RegisterInput): RegisterOutcome;
+  registerWorker(input: RegisterInput): Promise<RegisterOutcome>;
   /** Socket activity: moves last_seen_at only. */
-  touchWorker(workerId: string, at: number): void;
+  touchWorker(workerId: string, at: number): Promise<void>;
   /** An HTTP heartbeat: moves last_heartbeat_at and last_seen_at. */
-  recordHeartbeat(workerId: string, at: number): void;
-  /** The job and its ledger line are written together or not at all. */
-  recordJob(job: JobRecord, reward: RewardEntry): void;
+  recordHeartbeat(workerId: string, at: number): Promise<void>;
+  /**
+   * The job and its ledger line are written together or not at all, once per job id (a repeat
+   * writes nothing). Writes are grouped into one transaction per event-loop turn; the promise
+   * resolves when the group is committed.
+   */
+  recordJob(job: JobRecord, reward: RewardEntry): Promise<void>;
   /** Newest first. */
-  listRewardEntries(workerId: string, limit: number): RewardEntry[];
-  countRewardEntries(workerId: string): number;
-  sumRewards(workerId: string): RewardTotals;
+  listRewardEntries(workerId: string, limit: number): Promise<RewardEntry[]>;
+  countRewardEntries(workerId: string): Promise<number>;
+  sumRewards(workerId: string): Promise<RewardTotals>;
   /**
    * Stores an offer with the next priceVersion, unless its nonce was used before by that
    * worker or its issued_at is not strictly newer than the latest accepted one (a replay).
    */
-  insertOffer(offer: NewOffer): OfferInsertOutcome;
-  latestOffer(workerId: string): OfferRecord | undefined;
+  insertOffer(offer: NewOffer): Promise<OfferInsertOutcome>;
+  latestOffer(workerId: string): Promise<OfferRecord | undefined>;
   /** The latest offer of every worker that has one, by worker id. */
-  listLatestOffers(): OfferRecord[];
+  listLatestOffers(): Promise<OfferRecord[]>;
   /** A passed canary sets canary_passed_at; a failed one clears it. */
-  recordCanary(workerId: string, passed: boolean, at: number): void;
-  close(): void;
+  recordCanary(workerId: string, passed: boolean, at: number): Promise<void>;
+  /** Writes what is queued, then closes. */
+  close(): Promise<void>;
 }

@@ -16,6 +16,7 @@ import {
   WorkerStatusSchema,
 } from "../core/protocol.ts";
 import { isDevMode, type TokenPolicy, verifyWorkerToken } from "../core/token.ts";
+import { modelRoom, type SocketPresence, workerRoom } from "./fleet.ts";
 import type { SessionRegistry, WorkerSession } from "./sessions.ts";
 import type { Store } from "./store.ts";
 
@@ -26,14 +27,41 @@ export interface GatewayOptions {
   policy: TokenPolicy;
   log: ConsolaInstance;
   now: () => number;
+  /** Called when a worker's session starts here (the cluster relay fails jobs it held elsewhere). */
+  onSession?(session: WorkerSession): void;
+}
+
+/**
+ * The worker's presence as other instances read it through the adapter: live getters over the
+ * session, so a fetch always serializes the current values.
+ */
+function presenceData(session: WorkerSession): SocketPresence {
+  return {
+    get info() {
+      return session.info;
+    },
+    get available() {
+      return session.available;
+    },
+    get draining() {
+      return session.draining;
+    },
+    get active() {
+      return session.active;
+    },
+  };
 }
 
 function refuse(next: (err?: Error) => void, reason: string): void {
   next(new Error(reason));
 }
 
-export function attachWorkerGateway({ io, registry, store, policy, log, now }: GatewayOptions): void {
+export function attachWorkerGateway({ io, registry, store, policy, log, now, onSession }: GatewayOptions): void {
   const devMode = isDevMode(policy);
+  // Socket activity is best effort: a failed touch must not take a session down.
+  const touch = (workerId: string) => {
+    store.touchWorker(workerId, now()).catch((error: unknown) => log.warn(`could not record activity of ${workerId}: ${error instanceof Error ? error.message : "unknown"}`));
+  };
 
   io.use((socket, next) => {
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
@@ -42,12 +70,12 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now }: G
     const info = parsePayload(HandshakeSchema, auth);
     if (!info) return refuse(next, REFUSALS.malformed);
     verifyWorkerToken(policy, info.token, info.worker_wallet)
-      .then((verdict) => {
+      .then(async (verdict) => {
         if (!verdict.ok) {
           log.warn(`refused worker ${info.worker_id}: ${verdict.reason}`);
           return refuse(next, verdict.reason);
         }
-        const outcome = store.registerWorker({
+        const outcome = await store.registerWorker({
           worker_id: info.worker_id,
           worker_wallet: info.worker_wallet,
           runtime: info.runtime,
@@ -77,7 +105,10 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now }: G
     };
     const replaced = registry.add(session);
     if (replaced) replaced.socket.disconnect(true);
-    store.touchWorker(info.worker_id, now());
+    socket.data = presenceData(session);
+    socket.join(["workers", workerRoom(info.worker_id), ...info.models.map(modelRoom)]);
+    onSession?.(session);
+    touch(info.worker_id);
     log.info(`worker ${info.worker_id} online (wallet ${info.worker_wallet}, ${info.runtime}, models ${info.models.join(",")}, capacity ${info.concurrency})`);
     socket.emit(EVENTS.welcome, { protocol: PROTOCOL_VERSION, worker_id: info.worker_id, dev_mode: devMode, payable: !devMode && info.runtime !== "echo" });
 
@@ -86,7 +117,7 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now }: G
       if (!status) return;
       session.available = status.available;
       session.draining = status.draining;
-      store.touchWorker(info.worker_id, now());
+      touch(info.worker_id);
     });
     socket.on(EVENTS.chunk, (payload: unknown) => {
       const chunk = parsePayload(JobChunkSchema, payload);
@@ -102,7 +133,7 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now }: G
     });
     socket.on("disconnect", (reason) => {
       if (!registry.remove(session)) return;
-      store.touchWorker(info.worker_id, now());
+      touch(info.worker_id);
       for (const [jobId, sink] of session.jobs) {
         sink.onFail({ job_id: jobId, code: "worker_disconnected", message: "The worker disconnected before finishing." });
       }

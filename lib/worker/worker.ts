@@ -5,6 +5,7 @@
 import type { ConsolaInstance } from "consola";
 import { setImmediate } from "node:timers";
 import type { Socket } from "socket.io-client";
+import { type ConnectionFailure, describeRefusal } from "../core/connection-failure.ts";
 import { WORKER_ENV } from "../core/env-schema.ts";
 import { BasisError } from "../core/errors.ts";
 import { describeUrl } from "../core/public-url.ts";
@@ -36,6 +37,8 @@ export interface WorkerOptions {
   heartbeatMs?: number;
   healthPollMs?: number;
   drainTimeoutMs?: number;
+  /** Names the cause of a failed connection (DNS, refused, TLS...); lib/io/orchestrator-probe.ts. */
+  diagnose?: (orchestratorUrl: string) => Promise<ConnectionFailure | undefined>;
 }
 
 export interface WorkerState {
@@ -56,6 +59,9 @@ export class Worker {
   private refusal: ((error: BasisError) => void) | undefined;
   /** Consecutive server-side disconnects without a welcome in between: the backoff exponent. */
   private serverDisconnects = 0;
+  /** Failed connection attempts since the last welcome. */
+  private connectFailures = 0;
+  private diagnosing = false;
 
   constructor(private readonly options: WorkerOptions) {}
 
@@ -103,19 +109,25 @@ export class Worker {
     });
     socket.on(EVENTS.welcome, () => {
       this.serverDisconnects = 0;
+      this.connectFailures = 0;
     });
+    const where = describeUrl(config.orchestratorUrl);
     socket.on("connect_error", (error: Error) => {
-      // A middleware refusal makes the socket inactive: retrying with the same token is pointless.
+      // A middleware refusal makes the socket inactive: retrying with the same credentials is
+      // pointless, so the refusal ends `start` (exit 3) with the orchestrator's reason.
       if (!socket.active) {
-        const refused = new BasisError("handshake_refused", `The orchestrator refused this worker: ${error.message}.`, {
+        const { cause } = describeRefusal(error.message);
+        const refused = new BasisError("handshake_refused", `The orchestrator at ${where} refused this worker: ${cause.replace(/^refused by the orchestrator /, "")}.`, {
           exitCode: 3,
-          hint: "Check BASIS_WORKER_TOKEN / BASIS_WORKER_AUTH_KEY match the orchestrator, and that this worker id belongs to this wallet.",
+          hint: "Check BASIS_WORKER_TOKEN / BASIS_WORKER_AUTH_KEY (from the orchestrator's operator) match the orchestrator, and that this worker id belongs to this wallet.",
+          details: { url: where, reason: cause },
         });
         this.stopTimers();
         this.refusal?.(refused);
-      } else {
-        log.warn(`cannot reach the orchestrator (${error.message}); retrying with backoff`);
+        return;
       }
+      this.connectFailures++;
+      void this.reportConnectFailure(where, error);
     });
     socket.on(EVENTS.assign, (payload: unknown, ack?: (answer: JobAck) => void) => {
       if (typeof ack !== "function") return;
@@ -208,6 +220,23 @@ export class Worker {
       this.state.active--;
       this.activeByModel.set(model, (this.activeByModel.get(model) ?? 1) - 1);
     }
+  }
+
+  /** One line per failed attempt, naming the URL and the cause; one probe at a time. */
+  private async reportConnectFailure(where: string, error: Error): Promise<void> {
+    const attempt = this.connectFailures;
+    const { log, diagnose, config } = this.options;
+    let cause = error.message === "timeout" ? "timed out: nothing answered the handshake in time" : undefined;
+    if (!cause && diagnose) {
+      // One probe at a time; the attempts it overlaps are reported by it.
+      if (this.diagnosing) return;
+      this.diagnosing = true;
+      cause = await diagnose(config.orchestratorUrl).then((failure) => failure?.cause).catch(() => undefined).finally(() => {
+        this.diagnosing = false;
+      });
+    }
+    if (this.state.connected || this.state.draining) return;
+    log.warn(`cannot reach the orchestrator at ${where}: ${cause ?? error.message.slice(0, 80)}; retrying with backoff (attempt ${attempt})`);
   }
 
   private scheduleReconnect(): void {

@@ -76,7 +76,7 @@ const cases: Case[] = [
   { name: "a 12-word phrase as --wallet", argv: register(PHRASE_12), exit: 2, code: "secret_refused" },
   { name: "a 24-word phrase as --wallet", argv: register(PHRASE_24), exit: 2, code: "secret_refused" },
   { name: "a bad EIP-55 checksum", argv: register(BAD_CHECKSUM), exit: 2, code: "wallet_checksum", says: "checksum" },
-  { name: "an empty wallet", argv: register(""), exit: 2, code: "wallet_missing" },
+  { name: "an empty wallet", argv: register(""), exit: 2, code: "usage_missing_value", says: "--wallet needs a value" },
   { name: "a wallet with spaces inside", argv: register("0x5290840009 8527886e0f7030069857d2e4169ee7"), exit: 2, code: "wallet_malformed" },
   { name: "a short wallet", argv: register("0x1234"), exit: 2, code: "wallet_malformed", says: "40-hex" },
   { name: "an over-long worker id", argv: register(WALLET, "w".repeat(64)), exit: 2, code: "worker_id_malformed" },
@@ -99,7 +99,8 @@ const cases: Case[] = [
     exit: 1,
     code: "api_server_error",
     says: "HTTP 500 (3 tries)",
-    check: () => expect(failing.hits).toBe(3),
+    // One read of the earlier record (to report what changes), then the 3 tries of the registration.
+    check: () => expect(failing.hits).toBe(4),
   },
   {
     name: "a non-JSON answer",
@@ -154,7 +155,7 @@ describe("basis-worker healthcheck on failure", () => {
   const failures: [string, () => string[]][] = [
     ["an unreachable base URL", () => ["healthcheck", "--worker-id", "bad-input-1", "--base", deadUrl]],
     ["a server that answers 500 (one try only)", () => ["healthcheck", "--worker-id", "bad-input-1", "--base", failing.url]],
-    ["a key as the worker id", () => ["healthcheck", "--worker-id", `0x${KEY}`, "--base", recorder.url]],
+    ["an over-long worker id", () => ["healthcheck", "--worker-id", "w".repeat(70), "--base", recorder.url]],
     ["a malformed --base", () => ["healthcheck", "--worker-id", "bad-input-1", "--base", "nope"]],
   ];
   for (const [name, argv] of failures) {

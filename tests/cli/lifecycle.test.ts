@@ -71,7 +71,7 @@ describe("basis-worker setup --write-env", () => {
       scratch.env,
     );
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`Next: basis-worker start --env-file ${out}`);
+    expect(result.stdout).toContain(`Next: basis-worker register --env-file ${out}, then basis-worker start --env-file ${out}`);
     expect(statSync(out).mode & 0o777).toBe(0o600);
     const text = readFileSync(out, "utf8");
     expect(text).toContain(`BASIS_WORKER_WALLET=${WALLET}\n`);
@@ -133,7 +133,7 @@ describe("the written file runs a worker; healthcheck and stop see it", () => {
 
     const healthy = await worker(["healthcheck", "--worker-id", "e2e-run", "--base", api.url], scratch.env);
     expect(healthy.code).toBe(0);
-    expect(healthy.stdout).toBe("ok: worker e2e-run is online\n");
+    expect(healthy.stdout).toBe("ok: worker e2e-run is online and can serve\n");
     expect(healthy.stderr).toBe("");
 
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));

@@ -46,7 +46,7 @@ afterAll(async () => {
 
 const publish = (args: string[], env: Record<string, string> = {}) =>
   worker(["price", "publish", "--worker-id", "gpu-1", "--prices", pricesPath, "--base", api.url, ...args], { ...scratch.env, ...env });
-const version = (workerId = "gpu-1") => api.store.latestOffer(workerId)?.price_version ?? 0;
+const version = async (workerId = "gpu-1") => (await api.store.latestOffer(workerId))?.price_version ?? 0;
 
 /** Neither key may show up anywhere in what the command printed, in any letter case. */
 function expectNoKey(result: RunResult): void {
@@ -65,7 +65,7 @@ describe("basis-worker price publish", () => {
     expect(body.manifest.signature).toMatch(/^0x[0-9a-f]{130}$/);
     expect(body.message).toBe(canonicalOfferMessage(body.manifest));
     expect((await verifyManifest(body.manifest)).ok).toBe(true);
-    expect(version()).toBe(0);
+    expect(await version()).toBe(0);
     expectNoKey(result);
   });
 
@@ -84,19 +84,19 @@ describe("basis-worker price publish", () => {
     const result = await publish(["--json"], { BASIS_WORKER_PRIVATE_KEY: KEY });
     expect(result.code).toBe(0);
     const body = JSON.parse(result.stdout);
-    expect(body).toMatchObject({ priceVersion: version(), state: "self_reported", worker_id: "gpu-1", signer: WALLET });
+    expect(body).toMatchObject({ priceVersion: await version(), state: "self_reported", worker_id: "gpu-1", signer: WALLET });
     expect(body.offerId).toMatch(/^off_[0-9a-f]{24}$/);
     expect(body.note).toContain(NOT_EARNING);
     expectNoKey(result);
   });
 
   test("refuses a key file readable by others (0644) and posts nothing", async () => {
-    const before = version();
+    const before = await version();
     const result = await publish(["--key-file", openKeyFile]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("error [key_file_mode]");
     expect(result.stderr).toContain(`chmod 600 ${openKeyFile}`);
-    expect(version()).toBe(before);
+    expect(await version()).toBe(before);
     expectNoKey(result);
   });
 
@@ -110,11 +110,11 @@ describe("basis-worker price publish", () => {
   ];
   for (const [how, extra] of ON_THE_COMMAND_LINE) {
     test(`refuses a key given ${how}, without echoing it or posting`, async () => {
-      const before = version();
+      const before = await version();
       const result = await publish(extra, { BASIS_WORKER_PRIVATE_KEY: KEY });
       expect(result.code).toBe(2);
       expect(result.stderr).toContain("error [key_on_command_line]");
-      expect(version()).toBe(before);
+      expect(await version()).toBe(before);
       expectNoKey(result);
     });
   }
@@ -127,27 +127,27 @@ describe("basis-worker price publish", () => {
   });
 
   test("refuses a key that is not the registered wallet's before posting", async () => {
-    const before = version();
+    const before = await version();
     const result = await publish([], { BASIS_WORKER_PRIVATE_KEY: OTHER_KEY });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("error [signer_mismatch]");
     expect(result.stderr).toContain(WALLET);
-    expect(version()).toBe(before);
+    expect(await version()).toBe(before);
     expectNoKey(result);
   });
 
   test("says in plain words when the server refuses the signer (--wallet names another wallet)", async () => {
-    const before = version();
+    const before = await version();
     const result = await publish(["--wallet", OTHER_WALLET], { BASIS_WORKER_PRIVATE_KEY: OTHER_KEY });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("error [signer_not_registered_wallet]");
     expect(result.stderr).toContain("not signed by the wallet registered for worker gpu-1");
-    expect(version()).toBe(before);
+    expect(await version()).toBe(before);
     expectNoKey(result);
   });
 
   test("refuses a price below a rail, naming the field and the rail, and posts nothing", async () => {
-    const before = version();
+    const before = await version();
     const result = await worker(
       ["price", "publish", "--worker-id", "gpu-1", "--prices", lowPricesPath, "--base", api.url, "--key-file", keyFile],
       scratch.env,
@@ -156,7 +156,7 @@ describe("basis-worker price publish", () => {
     expect(result.stderr).toContain("error [price_out_of_rails]");
     expect(result.stderr).toContain("models[0].prompt_credits_per_1m");
     expect(result.stderr).toContain("prompt_floor");
-    expect(version()).toBe(before);
+    expect(await version()).toBe(before);
     expectNoKey(result);
   });
 

@@ -75,7 +75,7 @@ describe("basis-worker start against a real orchestrator", () => {
     expect(result.code).toBe(3);
     expect(result.stderr).toContain("token_invalid");
     expect(result.stderr).not.toContain(token.split(".")[1]);
-    expect(orchestrator.store.getWorker("e2e-refused")).toBeUndefined();
+    expect(await orchestrator.store.getWorker("e2e-refused")).toBeUndefined();
   });
 
   test("from an env file: connects, heartbeats, logs no secret, drains on SIGTERM and exits 0", async () => {

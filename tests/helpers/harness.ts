@@ -1,5 +1,5 @@
 /** Shared test harness: an in-process orchestrator on 127.0.0.1:0 and in-process workers. */
-import { createConsola } from "consola";
+import { type ConsolaInstance, createConsola } from "consola";
 import { io } from "socket.io-client";
 import { BasisError } from "../../lib/core/errors.ts";
 import type { InferenceRequest } from "../../lib/core/protocol.ts";
@@ -14,7 +14,7 @@ export const quietLog = createConsola({ level: -999 });
 export const WALLET = "0x52908400098527886e0f7030069857d2e4169ee7";
 
 export async function startTestOrchestrator(
-  options: { policy?: TokenPolicy; dispatchSecret?: string; jobTimeoutMs?: number; dataDir?: string; now?: () => number } = {},
+  options: { policy?: TokenPolicy; dispatchSecret?: string; jobTimeoutMs?: number; dataDir?: string; databaseUrl?: string; now?: () => number; log?: ConsolaInstance } = {},
 ): Promise<Orchestrator> {
   return startOrchestrator({ host: "127.0.0.1", port: 0, log: quietLog, policy: options.policy ?? {}, ...options });
 }

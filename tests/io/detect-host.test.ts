@@ -71,7 +71,7 @@ describe("detectHost", () => {
     });
     const report = await detectHost({ ollamaUrl: await closedUrl(), vllmUrl: await closedUrl(), exec, platform: "linux", arch: "x64" });
     expect(report.gpus.map((gpu) => gpu.name)).toEqual(["NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3"]);
-    expect(report.docker).toEqual({ installed: true, running: true, nvidiaRuntime: true });
+    expect(report.docker).toEqual({ installed: true, running: true, nvidia_runtime: true });
     expect(report.next).toContain("docker run -d --gpus all -p 11434:11434 -v ollama:/root/.ollama --name ollama ollama/ollama");
   });
 

@@ -102,7 +102,7 @@ describe("market overlay (GET /api/workers/market)", () => {
     const offer = (await call(a, "GET", "/api/workers/market")).body.offers[0];
     expect(offer.state).toBe("expired");
     expect(offer.priceVersion).toBe(1);
-    expect(a.store.latestOffer("gpu-1")?.valid_until).toBe(NOW + 3_600_000);
+    expect((await a.store.latestOffer("gpu-1"))?.valid_until).toBe(NOW + 3_600_000);
   });
 
   test("a worker without offers is not listed, even when it is registered", async () => {

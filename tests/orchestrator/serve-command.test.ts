@@ -57,13 +57,14 @@ describe("serveOrchestrator", () => {
     expect(onboarding.registration.durable).toBe(true);
   }, 30_000);
 
-  test("BASIS_STORE_DRIVER=postgres fails at start with a stable code and never prints the database URL", async () => {
+  test("BASIS_STORE_DRIVER=postgres with an unreachable database fails at start and never prints the database URL", async () => {
+    // A port nothing listens on: the connection is refused at once.
     const result = await run([CANARY_BIN, "serve", "--port", "0"], {
       BASIS_STORE_DRIVER: "postgres",
-      BASIS_DATABASE_URL: "postgres://basis:hunter2-password@db.internal/basis",
+      BASIS_DATABASE_URL: "postgres://basis:hunter2-password@127.0.0.1:1/basis",
     });
-    expect(result.code).toBe(2);
-    expect(`${result.stdout}${result.stderr}`).toContain("not implemented");
+    expect(result.code).toBe(1);
+    expect(`${result.stdout}${result.stderr}`).toContain("database_unreachable");
     expect(`${result.stdout}${result.stderr}`).not.toContain("hunter2");
   });
 

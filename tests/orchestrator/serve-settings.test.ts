@@ -4,22 +4,35 @@ import { readServeSettings } from "../../lib/orchestrator/serve-settings.ts";
 import { catchBasisError as failure } from "../helpers/errors.ts";
 
 const DATABASE_URL = "postgres://basis:hunter2-password@db.internal:5432/basis";
+const store = (env: Record<string, string | undefined>) => readServeSettings(env, undefined).store;
 
 describe("readServeSettings: the store", () => {
   test.each([[undefined], [""], ["sqlite"], [" SQLite "]])("uses SQLite when BASIS_STORE_DRIVER is %p", (driver) => {
-    expect(readServeSettings({ BASIS_STORE_DRIVER: driver }, undefined).store).toBe("sqlite");
+    expect(store({ BASIS_STORE_DRIVER: driver })).toEqual({ driver: "sqlite" });
   });
 
-  test.each([["postgres"], ["postgresql"], ["POSTGRES"]])("fails clearly for %p, not yet implemented, without quoting the database URL", (driver) => {
-    const error = failure(() => readServeSettings({ BASIS_STORE_DRIVER: driver, BASIS_DATABASE_URL: DATABASE_URL }, undefined));
-    expect(error.code).toBe("store_driver_unavailable");
-    expect(error.exitCode).toBe(2);
-    expect(error.message).toContain("not implemented");
+  test.each([["postgres"], ["postgresql"], ["POSTGRES"]])("uses PostgreSQL at BASIS_DATABASE_URL for %p", (driver) => {
+    expect(store({ BASIS_STORE_DRIVER: driver, BASIS_DATABASE_URL: ` ${DATABASE_URL} ` })).toEqual({ driver: "postgres", databaseUrl: DATABASE_URL });
+  });
+
+  test.each([[undefined], [""], ["mysql://basis:hunter2-password@db/basis"], ["hunter2-password"]])(
+    "postgres without a postgres:// BASIS_DATABASE_URL (%p) fails clearly without quoting it",
+    (url) => {
+      const error = failure(() => store({ BASIS_STORE_DRIVER: "postgres", BASIS_DATABASE_URL: url }));
+      expect(error.code).toBe("database_url_malformed");
+      expect(error.exitCode).toBe(2);
+      expect(`${error.message} ${error.hint}`).not.toContain("hunter2");
+    },
+  );
+
+  test("a database URL without the postgres driver is refused, not ignored", () => {
+    const error = failure(() => store({ BASIS_DATABASE_URL: DATABASE_URL }));
+    expect(error.code).toBe("store_driver_mismatch");
     expect(`${error.message} ${error.hint}`).not.toContain("hunter2");
   });
 
   test("refuses an unknown driver, naming the choices", () => {
-    const error = failure(() => readServeSettings({ BASIS_STORE_DRIVER: "mysql" }, undefined));
+    const error = failure(() => store({ BASIS_STORE_DRIVER: "mysql" }));
     expect(error.code).toBe("env_invalid");
     expect(error.message).toBe("BASIS_STORE_DRIVER must be sqlite, postgres or postgresql.");
   });
@@ -49,7 +62,7 @@ describe("readServeSettings: timings, port and tokens", () => {
     expect(failure(() => readServeSettings({}, "http")).message).toBe("--port must be a whole number from 0 to 65535.");
   });
 
-  test("BASIS_WORKER_TOKENS is split on commas; a secret's value never reaches an error", () => {
+  test("BASIS_WORKER_TOKENS is split on commas", () => {
     expect(readServeSettings({ BASIS_WORKER_TOKENS: " a-token , b-token ,," }, undefined).allowlist).toEqual(["a-token", "b-token"]);
   });
 });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { createConsola } from "consola";
 import OpenAI from "openai";
 import { composeEchoAnswer } from "../../lib/core/echo.ts";
 import { devToken } from "../../lib/core/token.ts";
@@ -38,7 +39,7 @@ describe("Worker with the echo runtime", () => {
     expect(res.headers.get("x-basis-worker-wallet")).toBe(WALLET);
     expect(res.headers.get("x-basis-payable")).toBe("false");
     expect(worker.state.completed).toBe(1);
-    expect(orchestrator!.store.getWorker("test-worker")?.jobs_completed).toBe(1);
+    expect((await orchestrator!.store.getWorker("test-worker"))?.jobs_completed).toBe(1);
   });
 
   test("is reachable through the official openai client, streaming and not", async () => {
@@ -88,13 +89,19 @@ describe("Worker job control", () => {
     expect((await first).status).toBe(200);
   });
 
-  test("a failing backend becomes a failed job with its message, never a partial answer", async () => {
+  test("a failing backend becomes a failed job with a fixed message, never a partial answer; the detail goes to the log", async () => {
+    const logged: string[] = [];
+    const log = createConsola({ reporters: [{ log: (entry) => void logged.push(entry.args.join(" ")) }] });
+    orchestrator = await startTestOrchestrator({ jobTimeoutMs: 2_000, log });
     const { worker } = await online({}, new ScriptedRuntime("fail"));
-    const res = await dispatch(orchestrator!, { model: "basis-default", messages });
+    const res = await dispatch(orchestrator, { model: "basis-default", messages });
     expect(res.status).toBe(502);
-    expect(await res.json()).toMatchObject({ error: "worker_failed", message: "backend_error: model exploded" });
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({ error: "worker_failed", message: "The worker's model backend failed the job.", worker_error: "backend_error" });
+    expect(text).not.toContain("exploded");
+    expect(logged.some((line) => line.includes("backend_error: model exploded"))).toBe(true);
     expect(worker.state.failed).toBe(1);
-    expect(orchestrator!.store.getWorker("test-worker")?.jobs_completed).toBe(0);
+    expect((await orchestrator.store.getWorker("test-worker"))?.jobs_completed).toBe(0);
   });
 
   test("a job past its deadline answers 504 and the worker's runtime is aborted", async () => {
@@ -116,6 +123,11 @@ describe("Worker job control", () => {
     client.abort();
     expect(await pending).toBe("aborted");
     await waitUntil("upstream aborted", () => runtime.aborted === 1);
+    // Still a routed job: one ledger line, failed, worth 0, saying why.
+    await waitUntil("ledger line", async () => (await orchestrator!.store.countRewardEntries("test-worker")) === 1);
+    expect(await orchestrator!.store.listRewardEntries("test-worker", 5)).toEqual([
+      expect.objectContaining({ job_status: "failed", state: "not_payable", charged_raw: "0", reward_raw: "0", reason: "client_gone" }),
+    ]);
   });
 
   test("a backend that goes down makes the worker unavailable until it returns", async () => {
@@ -162,7 +174,7 @@ describe("Worker handshake", () => {
 
   test("a worker id bound to another wallet is refused", async () => {
     orchestrator = await startTestOrchestrator();
-    orchestrator.store.registerWorker({ worker_id: "test-worker", worker_wallet: `0x${"1".repeat(40)}`, runtime: "echo", models: ["m"], at: 0 });
+    await orchestrator.store.registerWorker({ worker_id: "test-worker", worker_wallet: `0x${"1".repeat(40)}`, runtime: "echo", models: ["m"], at: 0 });
     const { started } = await startTestWorker(orchestrator);
     await expect(started).rejects.toThrow("worker_id_bound_to_other_wallet");
   });

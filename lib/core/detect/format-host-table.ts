@@ -40,7 +40,7 @@ function describeGpu(gpu: GpuInfo): string {
 function describeDocker(docker: DockerFacts): string {
   if (!docker.installed) return "not installed";
   if (!docker.running) return `installed, ${docker.reason ?? "daemon not running"}`;
-  return `running, nvidia runtime: ${docker.nvidiaRuntime ? "yes" : "no"}`;
+  return `running, nvidia runtime: ${docker.nvidia_runtime ? "yes" : "no"}`;
 }
 
 function describeOllama(ollama: OllamaFacts): string {

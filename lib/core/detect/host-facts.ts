@@ -45,7 +45,7 @@ export interface DockerFacts {
   installed: boolean;
   running: boolean;
   /** Docker lists an `nvidia` runtime. A hint only: Docker Desktop lists it without NVIDIA hardware. */
-  nvidiaRuntime: boolean;
+  nvidia_runtime: boolean;
   reason?: string;
 }
 

@@ -28,10 +28,10 @@ function listDockerGaps(facts: HostFacts, gpus: readonly GpuInfo[]): string[] {
   if (!docker.installed) return ["Docker is not installed (optional: only needed to run Ollama or vLLM in a container)."];
   if (!docker.running) return [`Docker: ${docker.reason ?? "the daemon is not running"}.`];
   const nvidia = gpus.some((gpu) => gpu.vendor === "nvidia");
-  if (nvidia && !docker.nvidiaRuntime) {
+  if (nvidia && !docker.nvidia_runtime) {
     return ["Docker has no nvidia runtime: install the NVIDIA Container Toolkit so `docker run --gpus all` sees the GPU."];
   }
-  if (!nvidia && docker.nvidiaRuntime) {
+  if (!nvidia && docker.nvidia_runtime) {
     return ["Docker lists an nvidia runtime, but nvidia-smi confirms no NVIDIA GPU (Docker Desktop lists it on any machine)."];
   }
   return [];

@@ -21,7 +21,7 @@ function listBackendSetup(facts: HostFacts, gpus: readonly GpuInfo[]): string[] 
   // A vLLM server that is up but not ready is the operator's to fix; its reason is in `missing`.
   if (facts.vllm.running || gpus.length === 0) return [];
   const nvidia = gpus.some((gpu) => gpu.vendor === "nvidia");
-  if (nvidia && facts.docker.running && facts.docker.nvidiaRuntime) {
+  if (nvidia && facts.docker.running && facts.docker.nvidia_runtime) {
     return [
       "docker run -d --gpus all -p 11434:11434 -v ollama:/root/.ollama --name ollama ollama/ollama",
       `docker exec ollama ollama pull ${STARTER_MODEL}`,

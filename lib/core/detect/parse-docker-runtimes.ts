@@ -8,14 +8,14 @@ import type { CommandOutput, DockerFacts } from "./host-facts.ts";
 export const DOCKER_INFO_ARGS = ["info", "--format", "{{json .Runtimes}}"] as const;
 
 export function readDockerRuntimes(output: CommandOutput): DockerFacts {
-  if (output.notFound) return { installed: false, running: false, nvidiaRuntime: false, reason: "Docker is not installed" };
+  if (output.notFound) return { installed: false, running: false, nvidia_runtime: false, reason: "Docker is not installed" };
   if (output.timedOut) {
-    return { installed: true, running: false, nvidiaRuntime: false, reason: "docker info did not answer in time" };
+    return { installed: true, running: false, nvidia_runtime: false, reason: "docker info did not answer in time" };
   }
   if (output.code !== 0) {
-    return { installed: true, running: false, nvidiaRuntime: false, reason: describeDockerFailure(output.stderr) };
+    return { installed: true, running: false, nvidia_runtime: false, reason: describeDockerFailure(output.stderr) };
   }
-  return { installed: true, running: true, nvidiaRuntime: listRuntimeNames(output.stdout).some(isNvidiaRuntime) };
+  return { installed: true, running: true, nvidia_runtime: listRuntimeNames(output.stdout).some(isNvidiaRuntime) };
 }
 
 export function listRuntimeNames(stdout: string): string[] {

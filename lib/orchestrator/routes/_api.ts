@@ -5,12 +5,15 @@
 import * as v from "valibot";
 import { SECRET_WARNING, secretKind } from "../../core/secrets.ts";
 import { HttpError, readJsonValue } from "../http.ts";
+import type { Fleet } from "../fleet.ts";
 import type { SessionRegistry } from "../sessions.ts";
 import type { Store } from "../store.ts";
 
 export interface ApiDeps {
   store: Store;
   registry: SessionRegistry;
+  /** Live workers on this instance and, when clustered, on the others. */
+  fleet: Fleet;
   now: () => number;
   heartbeatWindowMs: number;
   devMode: boolean;
@@ -25,21 +28,39 @@ function formatPath(keys: readonly unknown[]): string {
   return keys.map((key, i) => (typeof key === "number" ? `[${key}]` : `${i === 0 ? "" : "."}${String(key)}`)).join("");
 }
 
-/** The first string (key or value) shaped like a private key or seed phrase, by its path. */
-export function findSecret(value: unknown, path: unknown[] = []): string | undefined {
-  if (typeof value === "string") return secretKind(value) ? formatPath(path) || "body" : undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = findSecret(value[i], [...path, i]);
-      if (found) return found;
-    }
-    return undefined;
-  }
-  if (value && typeof value === "object") {
-    for (const [key, inner] of Object.entries(value)) {
-      if (secretKind(key)) return formatPath(path) || "body";
-      const found = findSecret(inner, [...path, key]);
-      if (found) return found;
+interface ScanFrame {
+  value: unknown;
+  parent: ScanFrame | undefined;
+  key: string | number | undefined;
+}
+
+function pathOf(frame: ScanFrame | undefined): string {
+  const keys: (string | number)[] = [];
+  for (let at = frame; at?.key !== undefined; at = at.parent) keys.push(at.key);
+  return formatPath(keys.reverse()) || "body";
+}
+
+/**
+ * The first string (key or value) shaped like a private key or seed phrase, by its path. An
+ * explicit stack, not recursion, and no path copied per level: each value is visited once and
+ * the path is built only for the value found, so the cost is linear in the body's size.
+ */
+export function findSecret(root: unknown): string | undefined {
+  const stack: ScanFrame[] = [{ value: root, parent: undefined, key: undefined }];
+  for (let frame = stack.pop(); frame; frame = stack.pop()) {
+    // A key is judged before its value, as the object is read.
+    if (typeof frame.key === "string" && secretKind(frame.key)) return pathOf(frame.parent);
+    const { value } = frame;
+    if (typeof value === "string") {
+      if (secretKind(value)) return pathOf(frame);
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], parent: frame, key: i });
+    } else if (value && typeof value === "object") {
+      const keys = Object.keys(value);
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const key = keys[i] as string;
+        stack.push({ value: (value as Record<string, unknown>)[key], parent: frame, key });
+      }
     }
   }
   return undefined;

@@ -8,7 +8,7 @@ import { constantTimeEqual } from "../../core/token.ts";
 import { type DispatchDeps, type DispatchResult, dispatchJob } from "../dispatch.ts";
 import { bearerToken, type Handler, HttpError, json } from "../http.ts";
 import { verifiedUntil } from "../offers.ts";
-import type { WorkerSession } from "../sessions.ts";
+import type { LiveWorker } from "../fleet.ts";
 import type { ApiDeps } from "./_api.ts";
 import { requireWorker } from "./workers.ts";
 
@@ -78,8 +78,8 @@ function authorize(secret: string | undefined, token: string | undefined): void 
 }
 
 /** The model to test: one the worker both offers and serves, else the first it serves. */
-function pickModel(deps: ApiDeps, session: WorkerSession): string {
-  const offer = deps.store.latestOffer(session.info.worker_id);
+async function pickModel(deps: ApiDeps, session: LiveWorker): Promise<string> {
+  const offer = await deps.store.latestOffer(session.info.worker_id);
   const offered = offer ? (JSON.parse(offer.manifest) as { models: { model_id: string }[] }).models.map((m) => m.model_id) : [];
   return offered.find((model) => session.info.models.includes(model)) ?? (session.info.models[0] as string);
 }
@@ -104,17 +104,17 @@ async function runCanary(dispatch: DispatchDeps, workerId: string, model: string
 export function canaryRoute(deps: ApiDeps, dispatch: DispatchDeps, secret: string | undefined): Handler {
   return async ({ request, params }) => {
     authorize(secret, bearerToken(request));
-    const worker = requireWorker(deps, params.id);
-    const session = deps.registry.get(worker.worker_id);
+    const worker = await requireWorker(deps, params.id);
+    const session = await deps.fleet.get(worker.worker_id);
     if (!session) {
       throw new HttpError(409, "worker_not_connected", `Worker ${worker.worker_id} has no live socket session; the canary needs one.`, {
         hint: "Start the worker (basis-worker start) and try again.",
       });
     }
-    const model = pickModel(deps, session);
+    const model = await pickModel(deps, session);
     const verdict = await runCanary(dispatch, worker.worker_id, model);
     const at = deps.now();
-    deps.store.recordCanary(worker.worker_id, verdict.passed, at);
+    await deps.store.recordCanary(worker.worker_id, verdict.passed, at);
     const explained = verdict.reasons.map((reason) => CANARY_REASONS[reason] ?? reason);
     return json(200, {
       worker_id: worker.worker_id,

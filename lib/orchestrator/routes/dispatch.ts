@@ -5,9 +5,8 @@
 import * as v from "valibot";
 import { InferenceRequestSchema } from "../../core/protocol.ts";
 import { constantTimeEqual } from "../../core/token.ts";
-import { type DispatchDeps, type DispatchResult, dispatchJob } from "../dispatch.ts";
+import { type DispatchDeps, type DispatchResult, dispatchJob, type ServingWorker } from "../dispatch.ts";
 import { bearerToken, type Handler, HttpError, json, readJson } from "../http.ts";
-import type { WorkerSession } from "../sessions.ts";
 
 const DispatchBodySchema = v.object({
   ...InferenceRequestSchema.entries,
@@ -15,7 +14,7 @@ const DispatchBodySchema = v.object({
   stream_options: v.optional(v.object({ include_usage: v.optional(v.boolean()) })),
 });
 
-function workerHeaders(session: WorkerSession, payable: boolean, jobId: string): Record<string, string> {
+function workerHeaders(session: ServingWorker, payable: boolean, jobId: string): Record<string, string> {
   return {
     "x-basis-worker-id": session.info.worker_id,
     "x-basis-worker-wallet": session.info.worker_wallet,

@@ -8,21 +8,24 @@ import { describeOffer, judgeOfferState } from "../offers.ts";
 import type { ApiDeps } from "./_api.ts";
 import { presenceOf } from "./workers.ts";
 
-export function listMarketOffers(deps: ApiDeps) {
+export async function listMarketOffers(deps: ApiDeps) {
   const now = deps.now();
-  return deps.store.listLatestOffers().flatMap((offer) => {
-    const worker = deps.store.getWorker(offer.worker_id);
+  const [offers, workers, live] = await Promise.all([deps.store.listLatestOffers(), deps.store.listWorkers(), deps.fleet.all()]);
+  const byId = new Map(workers.map((worker) => [worker.worker_id, worker]));
+  const liveById = new Map(live.map((worker) => [worker.info.worker_id, worker]));
+  return offers.flatMap((offer) => {
+    const worker = byId.get(offer.worker_id);
     if (!worker) return [];
-    const online = presenceOf(deps, worker).online;
+    const online = presenceOf(deps, worker, liveById.get(worker.worker_id)).online;
     const state = judgeOfferState({ validUntil: offer.valid_until, online, canaryPassedAt: worker.canary_passed_at, now });
     return [describeOffer(offer, state, worker.canary_passed_at)];
   });
 }
 
 export function marketRoute(deps: ApiDeps): Handler {
-  return () => {
+  return async () => {
     return json(200, {
-      offers: listMarketOffers(deps),
+      offers: await listMarketOffers(deps),
       networkDefault: { ...NETWORK_DEFAULT_ASK },
       rails: {
         prompt_floor: PRICE_RAILS.promptFloor.toString(),

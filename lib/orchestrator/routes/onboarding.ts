@@ -6,7 +6,7 @@ import { WORKER_ID_PATTERN } from "../../core/worker-id.ts";
 import { type Handler, HttpError, json } from "../http.ts";
 import { SETTLEMENT } from "../rewards.ts";
 import type { ApiDeps } from "./_api.ts";
-import { presenceOf, workerView } from "./workers.ts";
+import { presenceOf, type WorkerView, workerView } from "./workers.ts";
 
 type RowName = "Inference runtime" | "Registration" | "Job routing" | "Orchestrator" | "Can receive jobs" | "Settlement";
 
@@ -16,7 +16,6 @@ interface Row {
   detail: string;
 }
 
-type WorkerView = NonNullable<ReturnType<typeof workerView>>;
 
 function runtimeRow(workerId: string | undefined, worker: WorkerView | undefined, connected: boolean): Row {
   const name = "Inference runtime";
@@ -33,24 +32,28 @@ function registrationRow(deps: ApiDeps, workerId: string | undefined, worker: Wo
   return { name: "Registration", state: "registered", detail: `Worker ${workerId} is registered to wallet ${worker.worker_wallet}. ${storage}` };
 }
 
-function canReceiveRow(canReceive: boolean, workerId: string | undefined, worker: WorkerView | undefined): Row {
+function canReceiveRow(canReceive: boolean, workerId: string | undefined, worker: WorkerView | undefined, connected: boolean): Row {
   const name = "Can receive jobs";
   if (canReceive) return { name, state: "yes", detail: workerId ? `Worker ${workerId} is connected and available.` : "At least one connected worker is available." };
   if (!workerId) return { name, state: "no", detail: "No connected worker is available; start one with basis-worker start." };
   if (!worker) return { name, state: "no", detail: `Worker ${workerId} is not registered.` };
-  return { name, state: "no", detail: worker.online ? `Worker ${workerId} is online but not connected and available for jobs.` : `Worker ${workerId} is offline.` };
+  if (connected) return { name, state: "no", detail: `Worker ${workerId} is connected, but its backend is down or it is draining, so it takes no jobs.` };
+  if (worker.online) return { name, state: "no", detail: `Worker ${workerId} sends heartbeats but has no live connection to this orchestrator; jobs travel only over that connection.` };
+  return { name, state: "no", detail: `Worker ${workerId} is offline: start it with basis-worker start.` };
 }
 
 export function onboardingRoute(deps: ApiDeps): Handler {
-  return ({ url }) => {
+  return async ({ url }) => {
     const workerId = url.searchParams.get("worker_id") ?? undefined;
     if (workerId !== undefined && !WORKER_ID_PATTERN.test(workerId)) {
       throw new HttpError(400, "invalid_worker_id", "The worker id is not a short slug.", { field: "worker_id" });
     }
-    const workersOnline = deps.store.listWorkers().filter((record) => presenceOf(deps, record).online).length;
-    const routable = [...deps.registry.all()].filter((session) => session.available && !session.draining);
-    const worker = workerId ? workerView(deps, workerId) : undefined;
-    const connected = workerId ? deps.registry.get(workerId) !== undefined : false;
+    const [records, live] = await Promise.all([deps.store.listWorkers(), deps.fleet.all()]);
+    const liveById = new Map(live.map((session) => [session.info.worker_id, session]));
+    const workersOnline = records.filter((record) => presenceOf(deps, record, liveById.get(record.worker_id)).online).length;
+    const routable = live.filter((session) => session.available && !session.draining);
+    const worker = workerId ? await workerView(deps, workerId) : undefined;
+    const connected = workerId ? liveById.has(workerId) : false;
     // Jobs travel over the socket only, so a worker that merely heartbeats over HTTP cannot receive one.
     const canReceiveJobs = workerId ? worker?.available === true : routable.length > 0;
     const listenUrl = deps.url?.();
@@ -67,7 +70,7 @@ export function onboardingRoute(deps: ApiDeps): Handler {
         state: "up",
         detail: `${workersOnline} worker(s) online.${deps.devMode ? " Dev mode: any worker with the dev token may connect, and no job is payable." : ""}`,
       },
-      canReceiveRow(canReceiveJobs, workerId, worker),
+      canReceiveRow(canReceiveJobs, workerId, worker, connected),
       { name: "Settlement", state: "gated", detail: "Dry run: rewards are tracked off-chain as pending; there is no on-chain payout or claim." },
     ];
     return json(200, {

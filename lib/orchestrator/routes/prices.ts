@@ -38,7 +38,7 @@ function checkRails(manifest: Manifest) {
 }
 
 async function checkSigner(deps: ApiDeps, manifest: Manifest): Promise<void> {
-  const worker = deps.store.getWorker(manifest.worker_id);
+  const worker = await deps.store.getWorker(manifest.worker_id);
   if (!worker) {
     throw new HttpError(404, "worker_not_found", `No worker ${manifest.worker_id} is registered.`, {
       field: "worker_id",
@@ -72,7 +72,7 @@ export function pricesRoute(deps: ApiDeps): Handler {
     const flags = checkRails(manifest);
     await checkSigner(deps, manifest);
     checkWindow(deps, manifest);
-    const outcome = deps.store.insertOffer({
+    const outcome = await deps.store.insertOffer({
       offer_id: newOfferId(),
       worker_id: manifest.worker_id,
       worker_wallet: manifest.worker_wallet,

@@ -14,26 +14,26 @@ export function registerRoute(deps: ApiDeps): Handler {
     if (RESERVED_WORKER_IDS.includes(body.worker_id)) {
       throw new HttpError(400, "invalid_request", "worker_id names an API path; pick another.", { field: "worker_id" });
     }
-    const outcome = deps.store.registerWorker({ ...body, at: deps.now() });
+    const outcome = await deps.store.registerWorker({ ...body, at: deps.now() });
     if (!outcome.ok) {
       throw new HttpError(409, "worker_id_taken", `Worker id ${body.worker_id} is already bound to another wallet.`, {
         field: "worker_id",
         hint: "Pick another worker id, or register it with the wallet it was first bound to.",
       });
     }
-    return json(outcome.created ? 201 : 200, { worker: workerView(deps, body.worker_id), created: outcome.created });
+    return json(outcome.created ? 201 : 200, { worker: await workerView(deps, body.worker_id), created: outcome.created });
   };
 }
 
 export function heartbeatRoute(deps: ApiDeps): Handler {
   return async ({ request }) => {
     const body = await readApiBody(request, HeartbeatBodySchema);
-    const record = requireWorker(deps, body.worker_id);
+    const record = await requireWorker(deps, body.worker_id);
     if (body.worker_wallet && body.worker_wallet.toLowerCase() !== record.worker_wallet.toLowerCase()) {
       throw new HttpError(409, "wallet_mismatch", `Worker ${record.worker_id} is registered with another wallet.`, { field: "worker_wallet" });
     }
     const at = deps.now();
-    deps.store.recordHeartbeat(record.worker_id, at);
+    await deps.store.recordHeartbeat(record.worker_id, at);
     return json(200, { ok: true, worker_id: record.worker_id, lastSeenAt: toIso(at) });
   };
 }

@@ -16,9 +16,9 @@ function parseLimit(text: string | null): number {
 }
 
 export function rewardsRoute(deps: ApiDeps): Handler {
-  return ({ params, url }) => {
+  return async ({ params, url }) => {
     const limit = parseLimit(url.searchParams.get("limit"));
-    const record = requireWorker(deps, params.id);
-    return json(200, rewardsView(deps.store, record, limit));
+    const record = await requireWorker(deps, params.id);
+    return json(200, await rewardsView(deps.store, record, limit));
   };
 }

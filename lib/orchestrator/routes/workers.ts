@@ -1,15 +1,17 @@
 /** Worker records as the Basis API serves them: `GET /api/workers/:id`. */
 import { WORKER_ID_PATTERN } from "../../core/worker-id.ts";
 import { type Handler, HttpError, json } from "../http.ts";
+import type { LiveWorker } from "../fleet.ts";
 import { judgePresence, type Presence } from "../presence.ts";
 import type { WorkerRecord } from "../store.ts";
 import { type ApiDeps, toIso } from "./_api.ts";
 
 export type WorkerRouteDeps = ApiDeps;
 
-export function presenceOf(deps: ApiDeps, record: WorkerRecord): Presence {
+/** `live`: the worker's socket session on any instance, if it has one. */
+export function presenceOf(deps: ApiDeps, record: WorkerRecord, live: LiveWorker | undefined): Presence {
   return judgePresence({
-    connected: deps.registry.get(record.worker_id) !== undefined,
+    connected: live !== undefined,
     lastHeartbeatAt: record.last_heartbeat_at,
     lastSeenAt: record.last_seen_at,
     now: deps.now(),
@@ -17,11 +19,15 @@ export function presenceOf(deps: ApiDeps, record: WorkerRecord): Presence {
   });
 }
 
-export function workerView(deps: ApiDeps, workerId: string) {
-  const record = deps.store.getWorker(workerId);
-  if (!record) return undefined;
-  const session = deps.registry.get(workerId);
-  const presence = presenceOf(deps, record);
+export type WorkerView = ReturnType<typeof describeWorker>;
+
+export async function workerView(deps: ApiDeps, workerId: string): Promise<WorkerView | undefined> {
+  const [record, session] = await Promise.all([deps.store.getWorker(workerId), deps.fleet.get(workerId)]);
+  return record ? describeWorker(deps, record, session) : undefined;
+}
+
+function describeWorker(deps: ApiDeps, record: WorkerRecord, session: LiveWorker | undefined) {
+  const presence = presenceOf(deps, record, session);
   return {
     worker_id: record.worker_id,
     worker_wallet: record.worker_wallet,
@@ -39,17 +45,17 @@ export function workerView(deps: ApiDeps, workerId: string) {
 }
 
 /** The :id parameter checked, and the record it names, or the API's 400/404. */
-export function requireWorker(deps: ApiDeps, id: string | undefined): WorkerRecord {
+export async function requireWorker(deps: ApiDeps, id: string | undefined): Promise<WorkerRecord> {
   const workerId = id ?? "";
   if (!WORKER_ID_PATTERN.test(workerId)) throw new HttpError(400, "invalid_worker_id", "The worker id is not a short slug.");
-  const record = deps.store.getWorker(workerId);
+  const record = await deps.store.getWorker(workerId);
   if (!record) throw new HttpError(404, "worker_not_found", `No worker ${workerId} is registered.`);
   return record;
 }
 
 export function getWorkerRoute(deps: ApiDeps): Handler {
-  return ({ params }) => {
-    const record = requireWorker(deps, params.id);
-    return json(200, { worker: workerView(deps, record.worker_id) });
+  return async ({ params }) => {
+    const record = await requireWorker(deps, params.id);
+    return json(200, { worker: describeWorker(deps, record, await deps.fleet.get(record.worker_id)) });
   };
 }

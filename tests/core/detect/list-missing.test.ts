@@ -12,7 +12,7 @@ describe("listMissing", () => {
   });
 
   test("calls Docker optional when it is not installed", () => {
-    const facts = { ...readBareLinuxFacts(), docker: { installed: false, running: false, nvidiaRuntime: false } };
+    const facts = { ...readBareLinuxFacts(), docker: { installed: false, running: false, nvidia_runtime: false } };
     expect(listMissing(facts, [])).toContain(
       "Docker is not installed (optional: only needed to run Ollama or vLLM in a container).",
     );

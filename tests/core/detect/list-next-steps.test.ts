@@ -25,7 +25,7 @@ describe("listNextSteps", () => {
     ["Windows", "win32", "winget install Ollama.Ollama"],
     ["Linux", "linux", "curl -fsSL https://ollama.com/install.sh | sh"],
   ])("installs Ollama the %s way when there is a GPU but no container toolkit", (_, platform, install) => {
-    const facts = { ...readGpuHostFacts(), platform, docker: { installed: false, running: false, nvidiaRuntime: false } };
+    const facts = { ...readGpuHostFacts(), platform, docker: { installed: false, running: false, nvidia_runtime: false } };
     expect(listNextSteps(facts, facts.nvidia.gpus, "echo")).toEqual([
       buildWriteEnvCommand("echo"),
       install,

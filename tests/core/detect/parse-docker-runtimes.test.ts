@@ -7,12 +7,12 @@ describe("readDockerRuntimes", () => {
     expect(readDockerRuntimes(exited(0, readFixture("docker-runtimes-nvidia.json")))).toEqual({
       installed: true,
       running: true,
-      nvidiaRuntime: true,
+      nvidia_runtime: true,
     });
   });
 
   test("reports a daemon without the nvidia runtime", () => {
-    expect(readDockerRuntimes(exited(0, readFixture("docker-runtimes-plain.json"))).nvidiaRuntime).toBe(false);
+    expect(readDockerRuntimes(exited(0, readFixture("docker-runtimes-plain.json"))).nvidia_runtime).toBe(false);
   });
 
   test("reports an installed CLI whose daemon is not running (recorded)", () => {
@@ -20,7 +20,7 @@ describe("readDockerRuntimes", () => {
     expect(readDockerRuntimes(output)).toEqual({
       installed: true,
       running: false,
-      nvidiaRuntime: false,
+      nvidia_runtime: false,
       reason: "the Docker daemon is not running",
     });
   });
@@ -34,7 +34,7 @@ describe("readDockerRuntimes", () => {
       { installed: true, reason: "no permission to reach the Docker daemon (is your user in the docker group?)" },
     ],
   ])("explains %s", (_, output, expected) => {
-    expect(readDockerRuntimes(output)).toMatchObject({ ...expected, running: false, nvidiaRuntime: false });
+    expect(readDockerRuntimes(output)).toMatchObject({ ...expected, running: false, nvidia_runtime: false });
   });
 });
 

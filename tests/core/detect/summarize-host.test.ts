@@ -54,13 +54,13 @@ describe("summarizeHost", () => {
   });
 
   test("asks for the NVIDIA Container Toolkit when Docker lacks the nvidia runtime", () => {
-    const report = summarizeHost({ ...readGpuHostFacts(), docker: { installed: true, running: true, nvidiaRuntime: false } });
+    const report = summarizeHost({ ...readGpuHostFacts(), docker: { installed: true, running: true, nvidia_runtime: false } });
     expect(report.missing.some((line) => line.includes("NVIDIA Container Toolkit"))).toBe(true);
     expect(report.next[1]).toBe("curl -fsSL https://ollama.com/install.sh | sh");
   });
 
   test("does not trust an nvidia runtime that nvidia-smi cannot confirm", () => {
-    const report = summarizeHost({ ...readBareLinuxFacts(), docker: { installed: true, running: true, nvidiaRuntime: true } });
+    const report = summarizeHost({ ...readBareLinuxFacts(), docker: { installed: true, running: true, nvidia_runtime: true } });
     expect(report.gpus).toEqual([]);
     expect(report.runtime).toBe("echo");
     expect(report.missing.some((line) => line.includes("nvidia-smi confirms no NVIDIA GPU"))).toBe(true);

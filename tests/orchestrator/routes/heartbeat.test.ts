@@ -70,6 +70,6 @@ describe("heartbeatRoute", () => {
     expect(answer.body.error).toBe(code);
     expect(answer.body.field).toBe(field);
     expect(answer.text).not.toContain("ab".repeat(32));
-    expect(api.store.getWorker("gpu-1")?.last_heartbeat_at).toBeNull();
+    expect((await api.store.getWorker("gpu-1"))?.last_heartbeat_at).toBeNull();
   });
 });

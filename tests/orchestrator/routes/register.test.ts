@@ -54,7 +54,7 @@ describe("registerRoute", () => {
     const answer = await register(api, registration("gpu-1", OTHER_WALLET));
     expect(answer.status).toBe(409);
     expect(answer.body).toMatchObject({ error: "worker_id_taken", field: "worker_id" });
-    expect(api.store.getWorker("gpu-1")?.worker_wallet).toBe(WALLET);
+    expect((await api.store.getWorker("gpu-1"))?.worker_wallet).toBe(WALLET);
   });
 
   test("a worker id registered over HTTP cannot connect over the socket with another wallet", async () => {
@@ -117,7 +117,7 @@ describe("registerRoute", () => {
     expect(answer.body.field).toBe(field);
     expect(typeof answer.body.message).toBe("string");
     for (const secret of [KEY_64, PHRASE_12, "abandon ability"]) expect(answer.text).not.toContain(secret);
-    expect(api.store.listWorkers()).toEqual([]);
+    expect(await api.store.listWorkers()).toEqual([]);
   });
 
   test("answers another method on the path with 405", async () => {
