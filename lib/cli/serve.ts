@@ -1,8 +1,10 @@
 import { defineCommand } from "citty";
-import { describeEnvVar, ORCHESTRATOR_ENV } from "../core/env-schema.ts";
 
-/** Every variable `serve` reads (the env contract, ORCHESTRATOR_ENV); `serve --help` prints them. */
-export const SERVE_ENVIRONMENT: readonly (readonly [string, string])[] = Object.entries(ORCHESTRATOR_ENV).map(([name, spec]) => [name, describeEnvVar(spec)]);
+/** Every variable `serve` reads (the env contract, ORCHESTRATOR_ENV), for `serve --help`. */
+export async function serveEnvironment(): Promise<readonly (readonly [string, string])[]> {
+  const { describeEnvVar, ORCHESTRATOR_ENV } = await import("../core/env-schema.ts");
+  return Object.entries(ORCHESTRATOR_ENV).map(([name, spec]) => [name, describeEnvVar(spec)]);
+}
 
 export default Object.assign(
   defineCommand({
@@ -18,5 +20,5 @@ export default Object.assign(
       await serveOrchestrator({ host: args.host, port: args.port, portFile: args["port-file"], dataDir: args.data });
     },
   }),
-  { environment: SERVE_ENVIRONMENT },
+  { environment: serveEnvironment },
 );

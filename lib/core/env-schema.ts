@@ -134,7 +134,8 @@ export const SECRET_ENV_NAMES: readonly string[] = [
 /** The variable in one line for `--help`: "SECRET. " first when it is one, the default last. */
 export function describeEnvVar(spec: EnvVar<unknown>): string {
   const fallback = typeof spec.fallback === "number" || (typeof spec.fallback === "string" && !spec.secret) ? ` Default ${String(spec.fallback)}.` : "";
-  return `${spec.secret ? "SECRET. " : ""}${spec.doc}${fallback}`;
+  const range = spec.range ? ` From ${spec.range.min} to ${spec.range.max}.` : "";
+  return `${spec.secret ? "SECRET. " : ""}${spec.doc}${range}${fallback}`;
 }
 
 /** One variable (or a flag standing in for it, named by `label`): its value, or its fallback when unset or blank. */
