@@ -35,15 +35,17 @@ test: build
 canary: build
 	./dist/basis-canary
 
-# docs/PERFORMANCE.md: writes bench/results.json and prints a table (bounded under 5 minutes).
+# docs/PERFORMANCE.md: writes bench/results.json and prints a table (bounded under 5 minutes);
+# then docs/SCALING.md's figures (orchestrators on PostgreSQL): bench/scaling.json.
 bench: build
 	$(BUN) bench/run-bench.ts
+	$(BUN) bench/scaling.ts
 
 check: node_modules/.installed
 	$(TSC) --noEmit -p .
 
 clean:
-	rm -rf dist bench/results.json
+	rm -rf dist bench/results.json bench/scaling.json
 
 # Release builds (docs/DISTRIBUTION.md): both programs for every target, named
 # <program>-<os>-<arch>[.exe], plus install.sh and SHA256SUMS. Bun fetches each target's runtime

@@ -47,13 +47,16 @@ const BUN = process.execPath;
 const HERE = import.meta.dir;
 let serial = 0;
 
-export async function startOrchestrator(ctx: BenchContext): Promise<RunningOrchestrator> {
+/** With a database URL the orchestrator keeps its store in PostgreSQL and joins the others on it. */
+export async function startOrchestrator(ctx: BenchContext, databaseUrl?: string): Promise<RunningOrchestrator> {
   const dir = join(ctx.tmp, `orchestrator-${++serial}`);
   mkdirSync(dir, { recursive: true });
   const portFile = join(dir, "port");
-  const child = ctx.group.spawn("orchestrator", [ctx.canaryBin, "serve", "--host", "127.0.0.1", "--port", "0", "--port-file", portFile, "--data", join(dir, "data")], {
+  const store = databaseUrl ? [] : ["--data", join(dir, "data")];
+  const child = ctx.group.spawn("orchestrator", [ctx.canaryBin, "serve", "--host", "127.0.0.1", "--port", "0", "--port-file", portFile, ...store], {
     BASIS_ORCHESTRATOR_SECRET: ctx.secrets.dispatch,
     BASIS_WORKER_AUTH_KEY: ctx.secrets.authKey,
+    ...(databaseUrl ? { BASIS_STORE_DRIVER: "postgres", BASIS_DATABASE_URL: databaseUrl } : {}),
   });
   const port = await waitForFile(portFile, child, 15_000);
   return { child, httpUrl: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}` };

@@ -122,7 +122,8 @@ async function writeEnv(args: WriteEnvArgs): Promise<void> {
   if (models.length > 0) values.BASIS_WORKER_MODELS = models.join(",");
   // The status commands read BASIS_BASE_URL from this file: a self-hosted orchestrator serves
   // the API on its own port, so that is where they must ask.
-  const derivedBase = args.base === undefined ? apiBaseFor(orchestrator) : undefined;
+  // With several instances (a cluster, comma-separated) they share one API: the first one's.
+  const derivedBase = args.base === undefined ? apiBaseFor(orchestrator.split(",")[0] as string) : undefined;
   const base = args.base !== undefined ? resolveBaseUrl(args.base, undefined) : derivedBase;
   if (base !== undefined) values.BASIS_BASE_URL = base;
   const backendPrefix = runtime === "echo" ? undefined : `BASIS_${runtime.toUpperCase()}`;

@@ -1,16 +1,22 @@
 /**
  * The orchestrator's verdict on a finished job. Its `payable` is authoritative: the simulator,
- * a dev-mode orchestrator, output faster than any real GPU, or a mismatch between what was
- * streamed and what was reported never pay.
+ * a dev-mode orchestrator, output faster than any real GPU, a mismatch between what was
+ * streamed and what was reported, or usage above what the request and the text can hold
+ * (lib/core/usage-bounds.ts) never pay. The verdict's `usage` is what the ledger may take.
  */
-import type { Usage } from "./protocol.ts";
+import type { InferenceRequest, Usage } from "./protocol.ts";
+import { checkUsage } from "./usage-bounds.ts";
 
 /** Single-stream decode rates above this are not produced by real hardware today. */
 export const MAX_PLAUSIBLE_TOKENS_PER_S = 5_000;
 
+/** Reasons that are the worker's doing: each one counts against it (halves its capacity). */
+export const MISCONDUCT_REASONS: ReadonlySet<string> = new Set(["stream_mismatch", "usage_inconsistent", "implausibly_fast"]);
+
 export interface JobEvidence {
   runtime: string;
   devMode: boolean;
+  request: InferenceRequest;
   streamedText: string;
   reportedText: string;
   usage: Usage;
@@ -20,6 +26,8 @@ export interface JobEvidence {
 export interface JobVerdict {
   payable: boolean;
   reasons: string[];
+  /** The claimed usage where it is within bounds, else the bounds. */
+  usage: Usage;
 }
 
 export function judgeJob(evidence: JobEvidence): JobVerdict {
@@ -27,10 +35,11 @@ export function judgeJob(evidence: JobEvidence): JobVerdict {
   if (evidence.runtime === "echo") reasons.push("simulator");
   if (evidence.devMode) reasons.push("dev_mode");
   if (evidence.streamedText !== evidence.reportedText) reasons.push("stream_mismatch");
-  if (evidence.reportedText.trim() === "" || evidence.usage.completion_tokens === 0) reasons.push("empty_output");
+  const usage = checkUsage(evidence.request, [evidence.reportedText], evidence.usage);
+  if (!usage.consistent) reasons.push("usage_inconsistent");
+  if (evidence.reportedText.trim() === "" || usage.bounded.completion_tokens === 0) reasons.push("empty_output");
   const seconds = Math.max(evidence.elapsedMs, 1) / 1000;
-  if (evidence.usage.completion_tokens > 16 && evidence.usage.completion_tokens / seconds > MAX_PLAUSIBLE_TOKENS_PER_S) {
-    reasons.push("implausibly_fast");
-  }
-  return { payable: reasons.length === 0, reasons };
+  const completion = usage.bounded.completion_tokens;
+  if (completion > 16 && completion / seconds > MAX_PLAUSIBLE_TOKENS_PER_S) reasons.push("implausibly_fast");
+  return { payable: reasons.length === 0, reasons, usage: usage.bounded };
 }

@@ -17,6 +17,8 @@ export const EVENTS = {
   assign: "job:assign",
   /** o2w: stop a job (client gone, deadline passed). */
   cancel: "job:cancel",
+  /** w2o: a job sent with `stream: false` produced its first token (its text comes whole in `job:done`). */
+  started: "job:started",
   /** w2o: streamed text of a running job (one or more deltas). */
   chunk: "job:chunk",
   /** w2o: a job finished with a complete answer. */
@@ -29,6 +31,17 @@ const WALLET = v.pipe(v.string(), v.regex(/^0x[0-9a-fA-F]{40}$/, "a 0x-prefixed 
 const ID = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "a short slug"));
 const MODEL = v.pipe(v.string(), v.minLength(1), v.maxLength(200));
 const COUNT = v.pipe(v.number(), v.integer(), v.minValue(0));
+
+/**
+ * Bounds on what a worker may send (docs/PROTOCOL.md, "Bounds"). Every number a worker reports
+ * is below 2^31, so no sum or product the orchestrator makes of them leaves the safe integers.
+ */
+export const MAX_REPORTED_NUMBER = 2 ** 31 - 1;
+/** The largest `job:chunk` delta, in UTF-16 code units (a Socket.io message is at most 2 MB). */
+export const MAX_CHUNK_CHARS = 1_000_000;
+/** The largest `job:done` text, in UTF-16 code units; the per-job cap (`jobTextCapBytes`) is tighter. */
+export const MAX_DONE_TEXT_CHARS = 2_000_000;
+const REPORTED = v.pipe(COUNT, v.maxValue(MAX_REPORTED_NUMBER));
 
 export const RuntimeNameSchema = v.picklist(["echo", "ollama", "vllm", "openai"]);
 export type RuntimeName = v.InferOutput<typeof RuntimeNameSchema>;
@@ -57,7 +70,7 @@ export type Welcome = v.InferOutput<typeof WelcomeSchema>;
 export const WorkerStatusSchema = v.object({
   available: v.boolean(),
   draining: v.boolean(),
-  active: COUNT,
+  active: REPORTED,
   reason: v.optional(v.pipe(v.string(), v.maxLength(300))),
 });
 export type WorkerStatus = v.InferOutput<typeof WorkerStatusSchema>;
@@ -99,23 +112,26 @@ export type JobAck = v.InferOutput<typeof JobAckSchema>;
 export const JobCancelSchema = v.object({ job_id: ID, reason: v.pipe(v.string(), v.maxLength(200)) });
 export type JobCancel = v.InferOutput<typeof JobCancelSchema>;
 
-export const JobChunkSchema = v.object({ job_id: ID, delta: v.string() });
+export const JobStartedSchema = v.object({ job_id: ID });
+export type JobStarted = v.InferOutput<typeof JobStartedSchema>;
+
+export const JobChunkSchema = v.object({ job_id: ID, delta: v.pipe(v.string(), v.maxLength(MAX_CHUNK_CHARS)) });
 export type JobChunk = v.InferOutput<typeof JobChunkSchema>;
 
 export const FinishReasonSchema = v.picklist(["stop", "length", "tool_calls", "content_filter"]);
 export type FinishReason = v.InferOutput<typeof FinishReasonSchema>;
 
-export const UsageSchema = v.object({ prompt_tokens: COUNT, completion_tokens: COUNT });
+export const UsageSchema = v.object({ prompt_tokens: REPORTED, completion_tokens: REPORTED });
 export type Usage = v.InferOutput<typeof UsageSchema>;
 
 export const JobDoneSchema = v.object({
   job_id: ID,
   /** The whole answer; the orchestrator checks it equals the concatenated chunks. */
-  text: v.string(),
+  text: v.pipe(v.string(), v.maxLength(MAX_DONE_TEXT_CHARS)),
   finish_reason: FinishReasonSchema,
   usage: UsageSchema,
   /** Worker-side wall time of the job (for latency accounting), milliseconds. */
-  elapsed_ms: COUNT,
+  elapsed_ms: REPORTED,
 });
 export type JobDone = v.InferOutput<typeof JobDoneSchema>;
 

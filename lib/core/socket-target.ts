@@ -8,6 +8,15 @@ export interface SocketTarget {
   path: string;
 }
 
+/** The targets of a BASIS_ORCHESTRATOR_URL that may list several instances, comma-separated. */
+export function socketTargets(orchestratorUrls: string): SocketTarget[] {
+  return orchestratorUrls
+    .split(",")
+    .map((url) => url.trim())
+    .filter(Boolean)
+    .map(socketTarget);
+}
+
 export function socketTarget(orchestratorUrl: string): SocketTarget {
   const url = new URL(orchestratorUrl);
   const prefix = url.pathname.replace(/\/+$/, "");

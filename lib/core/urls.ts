@@ -52,8 +52,21 @@ function listWords(words: readonly string[]): string {
 
 const ORCHESTRATOR_URL: UrlRule = { protocols: ["ws", "wss", "http", "https"], query: true };
 
-/** The worker's BASIS_ORCHESTRATOR_URL (or setup's --orchestrator, named by `label`). */
+/**
+ * The worker's BASIS_ORCHESTRATOR_URL (or setup's --orchestrator, named by `label`): one URL, or
+ * several separated by commas (instances of one cluster): the worker connects to the first and,
+ * when a connection is lost or cannot be made, tries the next.
+ */
 export function parseOrchestratorUrl(value: string, label = "BASIS_ORCHESTRATOR_URL"): string {
+  const urls = value.split(",").map((part) => part.trim());
+  if (urls.length === 1) return parseOneOrchestratorUrl(value, label);
+  if (urls.some((part) => part === "")) {
+    throw new BasisError("orchestrator_url_malformed", `${label} has an empty entry in its comma-separated list.`, { exitCode: 2, hint: "Use ws://a:8787,ws://b:8787." });
+  }
+  return urls.map((url) => parseOneOrchestratorUrl(url, label)).join(",");
+}
+
+function parseOneOrchestratorUrl(value: string, label: string): string {
   const problem = urlProblem(value, ORCHESTRATOR_URL);
   if (problem) {
     const hint = problem.includes("credentials") ? "Put the token in BASIS_WORKER_TOKEN." : "Use ws://host:8787 or wss://host.";

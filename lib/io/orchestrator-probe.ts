@@ -18,9 +18,11 @@ async function request(url: string, timeoutMs: number, fetchFn: typeof fetch): P
     const body = (await response.text()).slice(0, 2_000);
     return { ok: true, status: response.status, contentType: response.headers.get("content-type") ?? "", body };
   } catch (error) {
-    const e = error as { name?: string; code?: unknown; message?: string; cause?: { code?: unknown } };
+    // Bun puts the system error in `code`; Deno and Node put it in `cause` (Deno as words only).
+    const e = error as { name?: string; code?: unknown; message?: string; cause?: { code?: unknown; message?: unknown } };
     const code = typeof e.code === "string" ? e.code : typeof e.cause?.code === "string" ? e.cause.code : "";
-    return { ok: false, name: e.name ?? "Error", code, message: String(e.message ?? "") };
+    const cause = typeof e.cause?.message === "string" ? ` ${e.cause.message}` : "";
+    return { ok: false, name: e.name ?? "Error", code, message: `${e.message ?? ""}${cause}` };
   }
 }
 

@@ -13,7 +13,7 @@ import type { Server } from "socket.io";
 import { EVENTS, type JobAck, type JobDone, type JobFail } from "../core/protocol.ts";
 import { type AssignPayload, type JobTarget, offerToSocket, type Relay } from "./dispatch.ts";
 import { clusterFleet, type Fleet, type LiveWorker } from "./fleet.ts";
-import type { JobSink, SessionRegistry, WorkerSession } from "./sessions.ts";
+import { isEligible, type JobSink, recordCompletion, recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
 
 /** How often an instance says it is alive, and how long silence means it is gone. */
 export const HEARTBEAT_INTERVAL_MS = 1_000;
@@ -40,7 +40,7 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-type JobEventKind = "chunk" | "done" | "fail";
+type JobEventKind = "started" | "chunk" | "done" | "fail" | "abort";
 
 interface AssignMessage {
   origin: string;
@@ -77,10 +77,17 @@ const EV = {
   moved: "basis:moved",
 } as const;
 
+/** Cancel reasons from the origin that count against the worker on its owner (docs/PROTOCOL.md). */
+const SETBACK_REASONS = new Set(["timeout", "no_first_token", "text_over_cap", "invalid_payload", "stream_mismatch", "usage_inconsistent"]);
+
 function deliver(sink: JobSink, event: JobEvent): void {
-  if (event.kind === "chunk") sink.onChunk(event.body as string);
+  if (event.kind === "started") sink.onFirstToken();
+  else if (event.kind === "chunk") sink.onChunk(event.body as string);
   else if (event.kind === "done") sink.onDone(event.body as JobDone);
-  else sink.onFail(event.body as JobFail);
+  else if (event.kind === "abort") {
+    const { reason, message } = event.body as { reason: string; message: string };
+    sink.abort(reason, message);
+  } else sink.onFail(event.body as JobFail);
 }
 
 export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
@@ -110,7 +117,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     const session = registry.get(message.worker_id);
     if (!session) return answer(null);
     const { job_id: jobId } = message.payload;
-    if (!session.available || session.draining || session.active >= session.info.concurrency) {
+    if (!isEligible(session, registry.now())) {
       return answer({ instance: self, ack: { accepted: false, reason: "over_capacity" } });
     }
     session.active++;
@@ -132,14 +139,23 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     };
     inbound.set(jobId, { session, origin: message.origin });
     session.jobs.set(jobId, {
+      onFirstToken: () => forward("started", null),
       onChunk: (delta) => forward("chunk", delta),
       onDone(done) {
         release();
+        recordCompletion(session);
         forward("done", done);
       },
       onFail(fail) {
         release();
+        recordSetback(session, registry.now(), registry.trust);
         forward("fail", fail);
+      },
+      // The gateway ended it (bad payload, flood, replaced session): the origin fails it the same way.
+      abort(reason, message) {
+        release();
+        recordSetback(session, registry.now(), registry.trust);
+        forward("abort", { reason, message });
       },
     });
     answer({ instance: self, ack });
@@ -153,6 +169,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     job.session.jobs.delete(message.job_id);
     job.session.active = Math.max(0, job.session.active - 1);
     job.session.socket.emit(EVENTS.cancel, { job_id: message.job_id, reason: message.reason });
+    if (SETBACK_REASONS.has(message.reason)) recordSetback(job.session, registry.now(), registry.trust);
   });
 
   // Origin side: the worker's events, forwarded by the owner, delivered in the order sent.
@@ -168,7 +185,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     if (!job.sink) return;
     for (let event = job.buffer.get(job.next); event; event = job.buffer.get(job.next)) {
       job.buffer.delete(job.next++);
-      if (event.kind !== "chunk") outbound.delete(jobId);
+      if (event.kind !== "chunk" && event.kind !== "started") outbound.delete(jobId);
       deliver(job.sink, event);
     }
   };
@@ -214,9 +231,8 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
         onError(error);
         return [];
       }
-      return found
-        .filter((worker) => worker.available && !worker.draining && worker.active < worker.info.concurrency)
-        .sort((a, b) => a.active / a.info.concurrency - b.active / b.info.concurrency);
+      const now = registry.now();
+      return found.filter((worker) => isEligible(worker, now)).sort((a, b) => a.active / a.capacity - b.active / b.capacity);
     },
     async offer(worker, payload) {
       const jobId = payload.job_id;
@@ -237,6 +253,9 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
         },
         detach: (id) => void outbound.delete(id),
         cancel: (id, reason) => void io.serverSideEmit(EV.cancel, { job_id: id, instance: reply.instance, reason }),
+        // The owner applies setbacks: through the cancel reason, or its own view of a failure.
+        setback: () => undefined,
+        completed: () => undefined,
       };
       return { ack: reply.ack, target };
     },

@@ -1,16 +1,21 @@
 /**
  * Sends one inference request to one worker and waits for its answer. Exactly one worker
- * serves a job; a worker that refuses (full, draining, backend down) is skipped for another.
+ * serves a job; a worker that refuses (full, draining, backend down), or that sends no token
+ * within the first-token timeout, is skipped for another.
  */
 import { randomBytes } from "node:crypto";
-import { judgeJob, type JobVerdict } from "../core/anti-cheat.ts";
+import { judgeJob, type JobVerdict, MISCONDUCT_REASONS } from "../core/anti-cheat.ts";
+import { ORCHESTRATOR_ENV } from "../core/env-schema.ts";
 import { EVENTS, type Handshake, type InferenceRequest, type JobAck, JobAckSchema, type JobDone, parsePayload } from "../core/protocol.ts";
+import { jobTextCapBytes, utf8Bytes } from "../core/usage-bounds.ts";
 import { logSafe, publicFailure } from "../core/worker-failure.ts";
 import type { LiveWorker } from "./fleet.ts";
 import { HttpError } from "./http.ts";
 import { ledgerEntryFor } from "./rewards.ts";
-import type { JobSink, SessionRegistry, WorkerSession } from "./sessions.ts";
+import { type JobSink, recordCompletion, recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
 import type { JobRecord, Store } from "./store.ts";
+
+export const DEFAULT_FIRST_TOKEN_TIMEOUT_MS = ORCHESTRATOR_ENV.BASIS_FIRST_TOKEN_TIMEOUT_MS.fallback;
 
 export interface DispatchDeps {
   registry: SessionRegistry;
@@ -19,6 +24,8 @@ export interface DispatchDeps {
   now: () => number;
   jobTimeoutMs: number;
   ackTimeoutMs: number;
+  /** A job with no token after this long is cancelled on its worker and tried on another. */
+  firstTokenTimeoutMs?: number;
   /** Where a worker's own failure text goes; clients get only `publicFailure`'s fixed messages. */
   log?: { warn(message: string): void };
   /** Set when several orchestrators share one database: workers on the others can serve too. */
@@ -35,7 +42,11 @@ export interface JobTarget extends ServingWorker {
   attach(jobId: string, sink: JobSink): void;
   /** Forgets the job and frees its slot. */
   detach(jobId: string): void;
+  /** Cancels the job on the worker; for a remote worker its owner applies a setback the reason names. */
   cancel(jobId: string, reason: string): void;
+  /** A setback on this instance (halved capacity, cooldown); answers the cooldown, or undefined for a remote worker. */
+  setback(reason: string): number | undefined;
+  completed(): void;
 }
 
 /** Cross-instance dispatch (cluster.ts): offers a job to a worker connected to another orchestrator. */
@@ -54,7 +65,7 @@ export interface AssignPayload {
 }
 
 export interface DispatchHooks {
-  /** Called once a worker has accepted the job, before any text. */
+  /** Called once the worker has sent its first token (or its whole answer), before any text. */
   onAccepted?(worker: ServingWorker, jobId: string): void;
   onChunk?(delta: string): void;
   /** Aborted when the HTTP client goes away: the job is cancelled on the worker. */
@@ -68,6 +79,7 @@ export interface DispatchHooks {
 export interface DispatchResult {
   jobId: string;
   session: ServingWorker;
+  /** The worker's answer, its usage held to what the request and the text can hold. */
   done: JobDone;
   verdict: JobVerdict;
   latencyMs: number;
@@ -87,7 +99,7 @@ export async function offerToSocket(session: WorkerSession, payload: AssignPaylo
   }
 }
 
-export function localTarget(session: WorkerSession): JobTarget {
+export function localTarget(session: WorkerSession, registry: SessionRegistry, now: () => number): JobTarget {
   return {
     info: session.info,
     attach: (jobId, sink) => session.jobs.set(jobId, sink),
@@ -96,6 +108,8 @@ export function localTarget(session: WorkerSession): JobTarget {
       session.active = Math.max(0, session.active - 1);
     },
     cancel: (jobId, reason) => session.socket.emit(EVENTS.cancel, { job_id: jobId, reason }),
+    setback: () => recordSetback(session, now(), registry.trust),
+    completed: () => recordCompletion(session),
   };
 }
 
@@ -106,19 +120,33 @@ function unavailable(model: string, workerId: string | undefined): HttpError {
   return new HttpError(503, "no_worker_available", `No idle online worker serves ${model}.`);
 }
 
+/** Thrown inside the retry loop: the worker sent nothing in time, so another one is tried. */
+class NoFirstToken extends Error {}
+
 export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest, hooks: DispatchHooks = {}): Promise<DispatchResult> {
-  const jobId = newJobId();
   const tried = new Set<WorkerSession>();
   const triedIds = new Set<string>();
   // Chunks cross the socket only when someone reads them as they come.
   const stream = hooks.onChunk !== undefined;
-  const payload: AssignPayload = { job_id: jobId, request, timeout_ms: deps.jobTimeoutMs, stream };
+  // Each try is its own job (and ledger line): a worker that stayed silent is cancelled first.
+  const payloadFor = (): AssignPayload => ({ job_id: newJobId(), request, timeout_ms: deps.jobTimeoutMs, stream });
+  let silent = 0;
+  const run = async (target: JobTarget, jobId: string): Promise<DispatchResult | undefined> => {
+    try {
+      return await awaitResult(deps, target, jobId, request, hooks);
+    } catch (error) {
+      if (!(error instanceof NoFirstToken)) throw error;
+      silent++;
+      return undefined;
+    }
+  };
   // Workers on this instance first: a job relayed to another instance costs a round trip through the database.
   for (;;) {
     const session = pickSession(deps.registry, request.model, tried, hooks.workerId);
     if (!session) break;
     tried.add(session);
     triedIds.add(session.info.worker_id);
+    const payload = payloadFor();
     // Count the slot before the ack so concurrent dispatches do not all pick the same worker.
     session.active++;
     const ack = await offerToSocket(session, payload, deps.ackTimeoutMs);
@@ -127,14 +155,21 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
       if (ack.reason === "draining") session.draining = true;
       continue;
     }
-    return await awaitResult(deps, localTarget(session), jobId, request, hooks);
+    const result = await run(localTarget(session, deps.registry, deps.now), payload.job_id);
+    if (result) return result;
   }
   if (deps.relay) {
     const candidates = (await deps.relay.candidates(request.model, hooks.workerId)).filter((worker) => !triedIds.has(worker.info.worker_id));
     for (const worker of candidates) {
+      const payload = payloadFor();
       const { ack, target } = await deps.relay.offer(worker, payload, deps.ackTimeoutMs);
-      if (ack.accepted && target) return await awaitResult(deps, target, jobId, request, hooks);
+      if (!ack.accepted || !target) continue;
+      const result = await run(target, payload.job_id);
+      if (result) return result;
     }
+  }
+  if (silent > 0) {
+    throw new HttpError(504, "worker_timeout", `No worker sent a first token within ${deps.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS} ms.`);
   }
   throw unavailable(request.model, hooks.workerId);
 }
@@ -153,21 +188,32 @@ function awaitResult(
   hooks: DispatchHooks,
 ): Promise<DispatchResult> {
   const started = deps.now();
-  hooks.onAccepted?.(target, jobId);
   const { info } = target;
+  const streaming = hooks.onChunk !== undefined;
+  const textCap = jobTextCapBytes(request);
+  const firstTokenMs = deps.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS;
   return new Promise<DispatchResult>((resolve, reject) => {
     let streamed = "";
+    let streamedBytes = 0;
+    let accepted = false;
     let settled = false;
+
+    /** A setback for the worker: half its capacity and a bounded cooldown, logged. */
+    const penalise = (reason: string) => {
+      const cooldown = target.setback(reason);
+      if (cooldown !== undefined) deps.log?.warn(`worker ${info.worker_id}: ${reason}; cooling down ${cooldown} ms`);
+    };
 
     /**
      * Ends the job exactly once: frees the slot, writes the job and its ledger line, and only
      * once that is committed lets the answer go, so no answer leaves before its record is durable.
      * Every routed job gets its line; the verdict's reasons say why one pays 0.
      */
-    const settle = (status: "completed" | "failed", tokens: [number, number], verdict: JobVerdict, outcome: () => void) => {
+    const settle = (status: "completed" | "failed", tokens: [number, number], verdict: Pick<JobVerdict, "payable" | "reasons">, outcome: () => void) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(firstTokenTimer);
       hooks.signal?.removeEventListener("abort", onAbort);
       target.detach(jobId);
       const job: JobRecord = {
@@ -183,12 +229,26 @@ function awaitResult(
         created_at: deps.now(),
       };
       const reasons = [...verdict.reasons, ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
-      deps.store.recordJob(job, ledgerEntryFor(job, reasons)).then(outcome, (error: unknown) => {
+      let recording: Promise<void>;
+      try {
+        recording = deps.store.recordJob(job, ledgerEntryFor(job, reasons));
+      } catch (error) {
+        recording = Promise.reject(error);
+      }
+      recording.then(outcome, (error: unknown) => {
         deps.log?.warn(`job ${jobId} could not be recorded: ${logSafe(error instanceof Error ? error.message : String(error))}`);
         reject(new HttpError(503, "not_recorded", "The job ended but could not be recorded; it is not billed. Try again."));
       });
     };
-    const failed = (reason: string): JobVerdict => ({ payable: false, reasons: [reason] });
+    const failed = (reason: string) => ({ payable: false, reasons: [reason] });
+
+    /** The first sign of work: from now on the client is this worker's. */
+    const firstToken = () => {
+      if (accepted || settled) return;
+      accepted = true;
+      clearTimeout(firstTokenTimer);
+      hooks.onAccepted?.(target, jobId);
+    };
 
     // The client went away: the job is cancelled on the worker and still gets its ledger line.
     const onAbort = () => {
@@ -197,41 +257,72 @@ function awaitResult(
     };
     const timer = setTimeout(() => {
       target.cancel(jobId, "timeout");
+      penalise("timeout");
       settle("failed", [0, 0], failed("timeout"), () =>
         reject(new HttpError(504, "worker_timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`)),
       );
     }, deps.jobTimeoutMs);
+    // No token in time: cancelled on this worker, and the caller tries another.
+    const firstTokenTimer = setTimeout(() => {
+      if (accepted || settled) return;
+      target.cancel(jobId, "no_first_token");
+      penalise("no_first_token");
+      settle("failed", [0, 0], failed("no_first_token"), () => reject(new NoFirstToken()));
+    }, Math.min(firstTokenMs, deps.jobTimeoutMs));
+
+    /** The orchestrator ends the job itself: a bad payload, text over the cap, a replaced session. */
+    const abort = (reason: string, message: string) => {
+      if (settled) return;
+      target.cancel(jobId, reason);
+      penalise(reason);
+      settle("failed", [0, 0], failed(reason), () => reject(new HttpError(502, "worker_failed", message, { worker_error: reason })));
+    };
+    const overCap = () => abort("text_over_cap", `The worker sent more than ${textCap} bytes of text for this job.`);
 
     target.attach(jobId, {
+      abort,
+      onFirstToken: firstToken,
       onChunk(delta) {
+        if (settled) return;
+        streamedBytes += utf8Bytes(delta);
+        if (streamedBytes > textCap) return overCap();
+        firstToken();
+        if (!streaming) return;
         streamed += delta;
         hooks.onChunk?.(delta);
       },
       onDone(done) {
+        if (settled) return;
+        if (utf8Bytes(done.text) > textCap) return overCap();
+        firstToken();
         const verdict = judgeJob({
           runtime: info.runtime,
           devMode: deps.devMode,
-          streamedText: hooks.onChunk ? streamed : done.text,
+          request,
+          streamedText: streaming ? streamed : done.text,
           reportedText: done.text,
           usage: done.usage,
           elapsedMs: deps.now() - started,
         });
+        const misconduct = verdict.reasons.filter((reason) => MISCONDUCT_REASONS.has(reason));
+        if (misconduct.length > 0) penalise(misconduct.join(","));
+        else target.completed();
         if (verdict.reasons.includes("stream_mismatch")) {
-          settle("failed", [done.usage.prompt_tokens, 0], verdict, () =>
-            reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed.")),
-          );
+          settle("failed", [0, 0], verdict, () => reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed.")));
           return;
         }
-        settle("completed", [done.usage.prompt_tokens, done.usage.completion_tokens], verdict, () =>
-          resolve({ jobId, session: target, done, verdict, latencyMs: deps.now() - started }),
+        // The ledger and the client get the usage held to its bounds, never a claim above them.
+        const bounded = { ...done, usage: verdict.usage };
+        settle("completed", [verdict.usage.prompt_tokens, verdict.usage.completion_tokens], verdict, () =>
+          resolve({ jobId, session: target, done: bounded, verdict, latencyMs: deps.now() - started }),
         );
       },
       onFail(fail) {
+        if (settled) return;
         const shown = publicFailure(fail.code);
         deps.log?.warn(`job ${jobId} failed on worker ${info.worker_id}: ${logSafe(fail.code)}: ${logSafe(fail.message)}`);
-        settle("failed", [0, 0], failed("worker_failed"), () =>
-          reject(new HttpError(502, "worker_failed", shown.message, { worker_error: shown.code })),
-        );
+        penalise("worker_failed");
+        settle("failed", [0, 0], failed("worker_failed"), () => reject(new HttpError(502, "worker_failed", shown.message, { worker_error: shown.code })));
       },
     });
     // A client gone while the offer was out: the worker has the job, so cancel it at once.

@@ -12,6 +12,10 @@ export interface LiveWorker {
   available: boolean;
   draining: boolean;
   active: number;
+  /** Jobs it has earned the right to hold at once (sessions.ts). */
+  capacity: number;
+  /** Not routed jobs before this time (epoch ms). */
+  cooldownUntil: number;
   /** Connected to this instance (false: to another orchestrator on the same database). */
   local: boolean;
   /** The socket id, which the adapter can reach from any instance. */
@@ -24,6 +28,8 @@ export interface SocketPresence {
   available: boolean;
   draining: boolean;
   active: number;
+  capacity: number;
+  cooldownUntil: number;
 }
 
 export interface Fleet {
@@ -40,6 +46,8 @@ export function liveFromSession(session: WorkerSession): LiveWorker {
     available: session.available,
     draining: session.draining,
     active: session.active,
+    capacity: session.capacity,
+    cooldownUntil: session.cooldownUntil,
     local: true,
     socketId: session.socket.id,
   };
@@ -77,7 +85,16 @@ export function clusterFleet(registry: SessionRegistry, io: Server, timeoutMs: n
       const data = socket.data as Partial<SocketPresence>;
       // Local sockets come back too; the registry already answered for them.
       if (!data.info || io.sockets.sockets.has(socket.id)) continue;
-      found.push({ info: data.info, available: data.available ?? false, draining: data.draining ?? false, active: data.active ?? 0, local: false, socketId: socket.id });
+      found.push({
+        info: data.info,
+        available: data.available ?? false,
+        draining: data.draining ?? false,
+        active: data.active ?? 0,
+        capacity: data.capacity ?? 1,
+        cooldownUntil: data.cooldownUntil ?? 0,
+        local: false,
+        socketId: socket.id,
+      });
     }
     return found;
   };

@@ -34,6 +34,7 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
     log,
     jobTimeoutMs: env.BASIS_JOB_TIMEOUT_MS,
     heartbeatWindowMs: env.BASIS_HEARTBEAT_WINDOW_MS,
+    firstTokenTimeoutMs: env.BASIS_FIRST_TOKEN_TIMEOUT_MS,
   }).catch((cause: NodeJS.ErrnoException & { errno?: string }) => {
     if (cause.code === "EADDRINUSE") {
       throw new BasisError("port_in_use", `Port ${port} is already in use.`, { exitCode: 2, hint: "Pick another with --port, or --port 0 for any free one." });

@@ -7,7 +7,8 @@ import { Server as Engine } from "@socket.io/bun-engine";
 import { Server } from "socket.io";
 import { ORCHESTRATOR_ENV } from "../core/env-schema.ts";
 import { isDevMode, type TokenPolicy } from "../core/token.ts";
-import type { DispatchDeps } from "./dispatch.ts";
+import { DEFAULT_FIRST_TOKEN_TIMEOUT_MS, type DispatchDeps } from "./dispatch.ts";
+import type { EventLimits } from "./event-limiter.ts";
 import { errorResponse, HttpError, json, Router } from "./http.ts";
 import { dispatchRoute } from "./routes/dispatch.ts";
 import type { ApiDeps } from "./routes/_api.ts";
@@ -19,7 +20,7 @@ import { heartbeatRoute, registerRoute } from "./routes/register.ts";
 import { rewardsRoute } from "./routes/rewards.ts";
 import { getWorkerRoute } from "./routes/workers.ts";
 import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
-import { SessionRegistry } from "./sessions.ts";
+import { DEFAULT_TRUST, SessionRegistry, type TrustSettings } from "./sessions.ts";
 import type { Cluster } from "./cluster.ts";
 import { localFleet } from "./fleet.ts";
 import { openPostgresStore } from "./postgres-store.ts";
@@ -46,6 +47,12 @@ export interface OrchestratorOptions {
   policy: TokenPolicy;
   log: ConsolaInstance;
   jobTimeoutMs?: number;
+  /** A job with no token after this long is tried on another worker (default 30 s). */
+  firstTokenTimeoutMs?: number | undefined;
+  /** Earned capacity and cooldowns (tests shorten the cooldown). */
+  trust?: TrustSettings;
+  /** Per-connection event budget. */
+  eventLimits?: EventLimits;
   /** How long an HTTP heartbeat keeps a worker online (default 90 s). */
   heartbeatWindowMs?: number;
   now?: () => number;
@@ -66,7 +73,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   const now = options.now ?? Date.now;
   const { log } = options;
   const store: Store = options.databaseUrl ? await openPostgresStore(options.databaseUrl) : openSqliteStore(options.dataDir);
-  const registry = new SessionRegistry();
+  const registry = new SessionRegistry(now, options.trust ?? DEFAULT_TRUST);
   // Bun's own engine, not node:http's: its compatibility layer cost about half the CPU under load.
   const io = new Server({ serveClient: false });
   // On PostgreSQL this instance joins every other one on the same database (loaded only then).
@@ -87,6 +94,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     now,
     jobTimeoutMs: options.jobTimeoutMs ?? ORCHESTRATOR_ENV.BASIS_JOB_TIMEOUT_MS.fallback,
     ackTimeoutMs: 5_000,
+    firstTokenTimeoutMs: options.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS,
     relay: cluster?.relay,
     log,
   };
@@ -130,7 +138,16 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
 
   const engine = new Engine({ path: "/socket.io/", maxHttpBufferSize: 2e6 });
   io.bind(engine);
-  attachWorkerGateway({ io, registry, store, policy: options.policy, log, now, onSession: cluster?.onSession });
+  attachWorkerGateway({
+    io,
+    registry,
+    store,
+    policy: options.policy,
+    log,
+    now,
+    onSession: cluster?.onSession,
+    ...(options.eventLimits ? { limits: options.eventLimits } : {}),
+  });
 
   const { websocket } = engine.handler();
   const http = Bun.serve({

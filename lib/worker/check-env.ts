@@ -79,9 +79,13 @@ async function checkApi(config: WorkerConfig, env: Record<string, string | undef
 }
 
 async function checkOrchestrator(config: WorkerConfig, runtime: Runtime, online: boolean): Promise<EnvCheck> {
-  const where = describeUrl(config.orchestratorUrl);
-  const probe = await probeOrchestrator(config.orchestratorUrl);
-  if (!probe.answers) return { name: "Orchestrator", ok: false, detail: `${where}: ${probe.failure?.cause ?? "no answer"}` };
+  // Every instance listed (a cluster, comma-separated) must answer.
+  const urls = config.orchestratorUrl.split(",");
+  const where = urls.map(describeUrl).join(", ");
+  for (const url of urls) {
+    const probe = await probeOrchestrator(url);
+    if (!probe.answers) return { name: "Orchestrator", ok: false, detail: `${describeUrl(url)}: ${probe.failure?.cause ?? "no answer"}` };
+  }
   if (online) return { name: "Orchestrator", ok: true, detail: `${where} answers; worker ${config.workerId} is online there now, so its credentials work` };
   // One real handshake with this worker's credentials, then a clean goodbye.
   const worker = await createWorker(config, runtime, createConsola({ level: 0 }));

@@ -9,7 +9,7 @@ import { type ConnectionFailure, describeRefusal } from "../core/connection-fail
 import { WORKER_ENV } from "../core/env-schema.ts";
 import { BasisError } from "../core/errors.ts";
 import { describeUrl } from "../core/public-url.ts";
-import { socketTarget } from "../core/socket-target.ts";
+import { type SocketTarget, socketTargets } from "../core/socket-target.ts";
 import {
   EVENTS,
   type Handshake,
@@ -78,7 +78,8 @@ export class Worker {
       concurrency: config.concurrency,
       version: this.options.version,
     };
-    const target = socketTarget(config.orchestratorUrl);
+    const targets = socketTargets(config.orchestratorUrl);
+    const target = targets[0] as SocketTarget;
     const socket = this.options.connect(target.uri, {
       path: target.path,
       auth,
@@ -90,7 +91,16 @@ export class Worker {
       timeout: 10_000,
     });
     this.socket = socket;
-    log.info(`connecting to ${describeUrl(config.orchestratorUrl)} as ${config.workerId} (wallet ${config.wallet}, runtime ${config.runtime})`);
+    if (targets.length > 1) {
+      // Several instances of one cluster: each reconnection attempt dials the next, so a worker
+      // whose orchestrator died is back on another within one backoff step.
+      socket.io.on("reconnect_attempt", (attempt: number) => {
+        const next = targets[attempt % targets.length] as SocketTarget;
+        (socket.io as unknown as { uri: string }).uri = next.uri;
+        socket.io.opts.path = next.path;
+      });
+    }
+    log.info(`connecting to ${config.orchestratorUrl.split(",").map(describeUrl).join(" or ")} as ${config.workerId} (wallet ${config.wallet}, runtime ${config.runtime})`);
 
     socket.on(EVENTS.welcome, (payload: unknown) => {
       const welcome = parsePayload(WelcomeSchema, payload);
@@ -111,8 +121,13 @@ export class Worker {
       this.serverDisconnects = 0;
       this.connectFailures = 0;
     });
-    const where = describeUrl(config.orchestratorUrl);
+    // The instance being dialed now (with several, each attempt dials the next), as a URL.
+    const dialing = () => {
+      const manager = socket.io as unknown as { uri: string; opts: { path?: string } };
+      return `${manager.uri}${(manager.opts.path ?? "/socket.io/").replace(/\/?socket\.io\/?$/, "")}`;
+    };
     socket.on("connect_error", (error: Error) => {
+      const where = describeUrl(dialing());
       // A middleware refusal makes the socket inactive: retrying with the same credentials is
       // pointless, so the refusal ends `start` (exit 3) with the orchestrator's reason.
       if (!socket.active) {
@@ -127,7 +142,7 @@ export class Worker {
         return;
       }
       this.connectFailures++;
-      void this.reportConnectFailure(where, error);
+      void this.reportConnectFailure(dialing(), error);
     });
     socket.on(EVENTS.assign, (payload: unknown, ack?: (answer: JobAck) => void) => {
       if (typeof ack !== "function") return;
@@ -177,6 +192,7 @@ export class Worker {
     // Deltas that arrive in the same tick travel as one event.
     let pending = "";
     let flushScheduled = false;
+    let firstTokenSent = false;
     const flush = () => {
       flushScheduled = false;
       if (pending) socket.emit(EVENTS.chunk, { job_id: job.job_id, delta: pending });
@@ -187,7 +203,12 @@ export class Worker {
       const result = await this.options.runtime.run(request, {
         signal: controller.signal,
         onDelta: (text) => {
-          if (!job.stream) return;
+          if (!job.stream) {
+            // The orchestrator cancels a job that shows no first token in time (docs/PROTOCOL.md).
+            if (!firstTokenSent) socket.emit(EVENTS.started, { job_id: job.job_id });
+            firstTokenSent = true;
+            return;
+          }
           pending += text;
           if (!flushScheduled) {
             flushScheduled = true;
@@ -223,15 +244,16 @@ export class Worker {
   }
 
   /** One line per failed attempt, naming the URL and the cause; one probe at a time. */
-  private async reportConnectFailure(where: string, error: Error): Promise<void> {
+  private async reportConnectFailure(url: string, error: Error): Promise<void> {
     const attempt = this.connectFailures;
-    const { log, diagnose, config } = this.options;
+    const { log, diagnose } = this.options;
+    const where = describeUrl(url);
     let cause = error.message === "timeout" ? "timed out: nothing answered the handshake in time" : undefined;
     if (!cause && diagnose) {
       // One probe at a time; the attempts it overlaps are reported by it.
       if (this.diagnosing) return;
       this.diagnosing = true;
-      cause = await diagnose(config.orchestratorUrl).then((failure) => failure?.cause).catch(() => undefined).finally(() => {
+      cause = await diagnose(url).then((failure) => failure?.cause).catch(() => undefined).finally(() => {
         this.diagnosing = false;
       });
     }

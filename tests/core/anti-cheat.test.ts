@@ -4,20 +4,29 @@ import { judgeJob } from "../../lib/core/anti-cheat.ts";
 const honest = {
   runtime: "ollama",
   devMode: false,
+  request: { model: "m", messages: [{ role: "user" as const, content: "What is two plus two? One word." }], max_tokens: 50 },
   streamedText: "four",
   reportedText: "four",
   usage: { prompt_tokens: 5, completion_tokens: 1 },
   elapsedMs: 100,
 };
+const long = "word ".repeat(4_000);
 
 describe("judgeJob", () => {
-  test("pays an honest real-runtime job", () => expect(judgeJob(honest)).toEqual({ payable: true, reasons: [] }));
+  test("pays an honest real-runtime job, keeping its usage", () =>
+    expect(judgeJob(honest)).toEqual({ payable: true, reasons: [], usage: { prompt_tokens: 5, completion_tokens: 1 } }));
   const unpaid: [string, Partial<typeof honest>, string][] = [
     ["the simulator", { runtime: "echo" }, "simulator"],
     ["a dev-mode orchestrator", { devMode: true }, "dev_mode"],
     ["a report that differs from the stream", { reportedText: "five" }, "stream_mismatch"],
     ["empty output", { streamedText: "", reportedText: "", usage: { prompt_tokens: 5, completion_tokens: 0 } }, "empty_output"],
-    ["output faster than any GPU", { usage: { prompt_tokens: 5, completion_tokens: 10_000 }, elapsedMs: 100 }, "implausibly_fast"],
+    [
+      "output faster than any GPU",
+      { streamedText: long, reportedText: long, request: { ...honest.request, max_tokens: 10_000 }, usage: { prompt_tokens: 5, completion_tokens: 4_000 } },
+      "implausibly_fast",
+    ],
+    ["more completion tokens than the text holds", { usage: { prompt_tokens: 5, completion_tokens: 16 } }, "usage_inconsistent"],
+    ["more prompt tokens than the messages hold", { usage: { prompt_tokens: 9e15, completion_tokens: 1 } }, "usage_inconsistent"],
   ];
   for (const [name, change, reason] of unpaid) {
     test(`does not pay ${name}`, () => {
@@ -26,4 +35,10 @@ describe("judgeJob", () => {
       expect(verdict.reasons).toContain(reason);
     });
   }
+
+  test("an inconsistent claim is held to the bounds in the verdict's usage", () => {
+    const verdict = judgeJob({ ...honest, usage: { prompt_tokens: 9e15, completion_tokens: 5_000_000 } });
+    // 4 bytes of text + 8 allowance; 31 bytes of one message + 16 per message + 512 for the template.
+    expect(verdict.usage).toEqual({ prompt_tokens: 31 + 16 + 512, completion_tokens: 12 });
+  });
 });

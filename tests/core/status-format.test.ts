@@ -3,7 +3,9 @@ import {
   describeGates,
   describeSettlement,
   formatOnboarding,
+  describeChanges,
   formatRegistration,
+  formatStatus,
   formatRewards,
   formatWorker,
   ROUTING_NOTE,
@@ -124,5 +126,27 @@ describe("formatOnboarding", () => {
     expect(text).toContain("Job routing is OFF");
     expect(text).toContain("Settlement is gated");
     expect(text).not.toMatch(BANNED);
+  });
+});
+
+describe("describeChanges", () => {
+  test("names a changed runtime and models; nothing when unchanged or unknown", () => {
+    const before = { worker_id: "gpu-1", runtime: "echo", models: ["basis-default"] };
+    expect(describeChanges(before, { runtime: "ollama", models: ["basis-default"] })).toEqual([{ field: "runtime", from: "echo", to: "ollama" }]);
+    expect(describeChanges(before, { runtime: "echo", models: ["basis-small", "basis-default"] })).toEqual([{ field: "models", from: "basis-default", to: "basis-default, basis-small" }]);
+    expect(describeChanges(before, { runtime: "echo", models: ["basis-default"] })).toEqual([]);
+    expect(describeChanges(undefined, { runtime: "echo", models: [] })).toEqual([]);
+  });
+});
+
+describe("formatStatus", () => {
+  test("says the settlement state once when both the ledger and the onboarding state are shown", () => {
+    const settlement = { state: "gated", mode: "dry_run" };
+    const text = formatStatus({ worker: { worker_id: "gpu-1", online: true }, rewards: { pending: "0", settlement }, onboarding: { settlement, canReceiveJobs: true }, now: new Date() });
+    expect(text.match(/Settlement is gated/g)?.length).toBe(1);
+    expect(text).toContain("This worker can receive jobs.");
+  });
+  test("without a worker, the onboarding state is about the network", () => {
+    expect(formatStatus({ onboarding: { canReceiveJobs: false }, now: new Date() })).toContain("No connected worker can receive jobs yet.");
   });
 });

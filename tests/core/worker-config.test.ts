@@ -46,6 +46,11 @@ describe("readWorkerConfig", () => {
     });
   });
 
+  test("reads several orchestrator URLs (one cluster), comma-separated", () => {
+    const config = readWorkerConfig({ BASIS_WORKER_WALLET: WALLET, BASIS_ORCHESTRATOR_URL: "ws://a:8787, wss://b.example/basis" }, "h");
+    expect(config.orchestratorUrl).toBe("ws://a:8787,wss://b.example/basis");
+  });
+
   const bad: [string, Record<string, string>, string][] = [
     ["a missing wallet", {}, "wallet_missing"],
     ["a key as the wallet", { BASIS_WORKER_WALLET: KEY }, "secret_refused"],
@@ -57,6 +62,8 @@ describe("readWorkerConfig", () => {
     ["a non-URL orchestrator", { BASIS_WORKER_WALLET: WALLET, BASIS_ORCHESTRATOR_URL: "localhost 8787" }, "orchestrator_url_malformed"],
     ["an ftp orchestrator", { BASIS_WORKER_WALLET: WALLET, BASIS_ORCHESTRATOR_URL: "ftp://h" }, "orchestrator_url_malformed"],
     ["credentials in the URL", { BASIS_WORKER_WALLET: WALLET, BASIS_ORCHESTRATOR_URL: "ws://u:p@h" }, "orchestrator_url_malformed"],
+    ["an empty entry in a URL list", { BASIS_WORKER_WALLET: WALLET, BASIS_ORCHESTRATOR_URL: "ws://a:1,,ws://b:2" }, "orchestrator_url_malformed"],
+    ["a bad URL in a list", { BASIS_WORKER_WALLET: WALLET, BASIS_ORCHESTRATOR_URL: "ws://a:1,ftp://b" }, "orchestrator_url_malformed"],
     ["zero concurrency", { BASIS_WORKER_WALLET: WALLET, BASIS_WORKER_CONCURRENCY: "0" }, "env_invalid"],
     ["fractional concurrency", { BASIS_WORKER_WALLET: WALLET, BASIS_WORKER_CONCURRENCY: "1.5" }, "env_invalid"],
     ["ollama without a model", { BASIS_WORKER_WALLET: WALLET, BASIS_WORKER_RUNTIME: "ollama" }, "backend_model_missing"],

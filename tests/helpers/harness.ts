@@ -6,6 +6,7 @@ import type { InferenceRequest } from "../../lib/core/protocol.ts";
 import { resolveWorkerToken, type TokenPolicy } from "../../lib/core/token.ts";
 import { readWorkerConfig } from "../../lib/core/worker-config.ts";
 import { type Orchestrator, startOrchestrator } from "../../lib/orchestrator/server.ts";
+import { DEFAULT_TRUST, type TrustSettings } from "../../lib/orchestrator/sessions.ts";
 import { EchoRuntime } from "../../lib/worker/runtimes/echo.ts";
 import type { RunOptions, RunResult, Runtime } from "../../lib/worker/runtimes/runtime.ts";
 import { Worker } from "../../lib/worker/worker.ts";
@@ -13,10 +14,26 @@ import { Worker } from "../../lib/worker/worker.ts";
 export const quietLog = createConsola({ level: -999 });
 export const WALLET = "0x52908400098527886e0f7030069857d2e4169ee7";
 
+/**
+ * No cooldown after a setback (capacity still halves), so a test that makes a worker fail on
+ * purpose can send it the next job at once; tests of the cooldown pass their own settings.
+ */
+export const NO_COOLDOWN: TrustSettings = { ...DEFAULT_TRUST, cooldownBaseMs: 0, cooldownMaxMs: 0 };
+
 export async function startTestOrchestrator(
-  options: { policy?: TokenPolicy; dispatchSecret?: string; jobTimeoutMs?: number; dataDir?: string; databaseUrl?: string; now?: () => number; log?: ConsolaInstance } = {},
+  options: {
+    policy?: TokenPolicy;
+    dispatchSecret?: string;
+    jobTimeoutMs?: number;
+    firstTokenTimeoutMs?: number;
+    trust?: TrustSettings;
+    dataDir?: string;
+    databaseUrl?: string;
+    now?: () => number;
+    log?: ConsolaInstance;
+  } = {},
 ): Promise<Orchestrator> {
-  return startOrchestrator({ host: "127.0.0.1", port: 0, log: quietLog, policy: options.policy ?? {}, ...options });
+  return startOrchestrator({ host: "127.0.0.1", port: 0, log: quietLog, policy: options.policy ?? {}, trust: NO_COOLDOWN, ...options });
 }
 
 export async function startTestWorker(
@@ -60,7 +77,8 @@ export class ScriptedRuntime implements Runtime {
   started = 0;
   release: (() => void) | undefined;
 
-  constructor(private readonly behaviour: "hold" | "fail" | "answer" = "answer") {}
+  /** `silent`: accepts the job and never produces a token (a black hole) until aborted. */
+  constructor(private readonly behaviour: "hold" | "fail" | "answer" | "silent" = "answer") {}
 
   backendModel(advertised: string): string {
     return advertised;
@@ -72,6 +90,14 @@ export class ScriptedRuntime implements Runtime {
   async run(_request: InferenceRequest, options: RunOptions): Promise<RunResult> {
     this.started++;
     if (this.behaviour === "fail") throw new BasisError("backend_error", "model exploded");
+    if (this.behaviour === "silent") {
+      return await new Promise<never>((_, reject) =>
+        options.signal.addEventListener("abort", () => {
+          this.aborted++;
+          reject(options.signal.reason);
+        }),
+      );
+    }
     options.onDelta("partial ");
     if (this.behaviour === "hold") {
       await new Promise<void>((resolve, reject) => {

@@ -66,3 +66,21 @@ describe("readServeSettings: timings, port and tokens", () => {
     expect(readServeSettings({ BASIS_WORKER_TOKENS: " a-token , b-token ,," }, undefined).allowlist).toEqual(["a-token", "b-token"]);
   });
 });
+
+describe("readServeSettings: BASIS_FIRST_TOKEN_TIMEOUT_MS", () => {
+  const firstToken = (value: string | undefined) => readServeSettings({ BASIS_FIRST_TOKEN_TIMEOUT_MS: value }, undefined).env.BASIS_FIRST_TOKEN_TIMEOUT_MS;
+  test("unset or empty is the default, 30 s", () => {
+    expect(firstToken(undefined)).toBe(30_000);
+    expect(firstToken(" ")).toBe(30_000);
+  });
+  test("takes whole milliseconds from 1 s to 1 h", () => {
+    expect(firstToken("1000")).toBe(1_000);
+    expect(firstToken("3600000")).toBe(3_600_000);
+  });
+  test.each([["999"], ["3600001"], ["30s"], ["-5"], ["1e4"]])("refuses %p", (value) => {
+    const error = failure(() => firstToken(value));
+    expect(error.code).toBe("env_invalid");
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toBe("BASIS_FIRST_TOKEN_TIMEOUT_MS must be a whole number of milliseconds from 1000 to 3600000.");
+  });
+});

@@ -3,6 +3,7 @@ import { createConsola } from "consola";
 import OpenAI from "openai";
 import { composeEchoAnswer } from "../../lib/core/echo.ts";
 import { devToken } from "../../lib/core/token.ts";
+import { DEFAULT_TRUST } from "../../lib/orchestrator/sessions.ts";
 import type { Orchestrator } from "../../lib/orchestrator/server.ts";
 import { dispatch, ScriptedRuntime, startTestOrchestrator, startTestWorker, WALLET, waitUntil } from "../helpers/harness.ts";
 
@@ -160,6 +161,45 @@ describe("Worker job control", () => {
     const { worker } = await online();
     await waitUntil("connected", () => worker.state.connected);
     expect(worker.heartbeatLine()).toBe("heartbeat: connected, worker test-worker, idle, 0 jobs completed");
+  });
+});
+
+describe("First-token timeout and replaced sessions", () => {
+  test("a worker that sends no token in time is cancelled there and the job is served by another", async () => {
+    orchestrator = await startTestOrchestrator({ firstTokenTimeoutMs: 300, jobTimeoutMs: 10_000, trust: DEFAULT_TRUST });
+    const silent = new ScriptedRuntime("silent");
+    await online({ BASIS_WORKER_ID: "black-hole" }, silent);
+    await online({ BASIS_WORKER_ID: "honest" });
+    // Two at once: least-loaded routing gives one to each worker.
+    const answers = await Promise.all([0, 1].map(() => dispatch(orchestrator!, { model: "basis-default", messages })));
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    for (const answer of answers) expect(answer.headers.get("x-basis-worker-id")).toBe("honest");
+    await waitUntil("the black hole's job cancelled", () => silent.aborted === 1);
+    const hole = orchestrator!.registry.get("black-hole")!;
+    expect(hole.capacity).toBe(1);
+    expect(hole.cooldownUntil).toBeGreaterThan(Date.now());
+  });
+
+  test("a whole (non-streamed) answer is not cancelled once its first token came, however long the rest takes", async () => {
+    orchestrator = await startTestOrchestrator({ firstTokenTimeoutMs: 300, jobTimeoutMs: 10_000 });
+    const runtime = new ScriptedRuntime("hold");
+    await online({}, runtime);
+    const pending = dispatch(orchestrator!, { model: "basis-default", messages });
+    await waitUntil("job running", () => runtime.started === 1);
+    const since = Date.now();
+    await waitUntil("past the first-token timeout", () => Date.now() - since > 600);
+    runtime.release?.();
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(runtime.aborted).toBe(0);
+  });
+
+  test("with no other worker, no first token ends in 504", async () => {
+    orchestrator = await startTestOrchestrator({ firstTokenTimeoutMs: 300, jobTimeoutMs: 10_000 });
+    await online({}, new ScriptedRuntime("silent"));
+    const res = await dispatch(orchestrator!, { model: "basis-default", messages });
+    expect(res.status).toBe(504);
+    expect(((await res.json()) as { error: string }).error).toBe("worker_timeout");
   });
 });
 

@@ -1,0 +1,122 @@
+/**
+ * Two compiled `basis-canary serve` instances on one PostgreSQL (started by the suite), a
+ * compiled worker given both URLs, a fake Ollama behind it. One instance is killed with
+ * SIGKILL mid-job: its worker is back on the other within 10 s, the job relayed through it
+ * fails cleanly to its client, and every answered job is in the ledger exactly once.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { SQL, type Subprocess } from "bun";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startFakeOllama } from "../fakes/fake-ollama.ts";
+import { CANARY_BIN, requireBinaries, WORKER_BIN } from "../helpers/binaries.ts";
+import { WALLET, waitUntil } from "../helpers/harness.ts";
+import { freshDatabase } from "../helpers/postgres.ts";
+
+requireBinaries();
+
+const TOKENS = ["Basis ", "routes ", "jobs ", "to ", "GPUs", "."];
+const dir = mkdtempSync(join(tmpdir(), "basis-cluster-"));
+const children: Subprocess[] = [];
+const fake = startFakeOllama({ models: { "slow-model": { tokens: TOKENS, promptTokens: 4, tokenDelayMs: 250 } } });
+
+afterAll(async () => {
+  for (const child of children) child.kill("SIGKILL");
+  await Promise.all(children.map((child) => child.exited));
+  await fake.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function cleanEnv(extra: Record<string, string>): Record<string, string> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("BASIS_"))) as Record<string, string>;
+  return { ...base, NO_COLOR: "1", ...extra };
+}
+
+async function serve(name: string, databaseUrl: string): Promise<{ base: string; proc: Subprocess }> {
+  const portFile = join(dir, `${name}.port`);
+  const proc = Bun.spawn([CANARY_BIN, "serve", "--port", "0", "--port-file", portFile], {
+    env: cleanEnv({ BASIS_STORE_DRIVER: "postgres", BASIS_DATABASE_URL: databaseUrl, BASIS_JOB_TIMEOUT_MS: "20000" }),
+    stdout: "ignore",
+    stderr: "ignore",
+  });
+  children.push(proc);
+  await waitUntil(`${name} to listen`, () => existsSync(portFile), 15_000);
+  return { base: `http://127.0.0.1:${readFileSync(portFile, "utf8").trim()}`, proc };
+}
+
+function ask(base: string): Promise<Response> {
+  return fetch(`${base}/v1/dispatch`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "basis-default", messages: [{ role: "user", content: "hi" }] }),
+  });
+}
+
+async function worker(base: string): Promise<Record<string, unknown> | undefined> {
+  const res = await fetch(`${base}/api/workers/gpu-a`);
+  return res.status === 200 ? ((await res.json()) as { worker: Record<string, unknown> }).worker : undefined;
+}
+
+describe("two compiled orchestrators on one PostgreSQL", () => {
+  test("kill -9 of one: its worker reconnects to the other within 10 s, its relayed job fails cleanly, nothing answered is lost", async () => {
+    const databaseUrl = await freshDatabase("e2e");
+    const a = await serve("a", databaseUrl);
+    const b = await serve("b", databaseUrl);
+    const proc = Bun.spawn([WORKER_BIN, "start"], {
+      env: cleanEnv({
+        BASIS_WORKER_WALLET: WALLET,
+        BASIS_WORKER_ID: "gpu-a",
+        BASIS_WORKER_RUNTIME: "ollama",
+        BASIS_OLLAMA_URL: fake.url,
+        BASIS_OLLAMA_MODEL: "slow-model",
+        BASIS_WORKER_MODELS: "basis-default",
+        BASIS_WORKER_CONCURRENCY: "4",
+        BASIS_ORCHESTRATOR_URL: `${a.base.replace("http", "ws")},${b.base.replace("http", "ws")}`,
+      }),
+      stdout: "ignore",
+      stderr: "ignore",
+    });
+    children.push(proc);
+    // Connected to A (the first URL); B's API answers for it through the shared presence.
+    await waitUntil("the worker online, seen from B", async () => (await worker(b.base))?.available === true, 15_000);
+
+    // Answered before the kill: relayed from B to the worker on A.
+    const before = await ask(b.base);
+    expect(before.status).toBe(200);
+    const answered = [before.headers.get("x-basis-job-id") as string];
+
+    // In flight at the kill: one job whose client is on B (relayed to A), one whose client is on A.
+    const viaB = ask(b.base);
+    const viaA = ask(a.base).then(
+      (res) => res.status,
+      () => "connection lost",
+    );
+    await waitUntil("both jobs at the backend", () => fake.requests.filter((r) => r.path === "/api/chat").length === 3, 10_000);
+    a.proc.kill("SIGKILL");
+    const killedAt = Date.now();
+
+    expect(await viaA).toBe("connection lost");
+    const relayed = await viaB;
+    expect(relayed.status).toBe(502);
+    expect(((await relayed.json()) as { error: string }).error).toBe("worker_failed");
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
+
+    await waitUntil("the worker online on B", async () => (await (await fetch(`${b.base}/healthz`)).json() as { workersOnline: number }).workersOnline === 1, 10_000);
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
+    const after = await ask(b.base);
+    expect(after.status).toBe(200);
+    answered.push(after.headers.get("x-basis-job-id") as string);
+
+    const sql = new SQL(databaseUrl, { max: 1 });
+    try {
+      const rows = (await sql`SELECT job_id, job_status FROM reward_entries`) as { job_id: string; job_status: string }[];
+      for (const jobId of answered) expect(rows.filter((row) => row.job_id === jobId)).toEqual([{ job_id: jobId, job_status: "completed" }]);
+      // The relayed job is recorded once, as failed; no id appears twice.
+      expect(rows.filter((row) => row.job_status === "failed").length).toBeGreaterThanOrEqual(1);
+      expect(new Set(rows.map((row) => row.job_id)).size).toBe(rows.length);
+    } finally {
+      await sql.close();
+    }
+  }, 60_000);
+});
