@@ -40,6 +40,19 @@ async function online(orchestrator: RunningOrchestrator): Promise<number> {
   }
 }
 
+/** `workersOnline` from the onboarding status (every instance's workers), and how long it took (median of 3). */
+async function fleetCount(orchestrator: RunningOrchestrator): Promise<{ count: number; ms: number }> {
+  const times: number[] = [];
+  let count = 0;
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    const body = (await (await fetch(`${orchestrator.httpUrl}/api/workers/onboarding/status`)).json()) as { orchestrator: { workersOnline: number } };
+    times.push(performance.now() - t);
+    count = body.orchestrator.workersOnline;
+  }
+  return { count, ms: round(times.sort((a, b) => a - b)[1] as number, 1) };
+}
+
 /** Simulated workers split over the given orchestrators; resolves once each has its share online. */
 async function connectMany(ctx: BenchContext, targets: RunningOrchestrator[], total: number) {
   const share = Math.floor(total / targets.length);
@@ -62,8 +75,16 @@ async function connectMany(ctx: BenchContext, targets: RunningOrchestrator[], to
   const onlineS = (Date.now() - startedAt) / 1000;
   await Bun.sleep(1_000);
   const rss = targets.map((orchestrator) => readRssMb(orchestrator.child.pid));
+  // The fleet-wide count, asked of one instance: with several it gathers the others' sockets through the adapter.
+  const presence = await fleetCount(targets[0]!);
   for (const sim of sims) await ctx.group.stop(sim);
-  return { workers: share * targets.length, online_s: round(onlineS), orchestrator_rss_mb: rss.map((mb) => (mb === undefined ? null : round(mb, 1))) };
+  return {
+    workers: share * targets.length,
+    online_s: round(onlineS),
+    orchestrator_rss_mb: rss.map((mb) => (mb === undefined ? null : round(mb, 1))),
+    fleet_count: presence.count,
+    fleet_count_ms: presence.ms,
+  };
 }
 
 async function crossInstance(ctx: BenchContext, sizes: Sizes) {
@@ -153,8 +174,8 @@ async function main(): Promise<void> {
       [
         `same-instance dispatch     ${ms(cross.same_instance_ms)}`,
         `cross-instance dispatch    ${ms(cross.cross_instance_ms)} (added p50 ${cross.added_ms.p50} ms, p99 ${cross.added_ms.p99} ms)`,
-        `${one.workers} workers, 1 instance   online in ${one.online_s} s, RSS ${one.orchestrator_rss_mb.join(" / ")} MB`,
-        `${two.workers} workers, 2 instances  online in ${two.online_s} s, RSS ${two.orchestrator_rss_mb.join(" / ")} MB`,
+        `${one.workers} workers, 1 instance   online in ${one.online_s} s, RSS ${one.orchestrator_rss_mb.join(" / ")} MB, fleet count ${one.fleet_count} in ${one.fleet_count_ms} ms`,
+        `${two.workers} workers, 2 instances  online in ${two.online_s} s, RSS ${two.orchestrator_rss_mb.join(" / ")} MB, fleet count ${two.fleet_count} in ${two.fleet_count_ms} ms`,
         `wrote ${values.out}`,
       ].join("\n") + "\n",
     );

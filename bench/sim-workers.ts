@@ -8,7 +8,7 @@
  */
 import { io, type Socket } from "socket.io-client";
 import { EVENTS, type Handshake, type JobAck, JobAssignSchema, PROTOCOL_VERSION, parsePayload } from "../lib/core/protocol.ts";
-import { deriveWalletToken } from "../lib/core/token.ts";
+import { deriveWalletToken, handshakeAuth } from "../lib/core/token.ts";
 
 export const SIM_REPLY = "pong";
 
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   if (!url || !countText || !model || !prefix || !authKey) throw new Error("usage: BENCH_AUTH_KEY=... bun bench/sim-workers.ts <ws-url> <count> <model> <id-prefix>");
   const count = Number(countText);
   // Tokens first, so the timed part is only the connections.
-  const handshakes: Handshake[] = await Promise.all(
+  const handshakes: (Omit<Handshake, "proof"> & { token: string })[] = await Promise.all(
     Array.from({ length: count }, async (_, i) => ({
       protocol: PROTOCOL_VERSION,
       token: await deriveWalletToken(authKey, simWallet(i)),
@@ -53,13 +53,14 @@ async function main(): Promise<void> {
   const started = performance.now();
   emitLine({ event: "start", at: Date.now() });
   let welcomed = 0;
-  for (const auth of handshakes) {
-    const socket = io(url, { auth, transports: ["websocket"], forceNew: true, reconnection: false, timeout: 30_000 });
+  for (const { token, ...base } of handshakes) {
+    // Like the worker: the token stays here, each connection sends a proof over its engine id.
+    const socket: Socket = io(url, { auth: handshakeAuth(base, token, () => socket.io.engine?.id), transports: ["websocket"], forceNew: true, reconnection: false, timeout: 30_000 });
     socket.once(EVENTS.welcome, () => {
       welcomed++;
       if (welcomed === count) emitLine({ event: "online", count, ms: performance.now() - started });
     });
-    socket.on("connect_error", (error: Error) => emitLine({ event: "error", worker_id: auth.worker_id, message: error.message }));
+    socket.on("connect_error", (error: Error) => emitLine({ event: "error", worker_id: base.worker_id, message: error.message }));
     answerJobs(socket);
     sockets.push(socket);
   }

@@ -137,8 +137,8 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryReport> {
 
     await prove(0, async () => {
       const res = await dispatch();
-      const body = (await res.json()) as { error?: string };
-      check(res.status === 503 && body.error === "no_worker_available", `got ${res.status} ${JSON.stringify(body)}`);
+      const body = (await res.json()) as { error?: { code?: string } };
+      check(res.status === 503 && body.error?.code === "no_worker_available", `got ${res.status} ${JSON.stringify(body)}`);
       return "503 no_worker_available";
     });
 

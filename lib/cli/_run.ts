@@ -11,8 +11,9 @@
 import process from "node:process";
 import { type CommandDef, renderUsage, runCommand } from "citty";
 import { BasisError } from "../core/errors.ts";
-import { checkFlags, closestName, type FlagDefs, usageError, usageLine } from "../core/usage.ts";
-import { COMMIT, TARGET, VERSION } from "../version.ts";
+import { SECRET_WARNING } from "../core/secrets.ts";
+import { checkFlags, closestName, type FlagDefs, printableToken, secretArgumentIndex, usageError, usageLine } from "../core/usage.ts";
+import { COMMIT, TARGET, VERSION, versionLine } from "../version.ts";
 
 /** Data for scripts and agents: one JSON document on stdout. */
 export function print(data: unknown): void {
@@ -27,7 +28,7 @@ export function say(text: string): void {
 /** `basis-worker 0.1.0 (commit …, target …)`, or the same facts as JSON. */
 export function printVersion(program: string, json: boolean): void {
   if (json) print({ name: program, version: VERSION, commit: COMMIT, target: TARGET });
-  else say(`${program} ${VERSION} (commit ${COMMIT}, target ${TARGET})`);
+  else say(versionLine(program));
 }
 
 const resolve = async <T>(value: T | Promise<T> | (() => T | Promise<T>)): Promise<T> =>
@@ -76,9 +77,11 @@ async function resolveCommand(main: CommandDef<any>, rawArgs: readonly string[])
     const name = index === -1 ? (fallback as string) : (rest[index] as string);
     const next = subs[name];
     if (!next) {
+      // A key or phrase typed where a command goes is refused before a word of it is echoed.
+      if (secretArgumentIndex(rest) !== undefined) throw usageError("secret_refused", `Refused an argument: ${SECRET_WARNING}`);
       const suggestion = closestName(name, subNames);
       throw Object.assign(
-        usageError("usage_unknown_command", `Unknown command "${name.slice(0, 40)}".`, suggestion ? `did you mean ${path} ${suggestion}?` : `the commands are: ${subNames.join(", ")}.`),
+        usageError("usage_unknown_command", `Unknown command "${printableToken(name)}".`, suggestion ? `did you mean ${path} ${suggestion}?` : `the commands are: ${subNames.join(", ")}.`),
         { usage: usageLine(path, {}, subNames) },
       );
     }

@@ -1,4 +1,4 @@
-/** The basis-canary root: `run` the canary (the default) or `serve` the reference orchestrator. */
+/** The basis-canary root: `run` the canary (the default), `serve` the reference orchestrator, or mint a worker `token`. */
 import { defineCommand } from "citty";
 import { VERSION } from "../version.ts";
 import { canaryArgs } from "./_args.ts";
@@ -14,6 +14,7 @@ export default defineCommand({
   subCommands: {
     run: () => import("./canary-run.ts").then((m) => m.default),
     serve: () => import("./serve.ts").then((m) => m.default),
+    token: () => import("./canary-token.ts").then((m) => m.default),
     version: () => import("./version.ts").then((m) => m.versionCommand("basis-canary")),
   },
   // A root `run()` would also fire after `serve`; a default sub-command runs alone.

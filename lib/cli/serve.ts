@@ -14,10 +14,11 @@ export default Object.assign(
       port: { type: "string", description: "Port (0 picks a free one; default $PORT or 8787)", valueHint: "n" },
       "port-file": { type: "string", description: "Write the port here once listening", valueHint: "path" },
       data: { type: "string", description: "Directory for the SQLite store (default: in memory, lost on exit)", valueHint: "dir" },
+      "log-format": { type: "string", description: "Log lines as text or json (default $BASIS_LOG_FORMAT or text)", valueHint: "text|json" },
     },
     async run({ args }) {
       const { serveOrchestrator } = await import("../orchestrator/serve-command.ts");
-      await serveOrchestrator({ host: args.host, port: args.port, portFile: args["port-file"], dataDir: args.data });
+      await serveOrchestrator({ host: args.host, port: args.port, portFile: args["port-file"], dataDir: args.data, logFormat: args["log-format"] });
     },
   }),
   { environment: serveEnvironment },

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 // Embedded as text so the compiled binary carries the template (Bun and Deno 2 both support this).
 import template from "../../templates/worker.env.example" with { type: "text" };
-import { baseArg, jsonArg } from "./_args.ts";
+import { jsonArg } from "./_args.ts";
 
 interface WriteEnvArgs {
   wallet?: string | undefined;
@@ -29,10 +29,10 @@ export default defineCommand({
     out: { type: "string", description: "Where to write the .env", valueHint: "path" },
     "worker-id": { type: "string", description: "The worker id (default: derived from the host name)", valueHint: "id" },
     models: { type: "string", description: "Comma-separated Basis model names to advertise (default basis-default)", valueHint: "a,b" },
-    "backend-model": { type: "string", description: "The model your Ollama / vLLM / OpenAI-compatible server serves", valueHint: "name" },
+    "backend-model": { type: "string", description: "The model your Ollama / vLLM / OpenAI-compatible server serves (default for Ollama and vLLM: the one model it serves, when it serves exactly one)", valueHint: "name" },
     "backend-url": { type: "string", description: "Your backend's URL (default: the runtime's local default)", valueHint: "url" },
     force: { type: "boolean", description: "Replace an existing --out file" },
-    ...baseArg,
+    base: { type: "string", description: "Basis API base URL written as BASIS_BASE_URL (default: a self-hosted orchestrator's own origin; https://basis.watch for *.basis.watch)", valueHint: "url" },
     ...jsonArg,
   },
   async run({ args }) {

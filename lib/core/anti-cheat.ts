@@ -1,6 +1,7 @@
 /**
  * The orchestrator's verdict on a finished job. Its `payable` is authoritative: the simulator,
- * a dev-mode orchestrator, output faster than any real GPU, a mismatch between what was
+ * a dev-mode orchestrator, a worker that failed its last spot check, output faster than any
+ * real GPU, a mismatch between what was
  * streamed and what was reported, or usage above what the request and the text can hold
  * (lib/core/usage-bounds.ts) never pay. The verdict's `usage` is what the ledger may take.
  */
@@ -21,6 +22,8 @@ export interface JobEvidence {
   reportedText: string;
   usage: Usage;
   elapsedMs: number;
+  /** The worker failed its last spot check and has not passed one since (docs/SPOT-CHECKS.md). */
+  unverified?: boolean;
 }
 
 export interface JobVerdict {
@@ -34,6 +37,7 @@ export function judgeJob(evidence: JobEvidence): JobVerdict {
   const reasons: string[] = [];
   if (evidence.runtime === "echo") reasons.push("simulator");
   if (evidence.devMode) reasons.push("dev_mode");
+  if (evidence.unverified) reasons.push("failed_spot_check");
   if (evidence.streamedText !== evidence.reportedText) reasons.push("stream_mismatch");
   const usage = checkUsage(evidence.request, [evidence.reportedText], evidence.usage);
   if (!usage.consistent) reasons.push("usage_inconsistent");

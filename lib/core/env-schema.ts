@@ -54,6 +54,12 @@ function ms<D extends number | undefined>(doc: string, fallback: D, min = 1, max
   return whole(doc, fallback, min, max, " of milliseconds");
 }
 
+/** 0 (off) or a duration in whole milliseconds, [min, max]. */
+function msOrOff<D extends number | undefined>(doc: string, fallback: D, min: number, max: number) {
+  const schema = v.pipe(v.string(), v.regex(/^\d{1,16}$/), v.transform(Number), v.check((n) => n === 0 || (n >= min && n <= max)));
+  return entry(schema, `0 (off) or a whole number of milliseconds from ${min} to ${max}`, doc, fallback, { range: { min: 0, max } });
+}
+
 /** One of a few words, case-insensitive. */
 function choice<const W extends readonly [string, ...string[]], D extends W[number] | undefined>(words: W, doc: string, fallback: D) {
   const schema = v.pipe(v.string(), v.toLowerCase(), v.picklist(words));
@@ -122,9 +128,13 @@ export const ORCHESTRATOR_ENV = {
   BASIS_JOB_TIMEOUT_MS: ms("How long a dispatched job may run before the client gets 504.", 120_000),
   BASIS_HEARTBEAT_WINDOW_MS: ms("How long an HTTP heartbeat keeps a worker online.", 90_000, 1_000, 86_400_000),
   BASIS_FIRST_TOKEN_TIMEOUT_MS: ms("A job with no token after this long is cancelled on its worker and tried on another.", 30_000, 1_000, 3_600_000),
+  BASIS_SPOT_CHECK_INTERVAL_MS: msOrOff("Mean interval between hidden spot checks of each worker (docs/SPOT-CHECKS.md).", 600_000, 1_000, 86_400_000),
+  BASIS_SHUTDOWN_TIMEOUT_MS: ms("How long SIGTERM lets running jobs finish.", 30_000, 0),
+  BASIS_METRICS_TOKEN: secret("Bearer token for GET /metrics; unset: BASIS_ORCHESTRATOR_SECRET; neither: open."),
   BASIS_STORE_DRIVER: choice(["sqlite", "postgres", "postgresql"], "sqlite (--data DIR makes it durable) or postgres (with BASIS_DATABASE_URL; instances on one database form a cluster).", "sqlite"),
   BASIS_DATABASE_URL: secret("postgres://user:pass@host/db for BASIS_STORE_DRIVER=postgres (it may carry a password)."),
   BASIS_LOG_LEVEL: logLevel,
+  BASIS_LOG_FORMAT: choice(["text", "json"], "Log lines as text, or one JSON object a line; --log-format wins.", "text"),
 } as const;
 
 /** Every variable of either program whose value is a secret. */

@@ -99,3 +99,18 @@ function findClosingQuote(text: string, quote: string): number {
   }
   return -1;
 }
+
+/** The template's variables with their comments, as `[name, about]` pairs (for `start --help`). */
+export function describeTemplate(template: string): [string, string][] {
+  const pairs: [string, string][] = [];
+  let comment: string[] = [];
+  for (const line of template.split("\n")) {
+    const assignment = ASSIGNMENT.exec(line);
+    if (line.startsWith("#")) comment.push(line.replace(/^#\s?/, ""));
+    else if (assignment) {
+      pairs.push([assignment[2] as string, comment.join(" ")]);
+      comment = [];
+    } else comment = [];
+  }
+  return pairs;
+}

@@ -1,5 +1,6 @@
 /**
- * Worker handshake tokens. Precedence on the worker (see docs/PROTOCOL.md):
+ * Worker handshake tokens, and the per-connection proof that stands in for them on the wire (the
+ * token itself is never sent). Precedence on the worker (see docs/PROTOCOL.md):
  *   1. BASIS_WORKER_TOKEN as given;
  *   2. else a wallet-bound token derived from BASIS_WORKER_AUTH_KEY:
  *      `<lowercase wallet>.<hex HMAC-SHA256(key, "basis-worker:" + lowercase wallet)>`;
@@ -65,31 +66,71 @@ export interface TokenPolicy {
 
 export type TokenVerdict =
   | { ok: true; mode: "allowlist" | "auth_key" | "dev" }
-  | { ok: false; reason: "token_missing" | "token_invalid" | "token_bound_to_other_wallet" };
+  | { ok: false; reason: "token_missing" | "token_invalid" };
 
 export function isDevMode(policy: TokenPolicy): boolean {
   return !policy.authKey && !(policy.allowlist && policy.allowlist.length > 0);
 }
 
-/** The orchestrator's check of a handshake token against the wallet the worker advertises. */
-export async function verifyWorkerToken(policy: TokenPolicy, token: string, wallet: string): Promise<TokenVerdict> {
-  if (!token) return { ok: false, reason: "token_missing" };
+/**
+ * What a handshake proof signs (docs/PROTOCOL.md, "Handshake proof"): the server's challenge for
+ * this one connection (its engine session id), the worker id and the lowercase wallet.
+ */
+export function handshakeMessage(challenge: string, workerId: string, wallet: string): string {
+  return `basis-handshake-v1\n${challenge}\n${workerId}\n${wallet.toLowerCase()}`;
+}
+
+/** Proves possession of `token` for one connection without sending it: hex HMAC-SHA256(token, message). */
+export function handshakeProof(token: string, challenge: string, workerId: string, wallet: string): Promise<string> {
+  return hmacHex(token, handshakeMessage(challenge, workerId, wallet));
+}
+
+/**
+ * The orchestrator's check of a handshake proof. The tokens it would accept for this wallet are
+ * the dev token (dev mode only), each allowlisted token, and the wallet-bound token its auth key
+ * derives; the proof must be the MAC of this connection's challenge under one of them. A proof
+ * captured on the wire is worth nothing on another connection: its challenge differs.
+ */
+export async function verifyHandshakeProof(policy: TokenPolicy, proof: string, challenge: string, workerId: string, wallet: string): Promise<TokenVerdict> {
+  if (!proof) return { ok: false, reason: "token_missing" };
+  if (!challenge) return { ok: false, reason: "token_invalid" };
   const lower = wallet.toLowerCase();
-  if (isDevMode(policy)) {
-    return constantTimeEqual(token, devToken(lower)) ? { ok: true, mode: "dev" } : { ok: false, reason: "token_invalid" };
-  }
+  const matches = async (token: string) => constantTimeEqual(proof, await handshakeProof(token, challenge, workerId, lower));
+  if (isDevMode(policy)) return (await matches(devToken(lower))) ? { ok: true, mode: "dev" } : { ok: false, reason: "token_invalid" };
   for (const allowed of policy.allowlist ?? []) {
-    if (constantTimeEqual(token, allowed)) return { ok: true, mode: "allowlist" };
+    if (await matches(allowed)) return { ok: true, mode: "allowlist" };
   }
-  if (policy.authKey) {
-    const dot = token.indexOf(".");
-    const boundTo = dot > 0 ? token.slice(0, dot) : "";
-    if (/^0x[0-9a-f]{40}$/.test(boundTo)) {
-      const expected = await deriveWalletToken(policy.authKey, boundTo);
-      if (constantTimeEqual(token, expected)) {
-        return boundTo === lower ? { ok: true, mode: "auth_key" } : { ok: false, reason: "token_bound_to_other_wallet" };
-      }
-    }
-  }
+  if (policy.authKey && (await matches(await deriveWalletToken(policy.authKey, lower)))) return { ok: true, mode: "auth_key" };
   return { ok: false, reason: "token_invalid" };
+}
+
+/** The wallet a wallet-bound token names (`<wallet>.<hex>`), or undefined for any other token. */
+export function tokenWallet(token: string): string | undefined {
+  const match = /^(0x[0-9a-fA-F]{40})\.[0-9a-f]{64}$/.exec(token);
+  return match?.[1]?.toLowerCase();
+}
+
+/**
+ * Socket.io's `auth` as a function, which the client calls on every connection attempt once the
+ * engine is open: each attempt gets a proof over its own engine session id, so reconnections
+ * and failovers need nothing more.
+ */
+export function handshakeAuth<const T extends { worker_id: string; worker_wallet: string }>(
+  base: T,
+  token: string,
+  engineId: () => string | undefined,
+): (callback: (auth: T & { proof: string }) => void) => void {
+  return (callback) => {
+    void handshakeProof(token, engineId() ?? "", base.worker_id, base.worker_wallet).then((proof) => callback({ ...base, proof }));
+  };
+}
+
+/** Every wallet-bound token derives from the auth key: a short one can be guessed offline. */
+export const MIN_AUTH_KEY_BYTES = 32;
+
+export function weakKeyWarning(authKey: string | undefined): string | undefined {
+  if (!authKey) return undefined;
+  const bytes = new TextEncoder().encode(authKey).length;
+  if (bytes >= MIN_AUTH_KEY_BYTES) return undefined;
+  return `BASIS_WORKER_AUTH_KEY is only ${bytes} byte(s): use at least ${MIN_AUTH_KEY_BYTES} random bytes (openssl rand -hex 32). Every worker token derives from it, so a short key can be guessed.`;
 }

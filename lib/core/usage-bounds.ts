@@ -37,9 +37,10 @@ export function utf8Bytes(text: string): number {
 }
 
 /** The most text (UTF-8 bytes: content, reasoning and tool-call arguments together) one job may return. */
-export function jobTextCapBytes(request: Pick<InferenceRequest, "max_tokens">): number {
-  if (request.max_tokens === undefined) return JOB_TEXT_CAP_BYTES;
-  return Math.min(JOB_TEXT_CAP_BYTES, request.max_tokens * MAX_BYTES_PER_TOKEN + JOB_TEXT_SLACK_BYTES);
+export function jobTextCapBytes(request: Pick<InferenceRequest, "max_tokens" | "max_completion_tokens">): number {
+  const limit = request.max_completion_tokens ?? request.max_tokens;
+  if (limit === undefined) return JOB_TEXT_CAP_BYTES;
+  return Math.min(JOB_TEXT_CAP_BYTES, limit * MAX_BYTES_PER_TOKEN + JOB_TEXT_SLACK_BYTES);
 }
 
 export interface UsageBounds {
@@ -59,7 +60,8 @@ export function usageBounds(request: InferenceRequest, returned: readonly string
   const stopBytes = Math.max(0, ...(request.stop ?? []).map((s) => utf8Bytes(s)));
   const textBytes = returned.reduce((sum, t) => sum + utf8Bytes(t), 0);
   let completion = textBytes + COMPLETION_ALLOWANCE_TOKENS + stopBytes;
-  if (request.max_tokens !== undefined) completion = Math.min(completion, request.max_tokens);
+  const limit = request.max_completion_tokens ?? request.max_tokens;
+  if (limit !== undefined) completion = Math.min(completion, limit);
   return { prompt_tokens: prompt, completion_tokens: completion };
 }
 

@@ -167,7 +167,7 @@ function refusePastedSecrets(tokens: readonly string[]): void {
 }
 
 /** A refused token is echoed only when it cannot be a secret: short and plain. */
-function printableToken(token: string): string {
+export function printableToken(token: string): string {
   const plain = token.replace(/[^\x20-\x7e]/g, "?").replace(/[0-9a-fA-F]{16,}/g, "…");
   return plain.length > 40 ? `${plain.slice(0, 39)}…` : plain;
 }

@@ -12,9 +12,15 @@ import { readEnvVar, WORKER_ENV } from "../core/env-schema.ts";
 
 const LABELS: Record<string, string> = { success: "ok ", warn: "WARN ", error: "ERROR ", fatal: "FATAL ", debug: "debug ", trace: "trace " };
 
+function isFields(arg: unknown): arg is Record<string, unknown> {
+  return typeof arg === "object" && arg !== null && Object.getPrototypeOf(arg) === Object.prototype;
+}
+
 function formatArg(arg: unknown): string {
   if (typeof arg === "string") return arg;
   if (arg instanceof Error) return arg.message;
+  // Structured fields (a job line) read as key=value pairs.
+  if (isFields(arg)) return Object.entries(arg).map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`).join(" ");
   try {
     return JSON.stringify(arg);
   } catch {
@@ -28,10 +34,25 @@ export function formatLogLine(record: Pick<LogObject, "date" | "tag" | "type" | 
   return `${record.date.toISOString()} ${tag}${LABELS[record.type] ?? ""}${record.args.map(formatArg).join(" ")}`;
 }
 
+/** `{"time","level","tag","msg",...fields}`: one JSON object a line, for log shippers. */
+export function formatJsonLogLine(record: Pick<LogObject, "date" | "tag" | "type" | "args">): string {
+  const fields = Object.assign({}, ...record.args.filter(isFields)) as Record<string, unknown>;
+  const msg = record.args.filter((arg) => !isFields(arg)).map(formatArg).join(" ");
+  return JSON.stringify({ time: record.date.toISOString(), level: record.type, ...(record.tag ? { tag: record.tag } : {}), msg, ...fields });
+}
+
+export type LogFormat = "text" | "json";
+let format: LogFormat = "text";
+
+/** `--log-format json`: every later line is one JSON object. */
+export function setLogFormat(next: LogFormat): void {
+  format = next;
+}
+
 const lineReporter: ConsolaReporter = {
   log(record) {
     // console.error, not process.stderr: the latter loads Node streams, a cost at every start.
-    console.error(formatLogLine(record));
+    console.error(format === "json" ? formatJsonLogLine(record) : formatLogLine(record));
   },
 };
 

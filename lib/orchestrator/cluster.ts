@@ -10,7 +10,7 @@ import type { ConsolaInstance } from "consola";
 import { createAdapter } from "@socket.io/postgres-adapter";
 import pg from "pg";
 import type { Server } from "socket.io";
-import { EVENTS, type JobAck, type JobDone, type JobFail } from "../core/protocol.ts";
+import { EVENTS, type JobAck, type JobChunk, type JobDone, type JobFail } from "../core/protocol.ts";
 import { type AssignPayload, type JobTarget, offerToSocket, type Relay } from "./dispatch.ts";
 import { clusterFleet, type Fleet, type LiveWorker } from "./fleet.ts";
 import { isEligible, type JobSink, recordCompletion, recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
@@ -82,7 +82,7 @@ const SETBACK_REASONS = new Set(["timeout", "no_first_token", "text_over_cap", "
 
 function deliver(sink: JobSink, event: JobEvent): void {
   if (event.kind === "started") sink.onFirstToken();
-  else if (event.kind === "chunk") sink.onChunk(event.body as string);
+  else if (event.kind === "chunk") sink.onChunk(event.body as JobChunk);
   else if (event.kind === "done") sink.onDone(event.body as JobDone);
   else if (event.kind === "abort") {
     const { reason, message } = event.body as { reason: string; message: string };
@@ -161,15 +161,21 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     answer({ instance: self, ack });
   });
 
+  /** Stops a job this instance runs for another one: the slot is freed and the worker told. */
+  const cancelInbound = (jobId: string, reason: string) => {
+    const job = inbound.get(jobId);
+    if (!job) return undefined;
+    inbound.delete(jobId);
+    job.session.jobs.delete(jobId);
+    job.session.active = Math.max(0, job.session.active - 1);
+    job.session.socket.emit(EVENTS.cancel, { job_id: jobId, reason });
+    return job;
+  };
+
   io.on(EV.cancel, (message: { job_id: string; instance: string; reason: string }) => {
     if (message.instance !== self) return;
-    const job = inbound.get(message.job_id);
-    if (!job) return;
-    inbound.delete(message.job_id);
-    job.session.jobs.delete(message.job_id);
-    job.session.active = Math.max(0, job.session.active - 1);
-    job.session.socket.emit(EVENTS.cancel, { job_id: message.job_id, reason: message.reason });
-    if (SETBACK_REASONS.has(message.reason)) recordSetback(job.session, registry.now(), registry.trust);
+    const job = cancelInbound(message.job_id, message.reason);
+    if (job && SETBACK_REASONS.has(message.reason)) recordSetback(job.session, registry.now(), registry.trust);
   });
 
   // Origin side: the worker's events, forwarded by the owner, delivered in the order sent.
@@ -206,6 +212,9 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
         failOutbound(jobId, job, "The orchestrator holding the worker's connection stopped.");
       }
     }
+    // The other way round: the instance whose client waits for this job is gone, so nobody can
+    // take its answer; the worker is told to stop rather than run it to the end.
+    for (const [jobId, job] of inbound) if (!adapter.nodesMap.has(job.origin)) cancelInbound(jobId, "client_gone");
   }, 500);
   watchdog.unref?.();
 
@@ -247,6 +256,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
       job.owner = reply.instance;
       const target: JobTarget = {
         info: worker.info,
+        unverified: () => worker.unverified,
         attach(id, sink) {
           job.sink = sink;
           drain(id, job);

@@ -6,11 +6,15 @@
 import { randomBytes } from "node:crypto";
 import { judgeJob, type JobVerdict, MISCONDUCT_REASONS } from "../core/anti-cheat.ts";
 import { ORCHESTRATOR_ENV } from "../core/env-schema.ts";
-import { EVENTS, type Handshake, type InferenceRequest, type JobAck, JobAckSchema, type JobDone, parsePayload } from "../core/protocol.ts";
+import { OutputCollector, transcriptOf } from "../core/output-collector.ts";
+import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobChunk, type JobDone, parsePayload } from "../core/protocol.ts";
+import { unhonouredParam } from "../core/runtime-capabilities.ts";
 import { jobTextCapBytes, utf8Bytes } from "../core/usage-bounds.ts";
 import { logSafe, publicFailure } from "../core/worker-failure.ts";
-import type { LiveWorker } from "./fleet.ts";
+import type { LiveWorker, WorkerInfo } from "./fleet.ts";
 import { HttpError } from "./http.ts";
+import type { JobEvent } from "./metrics.ts";
+import { receiptFor } from "./receipts.ts";
 import { ledgerEntryFor } from "./rewards.ts";
 import { type JobSink, recordCompletion, recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
 import type { JobRecord, Store } from "./store.ts";
@@ -30,11 +34,20 @@ export interface DispatchDeps {
   log?: { warn(message: string): void };
   /** Set when several orchestrators share one database: workers on the others can serve too. */
   relay?: Relay | undefined;
+  /** Told about every job once it is over, and every request refused before one ran (metrics, logs). */
+  events?: DispatchEvents;
+}
+
+export interface DispatchEvents {
+  job(event: JobEvent): void;
+  refused(reason: string, model: string): void;
 }
 
 /** The worker a job went to, wherever it is connected. */
 export interface ServingWorker {
-  info: Handshake;
+  info: WorkerInfo;
+  /** Failed its last spot check and has not passed one since: its jobs are not payable. */
+  unverified(): boolean;
 }
 
 /** Where a job's events come from and its cancel goes to: a local socket or another instance. */
@@ -67,13 +80,15 @@ export interface AssignPayload {
 export interface DispatchHooks {
   /** Called once the worker has sent its first token (or its whole answer), before any text. */
   onAccepted?(worker: ServingWorker, jobId: string): void;
-  onChunk?(delta: string): void;
+  onChunk?(chunk: JobChunk): void;
   /** Aborted when the HTTP client goes away: the job is cancelled on the worker. */
   signal?: AbortSignal;
   /** Send the job to this worker only (the canary tests one worker); no other is tried. */
   workerId?: string;
   /** Record the job as not payable for this reason (a canary job is the network's own test). */
   unpaidReason?: string;
+  /** A hidden verification job (spot-checks.ts): it looks like any job to the worker, and writes no ledger line. */
+  spotCheck?: boolean;
 }
 
 export interface DispatchResult {
@@ -83,6 +98,8 @@ export interface DispatchResult {
   done: JobDone;
   verdict: JobVerdict;
   latencyMs: number;
+  /** The hash of the job's receipt (`x-basis-receipt`, `GET /api/receipts/:hash`). */
+  receiptHash: string;
 }
 
 export function newJobId(): string {
@@ -102,6 +119,7 @@ export async function offerToSocket(session: WorkerSession, payload: AssignPaylo
 export function localTarget(session: WorkerSession, registry: SessionRegistry, now: () => number): JobTarget {
   return {
     info: session.info,
+    unverified: () => session.spotCheck === "failed",
     attach: (jobId, sink) => session.jobs.set(jobId, sink),
     detach(jobId) {
       session.jobs.delete(jobId);
@@ -131,6 +149,11 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
   // Each try is its own job (and ledger line): a worker that stayed silent is cancelled first.
   const payloadFor = (): AssignPayload => ({ job_id: newJobId(), request, timeout_ms: deps.jobTimeoutMs, stream });
   let silent = 0;
+  try {
+    refuseUnhonoured(deps.registry, request, tried);
+  } catch (error) {
+    throw refused(deps, error, request.model);
+  }
   const run = async (target: JobTarget, jobId: string): Promise<DispatchResult | undefined> => {
     try {
       return await awaitResult(deps, target, jobId, request, hooks);
@@ -171,7 +194,34 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
   if (silent > 0) {
     throw new HttpError(504, "worker_timeout", `No worker sent a first token within ${deps.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS} ms.`);
   }
-  throw unavailable(request.model, hooks.workerId);
+  throw refused(deps, unavailable(request.model, hooks.workerId), request.model);
+}
+
+/**
+ * Workers whose runtime cannot honour a parameter the request sets are never offered the job;
+ * when that leaves none of the model's workers, the client gets a 400 naming the parameter.
+ */
+function refuseUnhonoured(registry: SessionRegistry, request: InferenceRequest, exclude: Set<WorkerSession>): void {
+  let firstParam: string | undefined;
+  let serving = 0;
+  const runtimes = new Set<string>();
+  for (const session of registry.all()) {
+    if (!session.info.models.includes(request.model)) continue;
+    serving++;
+    const param = unhonouredParam(session.info.runtime, request);
+    if (param === undefined) continue;
+    firstParam ??= param;
+    runtimes.add(session.info.runtime);
+    exclude.add(session);
+  }
+  if (serving > 0 && exclude.size === serving && firstParam !== undefined) {
+    throw new HttpError(400, "unsupported_parameter", `\`${firstParam}\` as sent cannot be honoured by the ${[...runtimes].join("/")} runtime of the workers serving ${request.model}.`, { param: firstParam });
+  }
+}
+
+function refused(deps: DispatchDeps, error: unknown, model: string): unknown {
+  if (error instanceof HttpError) deps.events?.refused(error.code, model);
+  return error;
 }
 
 function pickSession(registry: SessionRegistry, model: string, tried: ReadonlySet<WorkerSession>, workerId: string | undefined) {
@@ -193,7 +243,8 @@ function awaitResult(
   const textCap = jobTextCapBytes(request);
   const firstTokenMs = deps.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS;
   return new Promise<DispatchResult>((resolve, reject) => {
-    let streamed = "";
+    const streamed = new OutputCollector();
+    let firstChunkAt: number | undefined;
     let streamedBytes = 0;
     let accepted = false;
     let settled = false;
@@ -209,8 +260,15 @@ function awaitResult(
      * once that is committed lets the answer go, so no answer leaves before its record is durable.
      * Every routed job gets its line; the verdict's reasons say why one pays 0.
      */
-    const settle = (status: "completed" | "failed", tokens: [number, number], verdict: Pick<JobVerdict, "payable" | "reasons">, outcome: () => void) => {
+    const settle = (
+      outcome: string,
+      tokens: [number, number],
+      verdict: Pick<JobVerdict, "payable" | "reasons">,
+      answer: (receiptHash: string) => void,
+      ttftMs?: number,
+    ) => {
       if (settled) return;
+      const status = outcome === "completed" ? "completed" : "failed";
       settled = true;
       clearTimeout(timer);
       clearTimeout(firstTokenTimer);
@@ -229,13 +287,28 @@ function awaitResult(
         created_at: deps.now(),
       };
       const reasons = [...verdict.reasons, ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
+      const receipt = status === "completed" && !hooks.spotCheck ? receiptFor(job, reasons, request.user) : undefined;
+      if (!hooks.spotCheck) deps.events?.job({
+        jobId,
+        model: request.model,
+        workerId: info.worker_id,
+        outcome,
+        promptTokens: job.prompt_tokens,
+        outputTokens: job.completion_tokens,
+        ttftMs: firstChunkAt !== undefined ? firstChunkAt - started : ttftMs,
+        durationMs: job.latency_ms,
+        payable: job.payable,
+        reasons,
+        moved: 0,
+      });
       let recording: Promise<void>;
       try {
-        recording = deps.store.recordJob(job, ledgerEntryFor(job, reasons));
+        // A spot check is never paid and never shown: it leaves no ledger line and no receipt.
+        recording = hooks.spotCheck ? Promise.resolve() : deps.store.recordJob(job, ledgerEntryFor(job, reasons), receipt);
       } catch (error) {
         recording = Promise.reject(error);
       }
-      recording.then(outcome, (error: unknown) => {
+      recording.then(() => answer(receipt?.hash ?? ""), (error: unknown) => {
         deps.log?.warn(`job ${jobId} could not be recorded: ${logSafe(error instanceof Error ? error.message : String(error))}`);
         reject(new HttpError(503, "not_recorded", "The job ended but could not be recorded; it is not billed. Try again."));
       });
@@ -253,12 +326,12 @@ function awaitResult(
     // The client went away: the job is cancelled on the worker and still gets its ledger line.
     const onAbort = () => {
       target.cancel(jobId, "client_gone");
-      settle("failed", [0, 0], failed("client_gone"), () => reject(new HttpError(499, "client_closed")));
+      settle("client_closed", [0, 0], failed("client_gone"), () => reject(new HttpError(499, "client_closed")));
     };
     const timer = setTimeout(() => {
       target.cancel(jobId, "timeout");
       penalise("timeout");
-      settle("failed", [0, 0], failed("timeout"), () =>
+      settle("worker_timeout", [0, 0], failed("timeout"), () =>
         reject(new HttpError(504, "worker_timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`)),
       );
     }, deps.jobTimeoutMs);
@@ -267,7 +340,7 @@ function awaitResult(
       if (accepted || settled) return;
       target.cancel(jobId, "no_first_token");
       penalise("no_first_token");
-      settle("failed", [0, 0], failed("no_first_token"), () => reject(new NoFirstToken()));
+      settle("no_first_token", [0, 0], failed("no_first_token"), () => reject(new NoFirstToken()));
     }, Math.min(firstTokenMs, deps.jobTimeoutMs));
 
     /** The orchestrator ends the job itself: a bad payload, text over the cap, a replaced session. */
@@ -275,46 +348,54 @@ function awaitResult(
       if (settled) return;
       target.cancel(jobId, reason);
       penalise(reason);
-      settle("failed", [0, 0], failed(reason), () => reject(new HttpError(502, "worker_failed", message, { worker_error: reason })));
+      settle(reason, [0, 0], failed(reason), () => reject(new HttpError(502, "worker_failed", message, { worker_error: reason })));
     };
     const overCap = () => abort("text_over_cap", `The worker sent more than ${textCap} bytes of text for this job.`);
 
     target.attach(jobId, {
       abort,
       onFirstToken: firstToken,
-      onChunk(delta) {
+      onChunk(chunk) {
         if (settled) return;
-        streamedBytes += utf8Bytes(delta);
+        streamedBytes += utf8Bytes(chunk.delta) + utf8Bytes(chunk.reasoning ?? "") + (chunk.tool_calls ?? []).reduce((n, c) => n + utf8Bytes(c.function?.arguments ?? ""), 0);
         if (streamedBytes > textCap) return overCap();
+        firstChunkAt ??= deps.now();
         firstToken();
         if (!streaming) return;
-        streamed += delta;
-        hooks.onChunk?.(delta);
+        streamed.add({ ...chunk, content: chunk.delta });
+        hooks.onChunk?.(chunk);
       },
       onDone(done) {
         if (settled) return;
-        if (utf8Bytes(done.text) > textCap) return overCap();
+        // Reasoning and tool calls are output too: capped, compared with the stream, counted as non-empty.
+        const reported = transcriptOf(done);
+        if (utf8Bytes(reported) > textCap) return overCap();
         firstToken();
         const verdict = judgeJob({
           runtime: info.runtime,
           devMode: deps.devMode,
           request,
-          streamedText: streaming ? streamed : done.text,
-          reportedText: done.text,
+          streamedText: streaming ? streamed.transcript() : reported,
+          reportedText: reported,
           usage: done.usage,
           elapsedMs: deps.now() - started,
+          unverified: target.unverified(),
         });
         const misconduct = verdict.reasons.filter((reason) => MISCONDUCT_REASONS.has(reason));
         if (misconduct.length > 0) penalise(misconduct.join(","));
         else target.completed();
         if (verdict.reasons.includes("stream_mismatch")) {
-          settle("failed", [0, 0], verdict, () => reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed.")));
+          settle("stream_mismatch", [0, 0], verdict, () => reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed.")));
           return;
         }
         // The ledger and the client get the usage held to its bounds, never a claim above them.
         const bounded = { ...done, usage: verdict.usage };
-        settle("completed", [verdict.usage.prompt_tokens, verdict.usage.completion_tokens], verdict, () =>
-          resolve({ jobId, session: target, done: bounded, verdict, latencyMs: deps.now() - started }),
+        settle(
+          "completed",
+          [verdict.usage.prompt_tokens, verdict.usage.completion_tokens],
+          verdict,
+          (receiptHash) => resolve({ jobId, session: target, done: bounded, verdict, latencyMs: deps.now() - started, receiptHash }),
+          done.first_token_ms,
         );
       },
       onFail(fail) {
@@ -322,7 +403,7 @@ function awaitResult(
         const shown = publicFailure(fail.code);
         deps.log?.warn(`job ${jobId} failed on worker ${info.worker_id}: ${logSafe(fail.code)}: ${logSafe(fail.message)}`);
         penalise("worker_failed");
-        settle("failed", [0, 0], failed("worker_failed"), () => reject(new HttpError(502, "worker_failed", shown.message, { worker_error: shown.code })));
+        settle("worker_failed", [0, 0], failed("worker_failed"), () => reject(new HttpError(502, "worker_failed", shown.message, { worker_error: shown.code })));
       },
     });
     // A client gone while the offer was out: the worker has the job, so cancel it at once.

@@ -7,8 +7,19 @@ import type { Server } from "socket.io";
 import type { Handshake } from "../core/protocol.ts";
 import type { SessionRegistry, WorkerSession } from "./sessions.ts";
 
+/**
+ * A worker's handshake without its token proof: what may travel between instances (and so
+ * through the database). The proof is bound to one connection, but credentials stay home.
+ */
+export type WorkerInfo = Omit<Handshake, "proof">;
+
+export function publicInfo(info: Handshake): WorkerInfo {
+  const { proof: _proof, ...rest } = info;
+  return rest;
+}
+
 export interface LiveWorker {
-  info: Handshake;
+  info: WorkerInfo;
   available: boolean;
   draining: boolean;
   active: number;
@@ -16,6 +27,8 @@ export interface LiveWorker {
   capacity: number;
   /** Not routed jobs before this time (epoch ms). */
   cooldownUntil: number;
+  /** Failed its last spot check: its jobs are not payable. */
+  unverified: boolean;
   /** Connected to this instance (false: to another orchestrator on the same database). */
   local: boolean;
   /** The socket id, which the adapter can reach from any instance. */
@@ -24,12 +37,14 @@ export interface LiveWorker {
 
 /** What a worker's socket carries for the other instances to read. */
 export interface SocketPresence {
-  info: Handshake;
+  /** Never the token proof: socket data crosses to other instances through the database. */
+  info: WorkerInfo;
   available: boolean;
   draining: boolean;
   active: number;
   capacity: number;
   cooldownUntil: number;
+  unverified: boolean;
 }
 
 export interface Fleet {
@@ -48,6 +63,7 @@ export function liveFromSession(session: WorkerSession): LiveWorker {
     active: session.active,
     capacity: session.capacity,
     cooldownUntil: session.cooldownUntil,
+    unverified: session.spotCheck === "failed",
     local: true,
     socketId: session.socket.id,
   };
@@ -92,6 +108,7 @@ export function clusterFleet(registry: SessionRegistry, io: Server, timeoutMs: n
         active: data.active ?? 0,
         capacity: data.capacity ?? 1,
         cooldownUntil: data.cooldownUntil ?? 0,
+        unverified: data.unverified ?? false,
         local: false,
         socketId: socket.id,
       });

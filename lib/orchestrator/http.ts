@@ -5,6 +5,7 @@
  */
 import * as v from "valibot";
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "../core/json-depth.ts";
+import { constantTimeEqual } from "../core/token.ts";
 
 export const MAX_BODY_BYTES = 1 << 20;
 
@@ -14,6 +15,8 @@ export class HttpError extends Error {
     readonly code: string,
     message?: string,
     readonly extra: Record<string, unknown> = {},
+    /** Response headers, e.g. `retry-after` on a 429 or 503. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message ?? code);
   }
@@ -81,7 +84,26 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 }
 
 export function errorResponse(error: HttpError): Response {
-  return json(error.status, { error: error.code, ...(error.message !== error.code ? { message: error.message } : {}), ...error.extra });
+  return json(error.status, { error: error.code, ...(error.message !== error.code ? { message: error.message } : {}), ...error.extra }, error.headers);
+}
+
+const OPENAI_ERROR_TYPES: Record<number, string> = {
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  429: "rate_limit_error",
+};
+
+/**
+ * OpenAI's error body, which the official SDKs read (`error.message` is what they show): the
+ * Basis code sits in `code`, the offending parameter in `param`.
+ */
+export function openAIErrorResponse(error: HttpError): Response {
+  const type = OPENAI_ERROR_TYPES[error.status] ?? (error.status >= 500 ? "server_error" : "invalid_request_error");
+  const param = typeof error.extra.param === "string" ? error.extra.param : typeof error.extra.field === "string" ? error.extra.field : null;
+  const message = error.message !== error.code ? error.message : error.code.replaceAll("_", " ");
+  const { param: _param, field: _field, ...more } = error.extra;
+  return json(error.status, { error: { message, type, param, code: error.code, ...more } }, error.headers);
 }
 
 function tooLarge(): HttpError {
@@ -130,6 +152,13 @@ export async function readJson<const S extends v.GenericSchema>(request: Request
     throw new HttpError(400, "invalid_request", `${path ? `${path}: ` : ""}${issue?.message ?? "invalid body"}`, path ? { field: path } : {});
   }
   return result.output;
+}
+
+/** When `secret` is set, the request must carry it as a Bearer token, else 401 `unauthorized`. */
+export function requireBearer(request: Request, secret: string | undefined): void {
+  if (!secret) return;
+  const token = bearerToken(request);
+  if (!token || !constantTimeEqual(token, secret)) throw new HttpError(401, "unauthorized", "A valid Authorization: Bearer token is required.");
 }
 
 export function bearerToken(request: Request): string | undefined {

@@ -12,6 +12,7 @@ import type {
   NewOffer,
   OfferInsertOutcome,
   OfferRecord,
+  ReceiptRecord,
   RegisterInput,
   RegisterOutcome,
   RewardEntry,
@@ -84,6 +85,16 @@ export const PG_MIGRATIONS: readonly string[] = [
      created_at TIMESTAMPTZ DEFAULT NOW(),
      payload BYTEA
    );`,
+  // 3: job receipts (immutable), one per job id.
+  `CREATE TABLE receipts (
+     hash TEXT PRIMARY KEY,
+     job_id TEXT NOT NULL UNIQUE REFERENCES jobs(job_id),
+     core TEXT NOT NULL,
+     created_at BIGINT NOT NULL
+   );
+   CREATE FUNCTION receipts_immutable() RETURNS trigger LANGUAGE plpgsql AS
+     $$ BEGIN RAISE EXCEPTION 'receipts are immutable'; END $$;
+   CREATE TRIGGER receipts_no_update BEFORE UPDATE OR DELETE ON receipts FOR EACH ROW EXECUTE FUNCTION receipts_immutable();`,
 ];
 
 /** Any constant: the advisory lock that serializes migrations across instances. */
@@ -167,6 +178,7 @@ export async function openPostgresStore(url: string, options: { maxConnections?:
 interface PendingJob {
   job: JobRecord;
   reward: RewardEntry;
+  receipt: ReceiptRecord | undefined;
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -219,10 +231,10 @@ export class PostgresStore implements Store {
   }
 
   /** Queued, then written in one transaction per event-loop turn (group commit). */
-  recordJob(job: JobRecord, reward: RewardEntry): Promise<void> {
+  recordJob(job: JobRecord, reward: RewardEntry, receipt?: ReceiptRecord): Promise<void> {
     if (!this.open) return Promise.reject(new Error("the store is closed"));
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ job, reward, resolve, reject });
+      this.pending.push({ job, reward, receipt, resolve, reject });
       if (this.pending.length === 1) setImmediate(() => void this.flush());
     });
   }
@@ -262,6 +274,8 @@ export class PostgresStore implements Store {
       if (fresh.length === 0) return;
       const written = fresh.map((row) => byId.get(row.job_id as string) as PendingJob);
       await tx`INSERT INTO reward_entries ${tx(written.map(({ reward }) => ({ ...reward })))}`;
+      const receipts = written.flatMap(({ receipt }) => (receipt ? [{ ...receipt }] : []));
+      if (receipts.length > 0) await tx`INSERT INTO receipts ${tx(receipts)}`;
       const completed = new Map<string, number>();
       for (const { job } of written) if (job.status === "completed") completed.set(job.worker_id, (completed.get(job.worker_id) ?? 0) + 1);
       for (const [workerId, count] of completed) {
@@ -274,6 +288,15 @@ export class PostgresStore implements Store {
   private async settled(): Promise<void> {
     if (this.pending.length > 0) await this.flush();
     else await this.flushing;
+  }
+
+  async getReceipt(hash: string): Promise<{ receipt: ReceiptRecord; reward: RewardEntry | undefined } | undefined> {
+    await this.settled();
+    const [row] = await this.sql`SELECT hash, job_id, core, created_at FROM receipts WHERE hash = ${hash}`;
+    if (!row) return undefined;
+    const receipt = { ...(row as ReceiptRecord), created_at: num((row as Row).created_at) };
+    const [reward] = await this.sql`SELECT * FROM reward_entries WHERE job_id = ${receipt.job_id}`;
+    return { receipt, reward: reward ? toReward(reward as Row) : undefined };
   }
 
   async listRewardEntries(workerId: string, limit: number): Promise<RewardEntry[]> {

@@ -2,7 +2,8 @@
 import { writeFile, rename } from "node:fs/promises";
 import process from "node:process";
 import { BasisError } from "../core/errors.ts";
-import { logger } from "../io/logger.ts";
+import { weakKeyWarning } from "../core/token.ts";
+import { logger, setLogFormat } from "../io/logger.ts";
 import { readServeSettings } from "./serve-settings.ts";
 import { startOrchestrator } from "./server.ts";
 
@@ -11,11 +12,13 @@ export interface ServeOptions {
   port: string | undefined;
   portFile: string | undefined;
   dataDir: string | undefined;
+  logFormat?: string | undefined;
 }
 
 export async function serveOrchestrator(options: ServeOptions): Promise<void> {
+  const { env, port, allowlist, store, logFormat } = readServeSettings(process.env, options.port, options.logFormat);
+  setLogFormat(logFormat);
   const log = logger("orchestrator");
-  const { env, port, allowlist, store } = readServeSettings(process.env, options.port);
   const databaseUrl = store.driver === "postgres" ? store.databaseUrl : undefined;
   if (databaseUrl && options.dataDir) {
     throw new BasisError("store_driver_mismatch", "--data is for the SQLite store; with BASIS_STORE_DRIVER=postgres the store is the database.", {
@@ -34,7 +37,9 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
     log,
     jobTimeoutMs: env.BASIS_JOB_TIMEOUT_MS,
     heartbeatWindowMs: env.BASIS_HEARTBEAT_WINDOW_MS,
+    metricsToken: env.BASIS_METRICS_TOKEN,
     firstTokenTimeoutMs: env.BASIS_FIRST_TOKEN_TIMEOUT_MS,
+    spotCheckIntervalMs: env.BASIS_SPOT_CHECK_INTERVAL_MS,
   }).catch((cause: NodeJS.ErrnoException & { errno?: string }) => {
     if (cause.code === "EADDRINUSE") {
       throw new BasisError("port_in_use", `Port ${port} is already in use.`, { exitCode: 2, hint: "Pick another with --port, or --port 0 for any free one." });
@@ -60,20 +65,18 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
   const weak = weakKeyWarning(env.BASIS_WORKER_AUTH_KEY);
   if (weak) log.warn(weak);
   if (!env.BASIS_ORCHESTRATOR_SECRET) log.warn("no BASIS_ORCHESTRATOR_SECRET: /v1/dispatch is open to anyone who can reach this port");
+  let stopping = false;
+  const shutdownMs = env.BASIS_SHUTDOWN_TIMEOUT_MS;
   const stop = async () => {
-    await orchestrator.close();
+    if (stopping) return;
+    stopping = true;
+    log.info(`stopping: new dispatches get 503 with Retry-After; running jobs have up to ${shutdownMs} ms`);
+    const { unfinished } = await orchestrator.shutdown(shutdownMs);
+    log.info(`stopped${unfinished ? ` (${unfinished} request(s) cut off at the limit)` : ""}; store flushed`);
     process.exit(0);
   };
   process.on("SIGINT", () => void stop());
   process.on("SIGTERM", () => void stop());
 }
 
-/** Every wallet-bound token derives from the auth key: a short one can be guessed offline. */
-export const MIN_AUTH_KEY_BYTES = 32;
-
-export function weakKeyWarning(authKey: string | undefined): string | undefined {
-  if (!authKey) return undefined;
-  const bytes = new TextEncoder().encode(authKey).length;
-  if (bytes >= MIN_AUTH_KEY_BYTES) return undefined;
-  return `BASIS_WORKER_AUTH_KEY is only ${bytes} byte(s): use at least ${MIN_AUTH_KEY_BYTES} random bytes (openssl rand -hex 32). Every worker token derives from it, so a short key can be guessed.`;
-}
+export { weakKeyWarning } from "../core/token.ts";

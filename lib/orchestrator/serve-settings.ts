@@ -18,14 +18,17 @@ export interface ServeSettings {
   store: StoreSetting;
   /** BASIS_WORKER_TOKENS split on commas. */
   allowlist: string[];
+  /** --log-format when given, else BASIS_LOG_FORMAT. */
+  logFormat: OrchestratorEnv["BASIS_LOG_FORMAT"];
 }
 
 /** Throws a BasisError (exit 2) naming the first bad variable; never quotes a value. */
-export function readServeSettings(raw: EnvRecord, portFlag: string | undefined): ServeSettings {
+export function readServeSettings(raw: EnvRecord, portFlag: string | undefined, logFormatFlag?: string): ServeSettings {
   const env = readEnv(ORCHESTRATOR_ENV, raw);
   const port = portFlag === undefined ? env.PORT : readEnvVar("--port", ORCHESTRATOR_ENV.PORT, portFlag);
+  const logFormat = logFormatFlag === undefined ? env.BASIS_LOG_FORMAT : readEnvVar("--log-format", ORCHESTRATOR_ENV.BASIS_LOG_FORMAT, logFormatFlag);
   const allowlist = (env.BASIS_WORKER_TOKENS ?? "").split(",").map((t) => t.trim()).filter(Boolean);
-  return { env, port, store: resolveStoreDriver(env), allowlist };
+  return { env, port, store: resolveStoreDriver(env), allowlist, logFormat };
 }
 
 /** The store to open, from the two variables together; never quotes BASIS_DATABASE_URL, which may carry a password. */

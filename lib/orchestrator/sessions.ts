@@ -10,12 +10,12 @@
  * `isEligible` is the one place that says whether a session may take another job now.
  */
 import type { Socket } from "socket.io";
-import type { Handshake, JobDone, JobFail } from "../core/protocol.ts";
+import type { Handshake, JobChunk, JobDone, JobFail } from "../core/protocol.ts";
 
 export interface JobSink {
   /** The worker's first token of a job whose text it does not stream (`job:started`). */
   onFirstToken(): void;
-  onChunk(delta: string): void;
+  onChunk(chunk: JobChunk): void;
   onDone(done: JobDone): void;
   onFail(fail: JobFail): void;
   /** The orchestrator ends the job itself (bad payload, text over the cap, session replaced): 502, not payable. */
@@ -44,11 +44,15 @@ export interface WorkerSession {
   cooldownUntil: number;
   /** Setbacks since the last completion: the cooldown doubles with each. */
   setbacks: number;
+  /** The last spot check's outcome; "failed" makes its jobs not payable until one passes. */
+  spotCheck: SpotCheckState;
 }
+
+export type SpotCheckState = "pending" | "passed" | "failed";
 
 /** The trust fields a new session starts with. */
 export function initialTrust(advertised: number, settings: TrustSettings = DEFAULT_TRUST) {
-  return { capacity: Math.min(settings.initialCapacity, advertised), cooldownUntil: 0, setbacks: 0 };
+  return { capacity: Math.min(settings.initialCapacity, advertised), cooldownUntil: 0, setbacks: 0, spotCheck: "pending" as SpotCheckState };
 }
 
 /** What eligibility reads: a local session or a worker on another instance (fleet.ts). */
@@ -77,7 +81,7 @@ export function recordSetback(session: WorkerSession, now: number, settings: Tru
 /** Worker ids whose trust is kept after they go offline (the oldest is forgotten first). */
 const REMEMBERED_MAX = 10_000;
 
-type Trust = Pick<WorkerSession, "capacity" | "cooldownUntil" | "setbacks">;
+type Trust = Pick<WorkerSession, "capacity" | "cooldownUntil" | "setbacks" | "spotCheck">;
 
 export class SessionRegistry {
   private readonly byId = new Map<string, WorkerSession>();
@@ -123,14 +127,16 @@ export class SessionRegistry {
     const fresh = initialTrust(advertised, this.trust);
     const before = this.byId.get(workerId) ?? this.remembered.get(workerId);
     if (!before) return fresh;
-    return { capacity: Math.min(fresh.capacity, before.capacity), cooldownUntil: before.cooldownUntil, setbacks: before.setbacks };
+    // A failed spot check stays failed until one passes: reconnecting does not clear it.
+    const spotCheck = before.spotCheck === "failed" ? "failed" : fresh.spotCheck;
+    return { capacity: Math.min(fresh.capacity, before.capacity), cooldownUntil: before.cooldownUntil, setbacks: before.setbacks, spotCheck };
   }
 
   /** Keeps a departing session's trust for its next connection. */
   remember(session: WorkerSession): void {
     const id = session.info.worker_id;
     this.remembered.delete(id);
-    this.remembered.set(id, { capacity: session.capacity, cooldownUntil: session.cooldownUntil, setbacks: session.setbacks });
+    this.remembered.set(id, { capacity: session.capacity, cooldownUntil: session.cooldownUntil, setbacks: session.setbacks, spotCheck: session.spotCheck });
     if (this.remembered.size > REMEMBERED_MAX) this.remembered.delete(this.remembered.keys().next().value as string);
   }
 
@@ -153,7 +159,8 @@ export class SessionRegistry {
     for (let k = 0; k < ordered.length; k++) {
       const session = ordered[(start + k) % ordered.length] as WorkerSession;
       if (exclude.has(session) || !isEligible(session, now)) continue;
-      const load = session.active / session.capacity;
+      // A worker that failed its spot check gets a job only when no verified one can take it.
+      const load = session.active / session.capacity + (session.spotCheck === "failed" ? 1 : 0);
       if (load < bestLoad) {
         best = session;
         bestLoad = load;

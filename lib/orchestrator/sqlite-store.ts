@@ -9,6 +9,7 @@ import type {
   JobRecord,
   NewOffer,
   OfferInsertOutcome,
+  ReceiptRecord,
   OfferRecord,
   RegisterInput,
   RegisterOutcome,
@@ -75,6 +76,15 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE TRIGGER offers_no_update BEFORE UPDATE ON offers BEGIN SELECT RAISE(ABORT, 'offers are immutable'); END;
    CREATE TRIGGER offers_no_delete BEFORE DELETE ON offers BEGIN SELECT RAISE(ABORT, 'offers are immutable'); END;`,
+  // 4: job receipts (immutable), one per job id.
+  `CREATE TABLE receipts (
+     hash TEXT PRIMARY KEY,
+     job_id TEXT NOT NULL UNIQUE REFERENCES jobs(job_id),
+     core TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TRIGGER receipts_no_update BEFORE UPDATE ON receipts BEGIN SELECT RAISE(ABORT, 'receipts are immutable'); END;
+   CREATE TRIGGER receipts_no_delete BEFORE DELETE ON receipts BEGIN SELECT RAISE(ABORT, 'receipts are immutable'); END;`,
 ];
 
 interface WorkerRow {
@@ -162,6 +172,7 @@ export function openSqliteStore(dataDir: string | undefined): SqliteStore {
 interface PendingJob {
   job: JobRecord;
   reward: RewardEntry;
+  receipt: ReceiptRecord | undefined;
   committed: () => void;
   failed: (error: unknown) => void;
 }
@@ -176,6 +187,9 @@ export class SqliteStore implements Store {
   private readonly heartbeat;
   private readonly insertJob;
   private pendingJobs: PendingJob[] = [];
+  private readonly insertReceipt;
+  private readonly selectReceipt;
+  private readonly selectReward;
   private open = true;
   private readonly insertReward;
   private readonly selectRewards;
@@ -208,6 +222,9 @@ export class SqliteStore implements Store {
       `INSERT INTO reward_entries (job_id, worker_id, worker_wallet, model, job_status, state, charged_raw, reward_raw, reason, created_at)
        VALUES ($job_id, $worker_id, $worker_wallet, $model, $job_status, $state, $charged_raw, $reward_raw, $reason, $created_at)`,
     );
+    this.insertReceipt = db.query("INSERT INTO receipts (hash, job_id, core, created_at) VALUES ($hash, $job_id, $core, $created_at)");
+    this.selectReceipt = db.query<ReceiptRecord, [string]>("SELECT hash, job_id, core, created_at FROM receipts WHERE hash = ?");
+    this.selectReward = db.query<RewardEntry, [string]>("SELECT * FROM reward_entries WHERE job_id = ?");
     this.selectRewards = db.query<RewardEntry, [string, number]>(
       "SELECT * FROM reward_entries WHERE worker_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
     );
@@ -281,20 +298,21 @@ export class SqliteStore implements Store {
    * on it never precedes its record. Every read flushes the queue first, so callers always read
    * their own writes.
    */
-  recordJob(job: JobRecord, reward: RewardEntry): Promise<void> {
+  recordJob(job: JobRecord, reward: RewardEntry, receipt?: ReceiptRecord): Promise<void> {
     if (!this.open) return Promise.reject(new Error("the store is closed"));
     return new Promise<void>((committed, failed) => {
-      this.pendingJobs.push({ job, reward, committed, failed });
+      this.pendingJobs.push({ job, reward, receipt, committed, failed });
       if (this.pendingJobs.length === 1) setImmediate(this.flushJobs);
     });
   }
 
   private writeJobs(batch: readonly PendingJob[]): void {
     this.db.transaction(() => {
-      for (const { job, reward } of batch) {
+      for (const { job, reward, receipt } of batch) {
         // A job id is recorded once (a receipt is never duplicated); a repeat writes nothing.
         if (this.insertJob.run({ ...job, payable: job.payable ? 1 : 0 }).changes === 0) continue;
         this.insertReward.run({ ...reward });
+        if (receipt) this.insertReceipt.run({ ...receipt });
         if (job.status === "completed") this.countCompleted.run({ id: job.worker_id });
       }
     })();
@@ -321,6 +339,12 @@ export class SqliteStore implements Store {
     }
     for (const pending of batch) pending.committed();
   };
+
+  async getReceipt(hash: string): Promise<{ receipt: ReceiptRecord; reward: RewardEntry | undefined } | undefined> {
+    this.flushJobs();
+    const receipt = this.selectReceipt.get(hash);
+    return receipt ? { receipt, reward: this.selectReward.get(receipt.job_id) ?? undefined } : undefined;
+  }
 
   async listRewardEntries(workerId: string, limit: number): Promise<RewardEntry[]> {
     this.flushJobs();

@@ -55,6 +55,15 @@ export interface RewardEntry {
   created_at: number;
 }
 
+/** A finished job's receipt: the hashed core as canonical JSON text, and its hash. */
+export interface ReceiptRecord {
+  hash: string;
+  job_id: string;
+  /** The hashed core exactly as hashed (canonical JSON), so anyone can recompute the hash. */
+  core: string;
+  created_at: number;
+}
+
 export interface RewardTotals {
   pending: bigint;
   batching: bigint;
@@ -105,11 +114,14 @@ export interface Store {
   /** An HTTP heartbeat: moves last_heartbeat_at and last_seen_at. */
   recordHeartbeat(workerId: string, at: number): Promise<void>;
   /**
-   * The job and its ledger line are written together or not at all, once per job id (a repeat
-   * writes nothing). Writes are grouped into one transaction per event-loop turn; the promise
-   * resolves when the group is committed.
+   * The job, its ledger line and (for a completed job) its receipt are written together or not
+   * at all, once per job id: a repeat, and any receipt it carries, writes nothing. Writes are
+   * grouped into one transaction per event-loop turn; the promise resolves when the group is
+   * committed.
    */
-  recordJob(job: JobRecord, reward: RewardEntry): Promise<void>;
+  recordJob(job: JobRecord, reward: RewardEntry, receipt?: ReceiptRecord): Promise<void>;
+  /** A receipt by its hash, with its job's ledger line (status and amounts outside the hash). */
+  getReceipt(hash: string): Promise<{ receipt: ReceiptRecord; reward: RewardEntry | undefined } | undefined>;
   /** Newest first. */
   listRewardEntries(workerId: string, limit: number): Promise<RewardEntry[]>;
   countRewardEntries(workerId: string): Promise<number>;

@@ -20,9 +20,9 @@ import {
   REFUSALS,
   WorkerStatusSchema,
 } from "../core/protocol.ts";
-import { isDevMode, type TokenPolicy, verifyWorkerToken } from "../core/token.ts";
+import { isDevMode, type TokenPolicy, verifyHandshakeProof } from "../core/token.ts";
 import { DEFAULT_EVENT_LIMITS, type EventLimits, EventLimiter } from "./event-limiter.ts";
-import { modelRoom, type SocketPresence, workerRoom } from "./fleet.ts";
+import { modelRoom, publicInfo, type SocketPresence, workerRoom } from "./fleet.ts";
 import { recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
 import type { Store } from "./store.ts";
 
@@ -48,9 +48,10 @@ export interface GatewayOptions {
  * session, so a fetch always serializes the current values.
  */
 function presenceData(session: WorkerSession): SocketPresence {
+  const info = publicInfo(session.info);
   return {
     get info() {
-      return session.info;
+      return info;
     },
     get available() {
       return session.available;
@@ -66,6 +67,9 @@ function presenceData(session: WorkerSession): SocketPresence {
     },
     get cooldownUntil() {
       return session.cooldownUntil;
+    },
+    get unverified() {
+      return session.spotCheck === "failed";
     },
   };
 }
@@ -96,10 +100,11 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
   io.use((socket, next) => {
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
     if (auth?.protocol !== PROTOCOL_VERSION) return refuse(next, REFUSALS.protocol);
-    if (!auth.token) return refuse(next, REFUSALS.missingToken);
+    if (!auth.proof) return refuse(next, auth.token ? REFUSALS.tokenInClear : REFUSALS.missingToken);
     const info = parsePayload(HandshakeSchema, auth);
     if (!info) return refuse(next, REFUSALS.malformed);
-    verifyWorkerToken(policy, info.token, info.worker_wallet)
+    // The challenge is this connection's engine id: a proof made for another connection fails here.
+    verifyHandshakeProof(policy, info.proof, (socket.conn as unknown as { id: string }).id, info.worker_id, info.worker_wallet)
       .then(async (verdict) => {
         if (!verdict.ok) {
           log.warn(`refused worker ${info.worker_id}: ${verdict.reason}`);
@@ -208,7 +213,7 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
       }
     });
     on(EVENTS.started, JobStartedSchema, (started) => session.jobs.get(started.job_id)?.onFirstToken());
-    on(EVENTS.chunk, JobChunkSchema, (chunk) => session.jobs.get(chunk.job_id)?.onChunk(chunk.delta));
+    on(EVENTS.chunk, JobChunkSchema, (chunk) => session.jobs.get(chunk.job_id)?.onChunk(chunk));
     on(EVENTS.done, JobDoneSchema, (done) => session.jobs.get(done.job_id)?.onDone(done));
     on(EVENTS.fail, JobFailSchema, (fail) => session.jobs.get(fail.job_id)?.onFail(fail));
     socket.on("disconnect", (reason) => {

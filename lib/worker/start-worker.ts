@@ -8,7 +8,8 @@ import type { ConsolaInstance } from "consola";
 // The client's browser build: it speaks through the runtime's built-in WebSocket (Bun and Deno
 // both have one), where the Node build loads ws, an XHR shim and debug for about 7 MB more.
 import sio from "socket.io-client/dist/socket.io.js";
-import { resolveWorkerToken } from "../core/token.ts";
+import { BasisError } from "../core/errors.ts";
+import { resolveWorkerToken, tokenWallet } from "../core/token.ts";
 import { readWorkerConfig, type WorkerConfig } from "../core/worker-config.ts";
 import { loadWorkerEnv } from "../io/env-source.ts";
 import { holdPidFile } from "../io/pid-file.ts";
@@ -28,6 +29,14 @@ export interface StartWorkerOptions {
 /** The worker as `start` runs it (credentials, connection, timings); `setup --check` reuses it for one handshake. */
 export async function createWorker(config: WorkerConfig, runtime: Runtime, log: ConsolaInstance): Promise<Worker> {
   const { token, source } = await resolveWorkerToken({ wallet: config.wallet, token: config.token, authKey: config.authKey });
+  // The token never crosses the wire, so the orchestrator cannot say it names another wallet: we do.
+  const boundTo = tokenWallet(token);
+  if (boundTo !== undefined && boundTo !== config.wallet.toLowerCase()) {
+    throw new BasisError("token_bound_to_other_wallet", `BASIS_WORKER_TOKEN is bound to wallet ${boundTo}, not ${config.wallet}.`, {
+      exitCode: 2,
+      hint: "Set BASIS_WORKER_WALLET to the wallet the token was minted for, or ask the operator for a token for this wallet (basis-canary token --wallet).",
+    });
+  }
   if (source === "dev") log.warn("no BASIS_WORKER_TOKEN or BASIS_WORKER_AUTH_KEY: using the dev token (only a dev-mode orchestrator accepts it)");
   else log.info(`auth: ${source === "token" ? "BASIS_WORKER_TOKEN" : "wallet-bound token from BASIS_WORKER_AUTH_KEY"}`);
   return new Worker({

@@ -21,6 +21,9 @@ import {
   parsePayload,
   WelcomeSchema,
 } from "../core/protocol.ts";
+import { isEmptyDelta, mergeDelta, type OutputDelta } from "../core/output-collector.ts";
+import { unhonouredParam } from "../core/runtime-capabilities.ts";
+import { handshakeAuth } from "../core/token.ts";
 import type { WorkerConfig } from "../core/worker-config.ts";
 import type { Runtime } from "./runtimes/runtime.ts";
 
@@ -68,9 +71,8 @@ export class Worker {
   /** Connects and serves until stopped. Rejects only when the orchestrator refuses the handshake. */
   start(): Promise<void> {
     const { config, log } = this.options;
-    const auth: Handshake = {
+    const base: Omit<Handshake, "proof"> = {
       protocol: PROTOCOL_VERSION,
-      token: this.options.token,
       worker_id: config.workerId,
       worker_wallet: config.wallet,
       runtime: config.runtime,
@@ -80,6 +82,8 @@ export class Worker {
     };
     const targets = socketTargets(config.orchestratorUrl);
     const target = targets[0] as SocketTarget;
+    // The token never crosses the wire: each connection proves it over its own engine id.
+    const auth = handshakeAuth(base, this.options.token, () => this.socket?.io.engine?.id);
     const socket = this.options.connect(target.uri, {
       path: target.path,
       auth,
@@ -166,6 +170,8 @@ export class Worker {
     if (this.state.draining) return ack({ accepted: false, reason: "draining" });
     if (!this.state.available) return ack({ accepted: false, reason: "unavailable" });
     if (!this.options.config.models.includes(job.request.model)) return ack({ accepted: false, reason: "unknown_model" });
+    const param = unhonouredParam(this.options.runtime.name, job.request);
+    if (param !== undefined) return ack({ accepted: false, reason: "unsupported", param });
     if (this.state.active >= this.options.config.concurrency) return ack({ accepted: false, reason: "over_capacity" });
     const modelLimit = this.options.config.modelConcurrency[job.request.model];
     if (modelLimit !== undefined && (this.activeByModel.get(job.request.model) ?? 0) >= modelLimit) {
@@ -190,26 +196,31 @@ export class Worker {
     this.activeByModel.set(model, (this.activeByModel.get(model) ?? 0) + 1);
     const started = performance.now();
     // Deltas that arrive in the same tick travel as one event.
-    let pending = "";
+    let pending: OutputDelta = {};
+    let firstTokenMs: number | undefined;
     let flushScheduled = false;
     let firstTokenSent = false;
     const flush = () => {
       flushScheduled = false;
-      if (pending) socket.emit(EVENTS.chunk, { job_id: job.job_id, delta: pending });
-      pending = "";
+      if (!isEmptyDelta(pending)) {
+        const { content, ...rest } = pending;
+        socket.emit(EVENTS.chunk, { job_id: job.job_id, delta: content ?? "", ...rest });
+      }
+      pending = {};
     };
     try {
       const request = { ...job.request, model: this.options.runtime.backendModel(job.request.model) };
       const result = await this.options.runtime.run(request, {
         signal: controller.signal,
-        onDelta: (text) => {
+        onDelta: (delta) => {
+          firstTokenMs ??= Math.round(performance.now() - started);
           if (!job.stream) {
             // The orchestrator cancels a job that shows no first token in time (docs/PROTOCOL.md).
             if (!firstTokenSent) socket.emit(EVENTS.started, { job_id: job.job_id });
             firstTokenSent = true;
             return;
           }
-          pending += text;
+          mergeDelta(pending, delta);
           if (!flushScheduled) {
             flushScheduled = true;
             // A macrotask, not a microtask: a backend's tokens parsed from one read all land
@@ -219,14 +230,12 @@ export class Worker {
         },
       });
       flush();
-      socket.emit(EVENTS.done, {
-        job_id: job.job_id,
-        text: result.text,
-        finish_reason: result.finish_reason,
-        usage: result.usage,
-        elapsed_ms: Math.round(performance.now() - started),
-      });
+      const elapsed = Math.round(performance.now() - started);
+      socket.emit(EVENTS.done, { job_id: job.job_id, ...result, elapsed_ms: elapsed, ...(firstTokenMs !== undefined ? { first_token_ms: firstTokenMs } : {}) });
       this.state.completed++;
+      this.options.log.info(
+        `job ${job.job_id} done: model ${model}, ${result.usage.prompt_tokens} prompt + ${result.usage.completion_tokens} output tokens, ${elapsed} ms, ${result.finish_reason}`,
+      );
     } catch (error) {
       flush();
       const reason = controller.signal.aborted ? controller.signal.reason : error;
@@ -234,7 +243,7 @@ export class Worker {
       const message = reason instanceof Error ? reason.message : "The job failed.";
       socket.emit(EVENTS.fail, { job_id: job.job_id, code, message: message.slice(0, 1000) });
       this.state.failed++;
-      this.options.log.warn(`job ${job.job_id} failed: ${code}`);
+      this.options.log.warn(`job ${job.job_id} failed: model ${model}, ${Math.round(performance.now() - started)} ms, ${code}`);
     } finally {
       clearTimeout(deadline);
       this.jobs.delete(job.job_id);

@@ -16,7 +16,8 @@ import { type FakeOllama, startFakeOllama } from "../fakes/fake-ollama.ts";
 import { startDeadUrl } from "../fakes/helpers.ts";
 import { CANARY_BIN, requireBinaries, ROOT, type RunResult, WORKER_BIN } from "../helpers/binaries.ts";
 import { startTestOrchestrator } from "../helpers/harness.ts";
-import { expectNoSecrets, KEY, makeScratch, OTHER_WALLET, stopChild, WALLET, waitFor } from "./_cli.ts";
+import { DEFAULT_MODEL_OFFER, throwawayKey } from "../helpers/prices.ts";
+import { expectNoSecrets, KEY, makeScratch, OTHER_WALLET, PHRASE_12, stopChild, WALLET, waitFor } from "./_cli.ts";
 
 requireBinaries();
 
@@ -126,7 +127,9 @@ beforeAll(async () => {
     tls: [`wss://127.0.0.1:${htmlServer.port}`, /cannot reach/],
     "not socket.io": [`${html.replace("http", "ws")}/basis?token=hunter2`, /cannot reach/],
     timeout: [`ws://127.0.0.1:${silentPort}`, /cannot reach/],
-    "bad credentials": [ws(guarded), /refused this worker|cannot reach/],
+    cluster: [`${deadUrl.replace("http", "ws")},ws://no-such-host.invalid:8787`, /no-such-host\.invalid:8787: the host name was not found/],
+    // A refusal ends start by itself: watch it until it exits.
+    "bad credentials": [ws(guarded), /(?!)/],
   };
   for (const [name, [url, until]] of Object.entries(failing)) {
     const extra: Record<string, string> = name === "bad credentials" ? { BASIS_WORKER_AUTH_KEY: "not-the-key-at-all-but-long-enough-to-pass" } : {};
@@ -267,6 +270,21 @@ const rows: Row[] = [
   },
   {
     item: 3,
+    name: "price publish --env-file signs and posts for the worker and API of that file",
+    run: async () => {
+      const { key, wallet } = throwawayKey("basis-worker operator-experience price key");
+      const out = join(scratch.dir, "priced.env");
+      await worker(["setup", "--write-env", "--wallet", wallet, "--worker-id", "op-priced", "--runtime", "echo", "--orchestrator", ws(dev), "--out", out]);
+      expect((await worker(["register", "--env-file", out])).code).toBe(0);
+      writeFileSync(join(scratch.dir, "prices.json"), JSON.stringify({ hardware: { gpu: "RTX 4090" }, models: [DEFAULT_MODEL_OFFER] }));
+      return worker(["price", "publish", "--env-file", out, "--prices", "prices.json", "--json"], { BASIS_WORKER_PRIVATE_KEY: key });
+    },
+    exit: 0,
+    stream: "stdout",
+    says: ['"worker_id": "op-priced"', '"state": "self_reported"'],
+  },
+  {
+    item: 3,
     name: "stop --env-file names the worker of that file",
     run: () => worker(["stop", "--env-file", join(scratch.dir, "identity.env")]),
     exit: 1,
@@ -333,6 +351,8 @@ const rows: Row[] = [
   { item: 6, name: "a flag without its value", run: () => worker(["status", "--worker-id"]), exit: 2, stream: "stderr", says: ["error [usage_missing_value]: --worker-id needs a value."], quiet: true },
   { item: 6, name: "a stray word", run: () => worker(["status", "my-gpu-1"]), exit: 2, stream: "stderr", says: ['Unexpected argument "my-gpu-1".', "every value follows its flag"], quiet: true },
   { item: 6, name: "a key as a stray word is refused, not echoed", run: () => worker(["healthcheck", KEY]), exit: 2, stream: "stderr", says: ["error [secret_refused]"], quiet: true },
+  { item: 6, name: "a key where a command goes is refused, not echoed", run: () => worker([KEY]), exit: 2, stream: "stderr", says: ["error [secret_refused]"], quiet: true },
+  { item: 6, name: "an unquoted seed phrase where a command goes is refused", run: () => worker(PHRASE_12.split(" ")), exit: 2, stream: "stderr", says: ["error [secret_refused]"], quiet: true },
   { item: 6, name: "no arguments prints the usage", run: () => worker([]), exit: 0, stream: "stdout", says: ["USAGE basis-worker", "register", "healthcheck"], quiet: true },
   { item: 6, name: "version", run: () => worker(["version"]), exit: 0, stream: "stdout", says: [/^basis-worker \d+\.\d+\.\d+ \(commit \w+, target [\w-]+\)\n$/], quiet: true },
   {
@@ -367,6 +387,15 @@ const rows: Row[] = [
       check: (r) => expect(r.stderr).not.toContain("hunter2"),
     }),
   ),
+  {
+    item: 7,
+    name: "start with a cluster's URLs: each failure names the instance it dialed",
+    run: () => connections.cluster as Promise<RunResult>,
+    exit: null,
+    stream: "stderr",
+    says: [/cannot reach the orchestrator at ws:\/\/127\.0\.0\.1:\d+: connection refused/, /cannot reach the orchestrator at ws:\/\/no-such-host\.invalid:8787: the host name was not found/],
+    quiet: true,
+  },
   {
     item: 7,
     name: "start refused by the orchestrator: the reason, and no retry",

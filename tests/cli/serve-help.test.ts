@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { CANARY_BIN, requireBinaries, ROOT, run } from "../helpers/binaries.ts";
+import { CANARY_BIN, requireBinaries, ROOT, run, WORKER_BIN } from "../helpers/binaries.ts";
 
 requireBinaries();
 
@@ -42,5 +42,17 @@ describe("basis-canary serve --help", () => {
     expect(weakKeyWarning("x".repeat(32))).toBeUndefined();
     expect(weakKeyWarning(undefined)).toBeUndefined();
     expect(weakKeyWarning("x")).not.toContain("x x");
+  });
+});
+
+describe("basis-worker start --help", () => {
+  test("lists every BASIS_* variable the worker's code names", async () => {
+    const files = [...sources(join(ROOT, "lib/worker")), join(ROOT, "lib/core/worker-config.ts")];
+    const named = new Set(files.flatMap((file) => [...readFileSync(file, "utf8").matchAll(/\b(BASIS_[A-Z0-9_]+)/g)].map((m) => m[1] as string)));
+    expect(named.size).toBeGreaterThan(15);
+    const result = await run([WORKER_BIN, "start", "--help"]);
+    expect(result.code).toBe(0);
+    const section = result.stdout.slice(result.stdout.indexOf("ENVIRONMENT"));
+    for (const name of [...named, "BASIS_LOG_LEVEL"]) expect(section).toMatch(new RegExp(`^  ${name}\\s`, "m"));
   });
 });

@@ -30,3 +30,11 @@ describe("composeEchoAnswer", () => {
     expect(composeEchoAnswer([{ role: "user", content: "a" }]).tokens).not.toEqual(composeEchoAnswer([{ role: "user", content: "b" }]).tokens);
   });
 });
+
+describe("composeEchoAnswer with stop strings", () => {
+  test("cuts just before the first stop string, keeping the text exact", () => {
+    const answer = composeEchoAnswer([{ role: "user", content: "one two three" }], undefined, ["three", "two"]);
+    expect(answer.tokens.join("")).toBe("Echo from the Basis simulator (no model ran): one ");
+    expect(answer.finish_reason).toBe("stop");
+  });
+});

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseDotenv } from "../../lib/core/dotenv.ts";
-import { isSecretEnvName, renderWorkerEnv, WORKER_ENV_NAMES } from "../../lib/core/env-template.ts";
+import { describeTemplate, isSecretEnvName, renderWorkerEnv, WORKER_ENV_NAMES } from "../../lib/core/env-template.ts";
 import { SECRET_ENV_NAMES } from "../../lib/core/env-schema.ts";
 import { catchBasisError } from "../helpers/errors.ts";
 
@@ -112,5 +112,16 @@ describe("isSecretEnvName", () => {
     ["BASIS_OLLAMA_URL", false],
   ])("%s -> %p", (name, secret) => {
     expect(isSecretEnvName(name)).toBe(secret);
+  });
+});
+
+describe("describeTemplate", () => {
+  test("pairs each variable with the comment above it, in order", () => {
+    const pairs = describeTemplate("# header\n\n# The wallet.\nBASIS_WORKER_WALLET=\n# Two\n# lines.\nBASIS_WORKER_ID=x\nNO_COMMENT=1\n");
+    expect(pairs).toEqual([
+      ["BASIS_WORKER_WALLET", "The wallet."],
+      ["BASIS_WORKER_ID", "Two lines."],
+      ["NO_COMMENT", ""],
+    ]);
   });
 });

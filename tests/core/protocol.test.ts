@@ -3,7 +3,7 @@ import { HandshakeSchema, JobAssignSchema, JobDoneSchema, PROTOCOL_VERSION, pars
 
 const handshake = {
   protocol: PROTOCOL_VERSION,
-  token: "t",
+  proof: "a".repeat(64),
   worker_id: "gpu-1",
   worker_wallet: "0x52908400098527886e0f7030069857d2e4169ee7",
   runtime: "echo",

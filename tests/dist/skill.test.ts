@@ -62,7 +62,7 @@ describe("templates/skill/SKILL.md", () => {
 });
 
 describe("basis-worker commands named in shipped docs", () => {
-  const docs = ["templates/skill/SKILL.md", "templates/OFFLINE-README.md", "docs/DISTRIBUTION.md"];
+  const docs = ["README.md", "templates/skill/SKILL.md", "templates/OFFLINE-README.md", "docs/DISTRIBUTION.md"];
   test.each(docs)("%s names only commands, subcommands and flags that --help lists", async (doc) => {
     requireBinaries();
     const root = await readHelp([]);

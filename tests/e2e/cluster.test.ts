@@ -81,6 +81,14 @@ describe("two compiled orchestrators on one PostgreSQL", () => {
     // Connected to A (the first URL); B's API answers for it through the shared presence.
     await waitUntil("the worker online, seen from B", async () => (await worker(b.base))?.available === true, 15_000);
 
+    // Acknowledged by A just before the kill: a registration over A's HTTP API.
+    const registered = await fetch(`${a.base}/api/workers/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ worker_id: "gpu-b", worker_wallet: WALLET, runtime: "ollama", models: ["basis-default"] }),
+    });
+    expect(registered.status).toBe(201);
+
     // Answered before the kill: relayed from B to the worker on A.
     const before = await ask(b.base);
     expect(before.status).toBe(200);
@@ -99,13 +107,14 @@ describe("two compiled orchestrators on one PostgreSQL", () => {
     expect(await viaA).toBe("connection lost");
     const relayed = await viaB;
     expect(relayed.status).toBe(502);
-    expect(((await relayed.json()) as { error: string }).error).toBe("worker_failed");
+    expect(((await relayed.json()) as { error: { code: string } }).error.code).toBe("worker_failed");
     expect(Date.now() - killedAt).toBeLessThan(10_000);
 
     await waitUntil("the worker online on B", async () => (await (await fetch(`${b.base}/healthz`)).json() as { workersOnline: number }).workersOnline === 1, 10_000);
     expect(Date.now() - killedAt).toBeLessThan(10_000);
     const after = await ask(b.base);
     expect(after.status).toBe(200);
+    expect((await fetch(`${b.base}/api/workers/gpu-b`)).status).toBe(200);
     answered.push(after.headers.get("x-basis-job-id") as string);
 
     const sql = new SQL(databaseUrl, { max: 1 });

@@ -8,8 +8,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { io, type Socket } from "socket.io-client";
-import { EVENTS, type JobAssign, PROTOCOL_VERSION } from "../../lib/core/protocol.ts";
+import { type ChatMessage, EVENTS, type JobAssign, PROTOCOL_VERSION } from "../../lib/core/protocol.ts";
+import { followSpotCheck } from "../../lib/core/spot-check.ts";
 import { chargeForUsage } from "../../lib/core/rewards.ts";
+import { handshakeAuth } from "../../lib/core/token.ts";
 import { usageBounds } from "../../lib/core/usage-bounds.ts";
 import { readWorkerConfig } from "../../lib/core/worker-config.ts";
 import { OllamaRuntime } from "../../lib/worker/runtimes/ollama.ts";
@@ -52,6 +54,8 @@ beforeAll(async () => {
       BASIS_WORKER_TOKENS: `${HONEST_TOKEN},${ROGUE_TOKEN}`,
       BASIS_JOB_TIMEOUT_MS: "20000",
       BASIS_FIRST_TOKEN_TIMEOUT_MS: "1000",
+      // The first spot check comes 0.25 to 1 s after a worker connects.
+      BASIS_SPOT_CHECK_INTERVAL_MS: "1000",
     },
     stdout: "pipe",
     stderr: "pipe",
@@ -116,11 +120,8 @@ type Behaviour = (socket: Socket, job: JobAssign) => void;
 /** A raw Socket.io client holding a valid token; `behaviour` decides what it does with each job. */
 /** Each rogue serves a model named after itself, so a dispatch for that model must land on it. */
 async function startRogue(id: string, behaviour: Behaviour, models = [id], concurrency = 4): Promise<Socket> {
-  const socket = io(base, {
-    transports: ["websocket"],
-    reconnection: false,
-    auth: { protocol: PROTOCOL_VERSION, token: ROGUE_TOKEN, worker_id: id, worker_wallet: ROGUE_WALLET, runtime: "ollama", models, concurrency },
-  });
+  const handshake = { protocol: PROTOCOL_VERSION, worker_id: id, worker_wallet: ROGUE_WALLET, runtime: "ollama", models, concurrency };
+  const socket: Socket = io(base, { transports: ["websocket"], reconnection: false, auth: handshakeAuth(handshake, ROGUE_TOKEN, () => socket.io.engine?.id) });
   rogues.push(socket);
   socket.on(EVENTS.assign, (job: JobAssign, ack: (answer: unknown) => void) => {
     ack({ accepted: true });
@@ -141,6 +142,14 @@ async function honestStillServed(): Promise<void> {
   expect(res.headers.get("x-basis-payable")).toBe("true");
   expect(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe("Rivers carry water to the sea.");
 }
+
+test("honest workers pass their spot checks and never read unverified", async () => {
+  // Each honest worker's backend has answered at least one spot check by now.
+  const checked = () => fake!.requests.filter((r) => followSpotCheck((r.body as { messages?: ChatMessage[] })?.messages ?? []) !== undefined).length;
+  await waitUntil("spot checks answered", () => checked() >= 2, 10_000);
+  expect(output).not.toContain("worker honest-1 failed a spot check");
+  expect(output).not.toContain("worker honest-2 failed a spot check");
+});
 
 interface LedgerEntry {
   job_id: string;
@@ -170,7 +179,7 @@ describe("a rogue worker against the compiled orchestrator", () => {
     });
     const res = await dispatch("rogue-numbers");
     expect(res.status).toBe(502);
-    expect(await res.json()).toMatchObject({ error: "worker_failed", worker_error: "invalid_payload" });
+    expect(await res.json()).toMatchObject({ error: { code: "worker_failed", worker_error: "invalid_payload" } });
     await honestStillServed();
   });
 
@@ -222,18 +231,27 @@ describe("a rogue worker against the compiled orchestrator", () => {
     expect(await ledger("rogue-thief")).toEqual([]);
   });
 
-  test("a double job:done is counted once", async () => {
+  test("a double job:done is counted once, and a rogue that fails its spot check is paid nothing", async () => {
     await startRogue("rogue-double", (socket, job) => {
       const done = { job_id: job.job_id, text: "Hello there.", finish_reason: "stop", usage: { prompt_tokens: 9, completion_tokens: 3 }, elapsed_ms: 900 };
       socket.emit(EVENTS.chunk, { job_id: job.job_id, delta: done.text });
       socket.emit(EVENTS.done, done);
       socket.emit(EVENTS.done, { ...done, usage: { prompt_tokens: 9, completion_tokens: 30 } });
     });
-    const res = await dispatch("rogue-double");
+    // Its canned answer fails the hidden check that comes soon after it connects.
+    await waitUntil("the spot check failed", () => output.includes("worker rogue-double failed a spot check (missing_words)"));
+    // The failed check also cooled it down (503 meanwhile, which writes no ledger line).
+    let res: Response | undefined;
+    await waitUntil("its cooldown over", async () => (res = await dispatch("rogue-double")).status !== 503, 10_000);
+    res = res as Response;
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-basis-payable")).toBe("false");
     expect(res.status).toBe(200);
     await res.text();
     await honestStillServed();
-    expect(await ledger("rogue-double")).toHaveLength(1);
+    const lines = await ledger("rogue-double");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.reason).toContain("failed_spot_check");
   });
 
   test("oversized text fails the job with 502 and goes no further", async () => {
@@ -256,20 +274,23 @@ describe("a rogue worker against the compiled orchestrator", () => {
     });
     const res = await dispatch("rogue-huge-chunk");
     expect(res.status).toBe(502);
-    expect(await res.json()).toMatchObject({ worker_error: "invalid_payload" });
+    expect(await res.json()).toMatchObject({ error: { worker_error: "invalid_payload" } });
     await honestStillServed();
   });
 
   test("a takeover mid-job fails the old session's job at once (502, not payable)", async () => {
     let accepted = 0;
-    await startRogue("rogue-takeover", () => accepted++);
+    // Counts the client's job only (a spot check may come too).
+    await startRogue("rogue-takeover", (_socket, job) => {
+      if (job.request.messages[0]?.content === messages[0]!.content) accepted++;
+    });
     const pending = dispatch("rogue-takeover");
     await waitUntil("the job accepted", () => accepted === 1);
     const started = Date.now();
     await startRogue("rogue-takeover", () => {});
     const res = await pending;
     expect(res.status).toBe(502);
-    expect(await res.json()).toMatchObject({ error: "worker_failed", worker_error: "session_replaced" });
+    expect(await res.json()).toMatchObject({ error: { code: "worker_failed", worker_error: "session_replaced" } });
     // Long before the 20 s job timeout.
     expect(Date.now() - started).toBeLessThan(5_000);
     await honestStillServed();
@@ -294,13 +315,42 @@ describe("a rogue worker against the compiled orchestrator", () => {
     await waitUntil("the setback logged", () => output.includes("worker rogue-hole: no_first_token"));
   }, 30_000);
 
+  test("a handshake captured on the wire and replayed from another connection is refused", async () => {
+    // What an eavesdropper sees: the auth object one real connection sent.
+    let captured: Record<string, unknown> | undefined;
+    const handshake = { protocol: PROTOCOL_VERSION, worker_id: "rogue-replayed", worker_wallet: ROGUE_WALLET, runtime: "ollama", models: ["x"], concurrency: 1 };
+    const sign = handshakeAuth(handshake, ROGUE_TOKEN, () => original.io.engine?.id);
+    const original: Socket = io(base, {
+      transports: ["websocket"],
+      reconnection: false,
+      auth: (callback: (auth: Record<string, unknown>) => void) => sign((auth) => callback((captured = auth))),
+    });
+    rogues.push(original);
+    await new Promise<void>((resolve) => original.once(EVENTS.welcome, () => resolve()));
+    expect(JSON.stringify(captured)).not.toContain(ROGUE_TOKEN);
+    const refusal = (auth: Record<string, unknown>) =>
+      new Promise<string>((resolve) => {
+        const replay = io(base, { transports: ["websocket"], reconnection: false, auth });
+        rogues.push(replay);
+        replay.once("connect_error", (error) => resolve(error.message));
+        replay.once("connect", () => resolve("accepted"));
+      });
+    expect(await refusal(captured!)).toBe("token_invalid");
+    // The token itself in clear, as older workers sent it, is refused too.
+    const { proof: _proof, ...clear } = captured!;
+    expect(await refusal({ ...clear, token: ROGUE_TOKEN })).toBe("handshake_proof_missing");
+    // The genuine connection is untouched.
+    expect(original.connected).toBe(true);
+    await honestStillServed();
+  });
+
   test("the process is up, and the ledger holds nothing payable of the rogue's and no claim above the bounds", async () => {
     expect(proc?.exitCode).toBeNull();
     const ids = ["rogue-numbers", "rogue-usage", "rogue-junk", "rogue-thief", "rogue-double", "rogue-big", "rogue-huge-chunk", "rogue-takeover", "rogue-flood", "rogue-hole"];
     for (const id of ids) {
       for (const entry of await ledger(id)) {
         expect(BigInt(entry.charged_raw)).toBeLessThanOrEqual(maxCharge());
-        if (id !== "rogue-double") expect(entry.reward_raw).toBe("0");
+        expect(entry.reward_raw).toBe("0");
       }
     }
   });

@@ -57,9 +57,7 @@ async function startWorker(env: Record<string, string>): Promise<void> {
 interface Completion {
   choices: { message: { content: string }; finish_reason: string }[];
   usage: { prompt_tokens: number; completion_tokens: number };
-  error?: string;
-  message?: string;
-  worker_error?: string;
+  error: { code: string; message: string; worker_error?: string };
 }
 
 const ask = async (model: string, signal?: AbortSignal) => {
@@ -127,15 +125,15 @@ for (const backend of backends) {
         await serve(backend, fake.url, "broken-model");
         const broken = await ask("basis-default");
         expect(broken.status).toBe(502);
-        expect(broken.body.error).toBe("worker_failed");
+        expect(broken.body.error.code).toBe("worker_failed");
         // The backend's own text stays in the orchestrator's log; the client reads a fixed message.
-        expect(broken.body).toMatchObject({ worker_error: "backend_error", message: "The worker's model backend failed the job." });
+        expect(broken.body.error).toMatchObject({ worker_error: "backend_error", message: "The worker's model backend failed the job." });
         expect(JSON.stringify(broken.body)).not.toContain("CUDA");
 
         await serve(backend, fake.url, "cut-model");
         const cut = await ask("basis-default");
         expect(cut.status).toBe(502);
-        expect(cut.body.error).toBe("worker_failed");
+        expect(cut.body.error.code).toBe("worker_failed");
 
         await serve(backend, fake.url, "slow-model");
         const abortsBefore = fake.aborts;

@@ -4,6 +4,9 @@
  * official-clients.test.ts proves the `ollama` npm client accepts it.
  */
 import {
+  applyStop,
+  modelTokens,
+  jsonModeTokens,
   type FakeModelScript,
   type FakeServerState,
   type Frame,
@@ -15,6 +18,7 @@ import {
   fakeHandle,
   type FakeHandle,
 } from "./fake-stream.ts";
+import type { ChatMessage } from "../../lib/core/protocol.ts";
 
 export interface FakePullScript {
   layers?: { digest: string; total: number }[];
@@ -61,26 +65,51 @@ export function startFakeOllama(options: FakeOllamaOptions = {}): FakeOllama {
   });
 
   function answerChat(request: Request, body: unknown): Response {
-    const chat = body as { model?: string; stream?: boolean; options?: { num_predict?: number } } | undefined;
+    const chat = body as
+      | {
+          model?: string;
+          stream?: boolean;
+          messages?: ChatMessage[];
+          options?: { num_predict?: number; stop?: string[] };
+          format?: unknown;
+          tools?: unknown[];
+          think?: boolean;
+        }
+      | undefined;
     if (!chat?.model) return jsonResponse({ error: "model is required" }, 400);
     const script = models.get(withTag(chat.model));
     if (!script) return jsonResponse({ error: `model "${chat.model}" not found, try pulling it first` }, 404);
-    const plan = planAnswer(script, chat.options?.num_predict);
+    const tokens = modelTokens(script, chat.messages);
+    const stopped = applyStop(chat.format !== undefined ? jsonModeTokens(tokens) : tokens, chat.options?.stop);
+    const plan = planAnswer({ ...script, tokens: stopped.tokens }, chat.options?.num_predict);
+    // Ollama sends each tool call whole, arguments as an object, in one message; no call ids.
+    const calls = (chat.tools?.length ?? 0) > 0 ? (script.toolCalls ?? []) : [];
+    const answerTokens = calls.length > 0 ? [] : plan.tokens;
+    // Thinking models send `thinking` only when asked to think.
+    const thinking = chat.think === true ? (script.reasoning ?? []) : [];
     const created = new Date().toISOString();
-    const chunk = (content: string) => ({ model: chat.model, created_at: created, message: { role: "assistant", content }, done: false });
+    const message = (fields: Record<string, unknown>) => ({ model: chat.model, created_at: created, message: { role: "assistant", content: "", ...fields }, done: false });
+    const toolCalls = calls.map((call) => ({ function: { name: call.name, arguments: JSON.parse(call.arguments) as unknown } }));
     const final = {
       model: chat.model,
       created_at: created,
       message: { role: "assistant", content: "" },
       done: true,
       done_reason: plan.finish,
-      ...metrics(script, plan.tokens.length),
+      ...metrics(script, answerTokens.length + thinking.length + calls.length),
     };
     if (chat.stream === false) {
       if (plan.ending === "error") return jsonResponse({ error: script.errorMessage ?? "model runner has unexpectedly stopped" }, 500);
-      return jsonResponse({ ...final, message: { role: "assistant", content: plan.tokens.join("") } });
+      return jsonResponse({
+        ...final,
+        message: { role: "assistant", content: answerTokens.join(""), ...(thinking.length ? { thinking: thinking.join("") } : {}), ...(toolCalls.length ? { tool_calls: toolCalls } : {}) },
+      });
     }
-    const frames: Frame[] = plan.tokens.map((token) => ({ text: line(chunk(token)), delayMs: script.tokenDelayMs }));
+    const frames: Frame[] = [
+      ...thinking.map((token) => ({ text: line(message({ thinking: token })), delayMs: script.tokenDelayMs })),
+      ...answerTokens.map((token) => ({ text: line(message({ content: token })), delayMs: script.tokenDelayMs })),
+      ...(toolCalls.length ? [{ text: line(message({ tool_calls: toolCalls })), delayMs: script.tokenDelayMs }] : []),
+    ];
     if (plan.ending === "error") frames.push({ text: line({ error: script.errorMessage ?? "model runner has unexpectedly stopped" }) });
     if (plan.ending === "complete") frames.push({ text: line(final), delayMs: script.tokenDelayMs });
     return new Response(streamBody(state, request, frames, script), { headers: NDJSON });

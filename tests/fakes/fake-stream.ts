@@ -3,6 +3,8 @@
  * exercise split and coalesced reads), and a streamed body that notices a client going away.
  * Test-only: uses Bun.serve freely.
  */
+import type { ChatMessage } from "../../lib/core/protocol.ts";
+import { followSpotCheck } from "../../lib/core/spot-check.ts";
 
 /** How a stream's frames (one NDJSON line or one SSE event each) are written to the socket. */
 export type WritePattern =
@@ -34,6 +36,45 @@ export interface FakeModelScript {
   tokenDelayMs?: number;
   /** Send headers, then nothing until the client goes away. */
   silent?: boolean;
+  /** Answer the scripted tokens even to a spot check (a model that follows no instruction). */
+  ignoresInstructions?: boolean;
+  /** When the request offers tools (and tool_choice is not "none"): call these instead of answering. */
+  toolCalls?: { name: string; arguments: string }[];
+  /** Reasoning text, token by token, sent before the answer (vLLM `reasoning_content`, Ollama `thinking`). */
+  reasoning?: string[];
+}
+
+/**
+ * The tokens the model answers `messages` with: like an instruction-following model, a spot
+ * check's words (docs/SPOT-CHECKS.md), unless the script ignores instructions; else the script's.
+ */
+export function modelTokens(script: FakeModelScript, messages: readonly ChatMessage[] | undefined): string[] {
+  const followed = script.ignoresInstructions ? undefined : followSpotCheck(messages ?? []);
+  return followed ? followed.split(" ").map((word, i) => (i === 0 ? word : ` ${word}`)) : script.tokens;
+}
+
+/** What a JSON-mode answer is: the script's answer as one JSON object, cut into pieces. */
+export function jsonModeTokens(tokens: string[]): string[] {
+  const text = JSON.stringify({ answer: tokens.join("") });
+  const pieces: string[] = [];
+  for (let at = 0; at < text.length; at += 6) pieces.push(text.slice(at, at + 6));
+  return pieces;
+}
+
+/** Cuts `tokens` before the first stop string, as servers do (the stop string is not sent). */
+export function applyStop(tokens: string[], stop: string | string[] | undefined): { tokens: string[]; stopped: boolean } {
+  const stops = stop === undefined ? [] : typeof stop === "string" ? [stop] : stop;
+  const text = tokens.join("");
+  const at = Math.min(...stops.map((s) => text.indexOf(s)).filter((i) => i >= 0), text.length);
+  if (at === text.length) return { tokens, stopped: false };
+  const kept: string[] = [];
+  let used = 0;
+  for (const token of tokens) {
+    if (used >= at) break;
+    kept.push(token.slice(0, at - used));
+    used += token.length;
+  }
+  return { tokens: kept.filter(Boolean), stopped: true };
 }
 
 export interface RecordedRequest {

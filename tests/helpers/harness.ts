@@ -26,9 +26,11 @@ export async function startTestOrchestrator(
     dispatchSecret?: string;
     jobTimeoutMs?: number;
     firstTokenTimeoutMs?: number;
+    spotCheckIntervalMs?: number;
     trust?: TrustSettings;
     dataDir?: string;
     databaseUrl?: string;
+    internalApiSecret?: string;
     now?: () => number;
     log?: ConsolaInstance;
   } = {},
@@ -98,7 +100,7 @@ export class ScriptedRuntime implements Runtime {
         }),
       );
     }
-    options.onDelta("partial ");
+    options.onDelta({ content: "partial " });
     if (this.behaviour === "hold") {
       await new Promise<void>((resolve, reject) => {
         this.release = resolve;
@@ -108,7 +110,7 @@ export class ScriptedRuntime implements Runtime {
         });
       });
     }
-    options.onDelta("answer");
+    options.onDelta({ content: "answer" });
     return { text: "partial answer", finish_reason: "stop", usage: { prompt_tokens: 3, completion_tokens: 2 } };
   }
 }

@@ -8,10 +8,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import { SQL } from "bun";
 
@@ -72,9 +72,32 @@ let started: Promise<TestPostgres> | undefined;
 let child: ChildProcess | undefined;
 let dataRoot: string | undefined;
 
+/**
+ * The binaries as the unprivileged user can run them. A checkout under a private home (/root is
+ * 0700) is out of that user's reach, so the package's native tree is copied once to a shared
+ * temp folder, world-readable, and reused by later runs.
+ */
+function reachable(bin: Binaries, ids: { uid: number; gid: number } | undefined): Binaries {
+  if (!ids || spawnSync(bin.postgres, ["--version"], { ...ids }).status === 0) return bin;
+  const native = dirname(dirname(bin.postgres));
+  const copy = join(tmpdir(), `basis-pg-native-${ids.uid}-${native.replace(/[^A-Za-z0-9]/g, "").slice(-40)}`);
+  if (!existsSync(join(copy, "bin", "postgres"))) {
+    const staging = `${copy}.${process.pid}.tmp`;
+    cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
+    spawnSync("chmod", ["-R", "a+rX", staging]);
+    try {
+      renameSync(staging, copy);
+    } catch {
+      // Another process got there first: use its copy.
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+  return { initdb: join(copy, "bin", "initdb"), postgres: join(copy, "bin", "postgres") };
+}
+
 async function boot(): Promise<TestPostgres> {
-  const bin = await binaries();
   const ids = unprivilegedIds();
+  const bin = reachable(await binaries(), ids);
   dataRoot = mkdtempSync(join(tmpdir(), "basis-pg-"));
   const dataDir = join(dataRoot, "data");
   if (ids) {
@@ -109,6 +132,7 @@ function serve(postgres: string, dataDir: string, socketDir: string, port: numbe
         server.unref();
         (server.stderr as unknown as { unref?: () => void } | null)?.unref?.();
         child = server;
+        guard(server.pid as number, dataDir);
         resolve(server.pid as number);
       }
     };
@@ -118,7 +142,24 @@ function serve(postgres: string, dataDir: string, socketDir: string, port: numbe
   });
 }
 
-/** Stops the server at once and removes its data (runs at process exit, so it must be synchronous). */
+/**
+ * The test runner may end this process without running exit hooks, so a small watchdog, not
+ * this process, is what reliably stops the server: once this process is gone it stops it
+ * (immediate shutdown) and removes the data directory.
+ */
+function guard(serverPid: number, dataDir: string): void {
+  const root = dirname(dataDir);
+  const script = [
+    'while kill -0 "$0" 2>/dev/null; do sleep 0.5; done',
+    'kill -QUIT "$1" 2>/dev/null',
+    'i=0; while [ -e "$2/data/postmaster.pid" ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i+1)); done',
+    'rm -rf "$2"',
+  ].join("; ");
+  const watchdog = spawn("sh", ["-c", script, String(process.pid), String(serverPid), root], { detached: true, stdio: "ignore" });
+  watchdog.unref();
+}
+
+/** Stops the server at once and removes its data (also at process exit, so it must be synchronous). */
 export function stopTestPostgres(): void {
   if (child?.pid !== undefined && child.exitCode === null && dataRoot) {
     try {

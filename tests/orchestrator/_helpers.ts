@@ -1,7 +1,7 @@
 /** Helpers for the Basis API tests: a real orchestrator on 127.0.0.1:0, JSON calls, raw sockets. */
 import { io, type Socket } from "socket.io-client";
 import { PROTOCOL_VERSION } from "../../lib/core/protocol.ts";
-import { devToken, type TokenPolicy } from "../../lib/core/token.ts";
+import { devToken, handshakeAuth, type TokenPolicy } from "../../lib/core/token.ts";
 import { type Orchestrator, startOrchestrator } from "../../lib/orchestrator/server.ts";
 import { quietLog } from "../helpers/harness.ts";
 
@@ -51,11 +51,8 @@ export function connectWorker(
   wallet: string,
   token = devToken(wallet),
 ): Promise<{ socket: Socket; refused?: string }> {
-  const socket = io(orchestrator.url, {
-    transports: ["websocket"],
-    reconnection: false,
-    auth: { protocol: PROTOCOL_VERSION, token, worker_id: workerId, worker_wallet: wallet, runtime: "echo", models: ["basis-default"], concurrency: 1 },
-  });
+  const base = { protocol: PROTOCOL_VERSION, worker_id: workerId, worker_wallet: wallet, runtime: "echo", models: ["basis-default"], concurrency: 1 };
+  const socket: Socket = io(orchestrator.url, { transports: ["websocket"], reconnection: false, auth: handshakeAuth(base, token, () => socket.io.engine?.id) });
   return new Promise((resolve) => {
     socket.once("connect", () => resolve({ socket }));
     socket.once("connect_error", (error) => resolve({ socket, refused: error.message }));

@@ -19,9 +19,12 @@ afterEach(async () => {
   for (const orchestrator of started.splice(0)) await orchestrator.close();
 });
 
+const INTERNAL = "internal-test-secret";
+
 async function pair(jobTimeoutMs = 5_000): Promise<{ a: Orchestrator; b: Orchestrator; url: string }> {
   const url = await freshDatabase("cluster");
-  const [a, b] = await Promise.all([startTestOrchestrator({ databaseUrl: url, jobTimeoutMs }), startTestOrchestrator({ databaseUrl: url, jobTimeoutMs })]);
+  const options = { databaseUrl: url, jobTimeoutMs, internalApiSecret: INTERNAL };
+  const [a, b] = await Promise.all([startTestOrchestrator(options), startTestOrchestrator(options)]);
   started.push(a, b);
   // Each instance must see the other before a job can cross.
   await waitUntil("the two instances to see each other", async () => (await a.cluster!.instances()) === 2 && (await b.cluster!.instances()) === 2);
@@ -80,6 +83,11 @@ describe("two orchestrators on one PostgreSQL", () => {
     const runtime = new ScriptedRuntime("hold");
     await workerOn(a, runtime);
     expect(await workerView(b)).toMatchObject({ online: true, available: true, activeJobs: 0, capacity: 1 });
+    // What crossed to B is the worker's presence, never its token proof (it travels through the database).
+    const remote = await b.cluster!.fleet.get("test-worker");
+    expect(remote).toMatchObject({ local: false, info: { worker_id: "test-worker", models: ["basis-default"] } });
+    expect(Object.keys(remote!.info)).not.toContain("proof");
+    expect(Object.keys(remote!.info)).not.toContain("token");
     const pending = dispatch(b, { model: "basis-default", messages });
     await waitUntil("the job to start on the worker", () => runtime.started === 1);
     for (const orchestrator of [a, b]) expect(await workerView(orchestrator)).toMatchObject({ online: true, activeJobs: 1 });
@@ -106,6 +114,25 @@ describe("two orchestrators on one PostgreSQL", () => {
     await waitUntil("the slot to free on A", () => a.registry.get("test-worker")?.active === 0);
   });
 
+  test("an instance that stops fails its relayed job to its client and the worker on the other instance is told to stop", async () => {
+    const { a, b } = await pair();
+    const runtime = new ScriptedRuntime("hold");
+    await workerOn(a, runtime);
+    const pending = dispatch(b, { model: "basis-default", messages }).then(
+      (res) => res.status,
+      () => "connection lost",
+    );
+    await waitUntil("the job to start on the worker", () => runtime.started === 1);
+    const session = a.registry.get("test-worker");
+    started.splice(started.indexOf(b), 1);
+    await b.close();
+    expect([502, "connection lost"]).toContain(await pending);
+    await waitUntil("the worker to see the cancel", () => runtime.aborted === 1);
+    await waitUntil("the slot to free on A", () => a.registry.get("test-worker")?.active === 0);
+    // B's shutdown ended B's sockets only: the worker's session on A is the same one.
+    expect(a.registry.get("test-worker")).toBe(session);
+  });
+
   test("a worker that drops off A fails B's job cleanly, recorded once as failed", async () => {
     const { a, b, url } = await pair();
     const runtime = new ScriptedRuntime("hold");
@@ -116,9 +143,20 @@ describe("two orchestrators on one PostgreSQL", () => {
     const res = await pending;
     runtime.release?.();
     expect(res.status).toBe(502);
-    expect(((await res.json()) as { error: string }).error).toBe("worker_failed");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("worker_failed");
     const rows = await ledger(url);
     expect(rows.map((row) => row.job_status)).toEqual(["failed"]);
+  });
+
+  test("B runs the canary on a worker connected to A and records the verdict in the shared store", async () => {
+    const { a, b } = await pair();
+    await workerOn(a);
+    const res = await fetch(`${b.url}/api/workers/test-worker/canary`, { method: "POST", headers: { authorization: `Bearer ${INTERNAL}` } });
+    expect(res.status).toBe(200);
+    // The echo simulator never passes; what matters is that the job crossed and was judged.
+    expect(await res.json()).toMatchObject({ worker_id: "test-worker", model: "basis-default", passed: false, reasons: expect.arrayContaining(["simulator"]) });
+    const rewards = (await (await fetch(`${a.url}/api/workers/test-worker/rewards`)).json()) as { entries: { reason: string | null }[] };
+    expect(rewards.entries).toHaveLength(1);
   });
 
   test("with no worker on any instance, a dispatch is a 503", async () => {

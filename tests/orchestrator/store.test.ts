@@ -152,6 +152,18 @@ describe("migratePostgres", () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  test("two instances recording the same job id at once write one job and one ledger line", async () => {
+    const url = await freshDatabase();
+    const [a, b] = await Promise.all([openPostgresStore(url), openPostgresStore(url)]);
+    await a.registerWorker({ worker_id: "gpu-1", worker_wallet: WALLET, runtime: "echo", models: ["m"], at: 1 });
+    const ids = ["job_1", "job_2", "job_3", "job_4", "job_5"];
+    await Promise.all(ids.flatMap((id, i) => [a, b].map((store) => store.recordJob(job(id, i), entry(id, "7", "pending", i)))));
+    expect(await a.countRewardEntries("gpu-1")).toBe(ids.length);
+    expect((await b.sumRewards("gpu-1")).pending).toBe(35n);
+    expect((await b.getWorker("gpu-1"))?.jobs_completed).toBe(ids.length);
+    await Promise.all([a.close(), b.close()]);
+  });
+
   test("offers are immutable in the database itself", async () => {
     const store = await openPostgresStore(await freshDatabase());
     await store.registerWorker({ worker_id: "gpu-1", worker_wallet: WALLET, runtime: "echo", models: ["m"], at: 1 });
@@ -239,6 +251,18 @@ describe.each(DRIVERS)("Store on %s", (_driver, open) => {
     expect(await store.countRewardEntries("gpu-1")).toBe(2);
     expect((await store.sumRewards("gpu-1")).pending).toBe(7n);
     expect((await store.getWorker("gpu-1"))?.jobs_completed).toBe(2);
+  });
+
+  test("a receipt is written with its job, found by hash with its ledger line; a duplicate job id stores no second receipt", async () => {
+    const receipt = (id: string, hash: string) => ({ hash, job_id: id, core: `{"jobId":"${id}"}`, created_at: 10 });
+    await Promise.all([
+      store.recordJob(job("job_r", 10), entry("job_r", "3", "pending", 10), receipt("job_r", "a".repeat(64))),
+      store.recordJob(job("job_r", 11), entry("job_r", "9", "pending", 11), receipt("job_r", "b".repeat(64))),
+    ]);
+    await store.recordJob(job("job_r", 12), entry("job_r", "9", "pending", 12), receipt("job_r", "c".repeat(64)));
+    expect(await store.getReceipt("a".repeat(64))).toEqual({ receipt: receipt("job_r", "a".repeat(64)), reward: entry("job_r", "3", "pending", 10) });
+    expect(await store.getReceipt("b".repeat(64))).toBeUndefined();
+    expect(await store.getReceipt("c".repeat(64))).toBeUndefined();
   });
 
   test("a failed job gets a ledger line but does not count as completed", async () => {

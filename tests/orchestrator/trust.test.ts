@@ -6,7 +6,7 @@ import { DEFAULT_TRUST, initialTrust, isEligible, recordCompletion, recordSetbac
 function session(concurrency: number, id = "w1"): WorkerSession {
   return {
     socket: {} as never,
-    info: { protocol: 1, token: "t", worker_id: id, worker_wallet: `0x${"1".repeat(40)}`, runtime: "ollama", models: ["m"], concurrency },
+    info: { protocol: 1, proof: "0".repeat(64), worker_id: id, worker_wallet: `0x${"1".repeat(40)}`, runtime: "ollama", models: ["m"], concurrency },
     connectedAt: 0,
     available: true,
     draining: false,

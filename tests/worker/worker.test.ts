@@ -74,7 +74,7 @@ describe("Worker with the echo runtime", () => {
     await online();
     const res = await dispatch(orchestrator!, { model: "basis-large", messages });
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ error: "no_worker_available", message: "No idle online worker serves basis-large." });
+    expect(await res.json()).toEqual({ error: { message: "No idle online worker serves basis-large.", type: "server_error", param: null, code: "no_worker_available" } });
   });
 });
 
@@ -98,7 +98,9 @@ describe("Worker job control", () => {
     const res = await dispatch(orchestrator, { model: "basis-default", messages });
     expect(res.status).toBe(502);
     const text = await res.text();
-    expect(JSON.parse(text)).toEqual({ error: "worker_failed", message: "The worker's model backend failed the job.", worker_error: "backend_error" });
+    expect(JSON.parse(text)).toEqual({
+      error: { message: "The worker's model backend failed the job.", type: "server_error", param: null, code: "worker_failed", worker_error: "backend_error" },
+    });
     expect(text).not.toContain("exploded");
     expect(logged.some((line) => line.includes("backend_error: model exploded"))).toBe(true);
     expect(worker.state.failed).toBe(1);
@@ -111,7 +113,7 @@ describe("Worker job control", () => {
     await online({}, runtime);
     const res = await dispatch(orchestrator, { model: "basis-default", messages });
     expect(res.status).toBe(504);
-    expect(((await res.json()) as { error: string }).error).toBe("worker_timeout");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("worker_timeout");
     await waitUntil("upstream aborted", () => runtime.aborted === 1);
   });
 
@@ -199,7 +201,7 @@ describe("First-token timeout and replaced sessions", () => {
     await online({}, new ScriptedRuntime("silent"));
     const res = await dispatch(orchestrator!, { model: "basis-default", messages });
     expect(res.status).toBe(504);
-    expect(((await res.json()) as { error: string }).error).toBe("worker_timeout");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("worker_timeout");
   });
 });
 

@@ -2,7 +2,7 @@
 import { setImmediate } from "node:timers";
 import { BasisError } from "../../core/errors.ts";
 import { composeEchoAnswer } from "../../core/echo.ts";
-import type { InferenceRequest } from "../../core/protocol.ts";
+import { type InferenceRequest, maxOutputTokens } from "../../core/protocol.ts";
 import type { RunOptions, RunResult, Runtime } from "./runtime.ts";
 
 const TOKENS_PER_CHUNK = 4;
@@ -21,10 +21,10 @@ export class EchoRuntime implements Runtime {
   }
 
   async run(request: InferenceRequest, options: RunOptions): Promise<RunResult> {
-    const answer = composeEchoAnswer(request.messages, request.max_tokens);
+    const answer = composeEchoAnswer(request.messages, maxOutputTokens(request), request.stop);
     for (let i = 0; i < answer.tokens.length; i += TOKENS_PER_CHUNK) {
       if (options.signal.aborted) throw new BasisError("job_cancelled", "The job was cancelled.");
-      options.onDelta(answer.tokens.slice(i, i + TOKENS_PER_CHUNK).join(""));
+      options.onDelta({ content: answer.tokens.slice(i, i + TOKENS_PER_CHUNK).join("") });
       // Yield between chunks so they travel as a stream, as a real backend's would.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }

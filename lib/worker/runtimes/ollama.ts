@@ -5,7 +5,8 @@
  */
 import { BasisError } from "../../core/errors.ts";
 import { readNdjson } from "../../core/ndjson.ts";
-import type { FinishReason, InferenceRequest, Usage } from "../../core/protocol.ts";
+import { OutputCollector, type OutputDelta } from "../../core/output-collector.ts";
+import { type ChatMessage, type FinishReason, type InferenceRequest, maxOutputTokens, type ToolCallDelta, type Usage } from "../../core/protocol.ts";
 import { createPullProgressTracker, type PullProgress } from "../../core/pull-progress.ts";
 import {
   createRunGuard,
@@ -101,17 +102,27 @@ export class OllamaRuntime implements Runtime {
       if (!response.ok) throw await this.#responseError(response, model);
       if (!response.body) throw new BasisError("backend_bad_response", "Ollama answered /api/chat with an empty body.");
       streaming = true;
-      let text = "";
+      const output = new OutputCollector();
+      let calls = 0;
       for await (const line of readNdjson(response.body)) {
         const error = extractErrorMessage(line);
         if (error !== undefined) throw new BasisError("backend_error", `Ollama failed mid-answer: ${oneLine(error)}`);
-        const content = readContent(line);
-        if (content) {
+        const delta = readDelta(line, calls);
+        calls += delta.tool_calls?.length ?? 0;
+        if (output.add(delta)) {
           guard.gotFirstToken();
-          text += content;
-          options.onDelta(content);
+          options.onDelta(delta);
         }
-        if (line.done === true) return { text, finish_reason: readFinishReason(line), usage: readUsage(line) };
+        if (line.done === true) {
+          return {
+            text: output.text,
+            ...(output.reasoning ? { reasoning: output.reasoning } : {}),
+            ...(output.hasToolCalls ? { tool_calls: output.toolCalls() } : {}),
+            // Ollama's done_reason stays "stop" when the model called tools; OpenAI says tool_calls.
+            finish_reason: output.hasToolCalls ? "tool_calls" : readFinishReason(line),
+            usage: readUsage(line),
+          };
+        }
       }
       throw new BasisError("backend_stream_ended", "Ollama's stream ended before the answer was complete (no done line).");
     } catch (error) {
@@ -189,24 +200,82 @@ function normaliseOllamaModel(name: string): string {
   return last.includes(":") ? lower : `${lower}:latest`;
 }
 
+/**
+ * The OpenAI parameters in Ollama's own terms: sampling and limits in `options`, JSON mode and
+ * schemas in `format`, tools in `tools`, reasoning in `think`. Ollama knows no `developer`
+ * role (it becomes `system`) and keys tool answers by function name, not call id.
+ */
 function buildChatBody(request: InferenceRequest, model: string): Record<string, unknown> {
   const options: Record<string, unknown> = {};
-  if (request.max_tokens !== undefined) options.num_predict = request.max_tokens;
+  const limit = maxOutputTokens(request);
+  if (limit !== undefined) options.num_predict = limit;
   if (request.temperature !== undefined) options.temperature = request.temperature;
   if (request.top_p !== undefined) options.top_p = request.top_p;
   if (request.stop !== undefined) options.stop = request.stop;
   if (request.seed !== undefined) options.seed = request.seed;
+  if (request.presence_penalty !== undefined) options.presence_penalty = request.presence_penalty;
+  if (request.frequency_penalty !== undefined) options.frequency_penalty = request.frequency_penalty;
+  const format = request.response_format;
+  const tools = request.tool_choice === "none" ? [] : (request.tools ?? []);
   return {
     model,
-    messages: request.messages.map(({ role, content }) => ({ role, content })),
+    messages: toOllamaMessages(request.messages),
     stream: true,
     ...(Object.keys(options).length > 0 ? { options } : {}),
+    ...(format?.type === "json_object" ? { format: "json" } : {}),
+    ...(format?.type === "json_schema" ? { format: format.json_schema.schema ?? {} } : {}),
+    ...(tools.length > 0 ? { tools: tools.map(({ type, function: fn }) => ({ type, function: { name: fn.name, description: fn.description ?? "", parameters: fn.parameters ?? {} } })) } : {}),
+    ...(request.reasoning_effort !== undefined ? { think: request.reasoning_effort !== "none" } : {}),
   };
 }
 
-function readContent(line: Record<string, unknown>): string {
-  const message = line.message as { content?: unknown } | undefined;
-  return typeof message?.content === "string" ? message.content : "";
+function toOllamaMessages(messages: readonly ChatMessage[]): Record<string, unknown>[] {
+  const toolNames = new Map<string, string>();
+  return messages.map((message) => {
+    const role = message.role === "developer" ? "system" : message.role;
+    const out: Record<string, unknown> = { role, content: message.content };
+    if (message.tool_calls?.length) {
+      out.tool_calls = message.tool_calls.map((call) => {
+        toolNames.set(call.id, call.function.name);
+        return { function: { name: call.function.name, arguments: parseArguments(call.function.arguments) } };
+      });
+    }
+    if (message.role === "tool" && message.tool_call_id) {
+      const name = toolNames.get(message.tool_call_id);
+      if (name) out.tool_name = name;
+    }
+    return out;
+  });
+}
+
+function parseArguments(text: string): unknown {
+  try {
+    return JSON.parse(text || "{}");
+  } catch {
+    return {};
+  }
+}
+
+/** Ollama sends each tool call whole, with arguments as an object; OpenAI streams JSON text by index. */
+function readDelta(line: Record<string, unknown>, callsSoFar: number): OutputDelta {
+  const message = (line.message ?? {}) as Record<string, unknown>;
+  const rawCalls = Array.isArray(message.tool_calls) ? (message.tool_calls as Record<string, unknown>[]) : [];
+  const toolCalls: ToolCallDelta[] = rawCalls.map((call, i) => {
+    const fn = (call?.function ?? {}) as Record<string, unknown>;
+    const args = typeof fn.arguments === "string" ? fn.arguments : JSON.stringify(fn.arguments ?? {});
+    const index = callsSoFar + i;
+    return {
+      index,
+      id: typeof call?.id === "string" && call.id ? call.id : `call_${index}_${crypto.randomUUID().slice(0, 8)}`,
+      type: "function",
+      function: { name: typeof fn.name === "string" ? fn.name : "", arguments: args },
+    };
+  });
+  return {
+    ...(typeof message.content === "string" && message.content ? { content: message.content } : {}),
+    ...(typeof message.thinking === "string" && message.thinking ? { reasoning: message.thinking } : {}),
+    ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+  };
 }
 
 function readFinishReason(line: Record<string, unknown>): FinishReason {

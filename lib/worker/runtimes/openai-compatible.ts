@@ -4,7 +4,8 @@
  * counts come from the server and are never guessed.
  */
 import { BasisError } from "../../core/errors.ts";
-import type { FinishReason, InferenceRequest, Usage } from "../../core/protocol.ts";
+import { OutputCollector, type OutputDelta } from "../../core/output-collector.ts";
+import type { FinishReason, InferenceRequest, Logprob, ToolCallDelta, Usage } from "../../core/protocol.ts";
 import { readSse, SSE_DONE } from "../../core/sse.ts";
 import {
   createRunGuard,
@@ -104,24 +105,21 @@ export class OpenAICompatibleRuntime implements Runtime {
       const response = await this.#fetch(this.#apiUrl("/chat/completions"), {
         method: "POST",
         headers: { ...this.#headers(), "content-type": "application/json", accept: "text/event-stream" },
-        body: JSON.stringify(buildChatBody(request, model)),
+        body: JSON.stringify(buildChatBody(request, model, this.name)),
         signal: guard.signal,
       });
       if (!response.ok) throw await this.#responseError(response, "/v1/chat/completions", model);
       if (!response.body) throw new BasisError("backend_bad_response", `${this.#label()} answered with an empty body.`);
       streaming = true;
-      let text = "";
+      const output = new OutputCollector();
       let finish: FinishReason | undefined;
       let usage: Usage = { prompt_tokens: 0, completion_tokens: 0 };
       for await (const event of readSse(response.body)) {
         if (event.data === SSE_DONE) break;
         const chunk = this.#parseChunk(event.data);
         for (const choice of readChoices(chunk)) {
-          if (choice.content) {
-            guard.gotFirstToken();
-            text += choice.content;
-            options.onDelta(choice.content);
-          }
+          if (output.add(choice.delta)) guard.gotFirstToken();
+          if (choice.delta.content || choice.delta.reasoning || choice.delta.tool_calls || choice.delta.logprobs) options.onDelta(choice.delta);
           if (choice.finishReason) finish = this.#mapFinishReason(choice.finishReason);
         }
         usage = readUsage(chunk) ?? usage;
@@ -129,7 +127,14 @@ export class OpenAICompatibleRuntime implements Runtime {
       if (!finish) {
         throw new BasisError("backend_stream_ended", `${this.#label()}'s stream ended before the answer was complete (no finish_reason).`);
       }
-      return { text, finish_reason: finish, usage };
+      return {
+        text: output.text,
+        ...(output.reasoning ? { reasoning: output.reasoning } : {}),
+        ...(output.hasToolCalls ? { tool_calls: output.toolCalls() } : {}),
+        ...(request.logprobs ? { logprobs: output.logprobs } : {}),
+        finish_reason: finish,
+        usage,
+      };
     } catch (error) {
       throw guard.failure(error, (cause) =>
         streaming
@@ -225,30 +230,70 @@ export class OpenAICompatibleRuntime implements Runtime {
   }
 }
 
-function buildChatBody(request: InferenceRequest, model: string): Record<string, unknown> {
-  const body: Record<string, unknown> = {
+/**
+ * Every parameter passes through under its OpenAI name. vLLM's chat templates know no
+ * `developer` role, so there it becomes `system` (what OpenAI says it replaces).
+ */
+function buildChatBody(request: InferenceRequest, model: string, runtime: "vllm" | "openai"): Record<string, unknown> {
+  const { model: _advertised, messages, ...params } = request;
+  return {
+    ...params,
     model,
-    messages: request.messages.map(({ role, content }) => ({ role, content })),
+    messages: messages.map((message) => ({
+      ...message,
+      role: message.role === "developer" && runtime === "vllm" ? "system" : message.role,
+      // An assistant turn that only called tools has no content (OpenAI sends null).
+      content: message.content === "" && message.tool_calls?.length ? null : message.content,
+    })),
     stream: true,
     stream_options: { include_usage: true },
   };
-  if (request.max_tokens !== undefined) body.max_tokens = request.max_tokens;
-  if (request.temperature !== undefined) body.temperature = request.temperature;
-  if (request.top_p !== undefined) body.top_p = request.top_p;
-  if (request.stop !== undefined) body.stop = request.stop;
-  if (request.seed !== undefined) body.seed = request.seed;
-  return body;
 }
 
-function readChoices(chunk: Record<string, unknown>): { content: string; finishReason: string | undefined }[] {
+function readChoices(chunk: Record<string, unknown>): { delta: OutputDelta; finishReason: string | undefined }[] {
   const choices = Array.isArray(chunk.choices) ? (chunk.choices as Record<string, unknown>[]) : [];
   return choices.map((choice) => {
-    const delta = choice?.delta as { content?: unknown } | undefined;
+    const delta = (choice?.delta ?? {}) as Record<string, unknown>;
+    // vLLM names reasoning text `reasoning_content`; newer releases also `reasoning`.
+    const reasoning = typeof delta.reasoning_content === "string" ? delta.reasoning_content : typeof delta.reasoning === "string" ? delta.reasoning : "";
+    const toolCalls = readToolCallDeltas(delta.tool_calls);
+    const logprobs = (choice?.logprobs as { content?: unknown } | null | undefined)?.content;
     return {
-      content: typeof delta?.content === "string" ? delta.content : "",
+      delta: {
+        ...(typeof delta.content === "string" && delta.content ? { content: delta.content } : {}),
+        ...(reasoning ? { reasoning } : {}),
+        ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+        ...(Array.isArray(logprobs) && logprobs.length ? { logprobs: logprobs.map(readLogprob) } : {}),
+      },
       finishReason: typeof choice?.finish_reason === "string" ? choice.finish_reason : undefined,
     };
   });
+}
+
+function readToolCallDeltas(value: unknown): ToolCallDelta[] {
+  if (!Array.isArray(value)) return [];
+  return value.map((raw: Record<string, unknown>, position) => {
+    const fn = (raw?.function ?? {}) as Record<string, unknown>;
+    return {
+      index: typeof raw?.index === "number" && Number.isInteger(raw.index) && raw.index >= 0 ? raw.index : position,
+      ...(typeof raw?.id === "string" && raw.id ? { id: raw.id } : {}),
+      ...(raw?.type === "function" ? { type: "function" as const } : {}),
+      function: {
+        ...(typeof fn.name === "string" && fn.name ? { name: fn.name } : {}),
+        ...(typeof fn.arguments === "string" ? { arguments: fn.arguments } : {}),
+      },
+    };
+  });
+}
+
+function readLogprob(raw: Record<string, unknown>): Logprob {
+  const top = Array.isArray(raw?.top_logprobs) ? (raw.top_logprobs as Record<string, unknown>[]) : [];
+  const one = (entry: Record<string, unknown>) => ({
+    token: typeof entry?.token === "string" ? entry.token : "",
+    logprob: typeof entry?.logprob === "number" && Number.isFinite(entry.logprob) ? entry.logprob : -9999,
+    bytes: Array.isArray(entry?.bytes) ? (entry.bytes as number[]).filter((b) => typeof b === "number") : null,
+  });
+  return { ...one(raw), top_logprobs: top.map(one) };
 }
 
 function readUsage(chunk: Record<string, unknown>): Usage | undefined {

@@ -2,17 +2,24 @@
  * What the worker needs from an inference backend. The echo simulator, Ollama, vLLM and any
  * OpenAI-compatible server all implement this; the worker knows nothing else about them.
  */
-import type { FinishReason, InferenceRequest, RuntimeName, Usage } from "../../core/protocol.ts";
+import type { OutputDelta } from "../../core/output-collector.ts";
+import type { FinishReason, InferenceRequest, Logprob, RuntimeName, ToolCall, Usage } from "../../core/protocol.ts";
+
+/** A piece of output as it arrives: answer text, reasoning text, tool-call pieces, logprobs. */
+export type RunDelta = OutputDelta;
 
 export interface RunOptions {
   /** Aborted when the orchestrator cancels the job or its deadline passes. */
   signal: AbortSignal;
-  /** Called with each piece of text as it arrives, in order. */
-  onDelta: (text: string) => void;
+  /** Called with each piece of output as it arrives, in order. */
+  onDelta: (delta: RunDelta) => void;
 }
 
 export interface RunResult {
   text: string;
+  reasoning?: string;
+  tool_calls?: ToolCall[];
+  logprobs?: Logprob[];
   finish_reason: FinishReason;
   usage: Usage;
 }

@@ -34,7 +34,7 @@ class CannedRuntime implements Runtime {
     this.requests.push(request);
     if (this.answer.delayMs) await new Promise((r) => setTimeout(r, this.answer.delayMs));
     if (this.answer.fail) throw new BasisError("backend_error", "model exploded");
-    options.onDelta(this.answer.text);
+    options.onDelta({ content: this.answer.text });
     return { text: this.answer.text, finish_reason: "stop", usage: { prompt_tokens: 20, completion_tokens: this.answer.tokens } };
   }
 }

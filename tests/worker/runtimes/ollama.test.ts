@@ -15,7 +15,7 @@ const request = (model = "basis-default", extra: Partial<InferenceRequest> = {})
 
 async function runCollecting(runtime: OllamaRuntime, req: InferenceRequest, signal = new AbortController().signal) {
   const deltas: string[] = [];
-  const result = await runtime.run(req, { signal, onDelta: (text) => deltas.push(text) });
+  const result = await runtime.run(req, { signal, onDelta: (d) => deltas.push(d.content ?? "") });
   return { result, deltas };
 }
 
@@ -84,7 +84,7 @@ describe("OllamaRuntime.run", () => {
 
   test("fails with backend_error carrying the message of an error line mid-stream", async () => {
     const deltas: string[] = [];
-    const error = await catchFailure(runtimeFor("broken:1b").run(request(), { signal: new AbortController().signal, onDelta: (d) => deltas.push(d) }));
+    const error = await catchFailure(runtimeFor("broken:1b").run(request(), { signal: new AbortController().signal, onDelta: (d) => deltas.push(d.content ?? "") }));
     expect(error).toMatchObject({ code: "backend_error" });
     expect(error.message).toContain("CUDA error: out of memory");
     expect(deltas).toEqual(TOKENS.slice(0, 2));

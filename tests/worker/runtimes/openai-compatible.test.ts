@@ -29,7 +29,7 @@ const SCRIPTS: Record<string, FakeModelScript> = {
 
 async function runCollecting(runtime: OpenAICompatibleRuntime, req = request(), signal = new AbortController().signal) {
   const deltas: string[] = [];
-  const result = await runtime.run(req, { signal, onDelta: (text) => deltas.push(text) });
+  const result = await runtime.run(req, { signal, onDelta: (d) => deltas.push(d.content ?? "") });
   return { result, deltas };
 }
 
@@ -90,7 +90,7 @@ describe("OpenAICompatibleRuntime.run", () => {
     ["flat (older vLLM)", () => flat.url],
   ])("fails with backend_error on a %s error event mid-stream, never showing the key", async (_, url) => {
     const deltas: string[] = [];
-    const error = await catchFailure(vllm("broken", { baseUrl: url() }).run(request(), { signal: new AbortController().signal, onDelta: (d) => deltas.push(d) }));
+    const error = await catchFailure(vllm("broken", { baseUrl: url() }).run(request(), { signal: new AbortController().signal, onDelta: (d) => deltas.push(d.content ?? "") }));
     expect(error).toMatchObject({ code: "backend_error" });
     expect(error.message).toContain("Engine loop has died");
     expect(error.message).not.toContain(API_KEY);
