@@ -79,8 +79,9 @@ export function workerEnv(orchestrator: RunningOrchestrator, spec: WorkerSpec, s
 /** Starts a worker and waits until it is online; throws with the worker's last lines if it exits. */
 export async function startWorker(ctx: BenchContext, orchestrator: RunningOrchestrator, spec: WorkerSpec): Promise<RunningWorker> {
   const started = performance.now();
-  // Pid files under the bench's own folder: a worker id here never meets a worker of another run on this host.
-  const child = ctx.group.spawn(`worker ${spec.id}`, [ctx.workerBin, "start"], { ...workerEnv(orchestrator, spec, ctx.secrets), XDG_STATE_HOME: join(ctx.tmp, "state") });
+  // A state folder of the run's own: two runs on one host must not meet in each other's pid files.
+  const env = { ...workerEnv(orchestrator, spec, ctx.secrets), XDG_STATE_HOME: join(ctx.tmp, "state") };
+  const child = ctx.group.spawn(`worker ${spec.id}`, [ctx.workerBin, "start"], env);
   const line = await child.waitForLine(/connected: worker/, 20_000);
   const connectedMs = performance.now() - started;
   if (!line) {

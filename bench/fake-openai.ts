@@ -3,7 +3,9 @@
  * with one event per token, as vLLM sends them, written as fast as the socket takes them),
  * `/v1/models` and `/health`. It answers `max_tokens` tokens of " tok" so a benchmark chooses the
  * answer length; it does no work per token beyond copying pre-encoded bytes.
- * Run as a process: `bun bench/fake-openai.ts --port-file F` (the harness does).
+ * Run as a process: `bun bench/fake-openai.ts --port-file F [--port N] [--token-delay-ms MS]` (the
+ * harness does). A token delay makes a slow backend: one event per token, each after the delay,
+ * so the reliability tests can kill a process while a job is still streaming.
  */
 import { renameSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -49,13 +51,34 @@ function sseEvent(payload: unknown): string {
   return `data: ${JSON.stringify(payload)}\n\n`;
 }
 
-function completionStream(model: string, tokens: number, includeUsage: boolean): Response {
+/** One event per token, each after `delayMs`: a slow model, for fault injection mid-stream. */
+function slowStream(head: string, token: string, tail: string, tokens: number, delayMs: number): ReadableStream<Uint8Array> {
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (sent === 0) controller.enqueue(encoder.encode(head));
+      if (sent === tokens) {
+        controller.enqueue(encoder.encode(tail));
+        controller.close();
+        return;
+      }
+      await Bun.sleep(delayMs);
+      controller.enqueue(encoder.encode(token));
+      sent++;
+    },
+  });
+}
+
+function completionStream(model: string, tokens: number, includeUsage: boolean, delayMs: number): Response {
   const base = { id: "chatcmpl-bench", object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model };
   const head = sseEvent({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }] });
   const token = sseEvent({ ...base, choices: [{ index: 0, delta: { content: FAKE_TOKEN }, logprobs: null, finish_reason: null }] });
   let tail = sseEvent({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "length" }] });
   if (includeUsage) tail += sseEvent({ ...base, choices: [], usage: { prompt_tokens: 8, completion_tokens: tokens, total_tokens: 8 + tokens } });
   tail += "data: [DONE]\n\n";
+  if (delayMs > 0) {
+    return new Response(slowStream(head, token, tail, tokens, delayMs), { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
+  }
   const fullBatch = encoder.encode(token.repeat(EVENTS_PER_WRITE));
   let sent = 0;
   let started = false;
@@ -80,7 +103,7 @@ function completionStream(model: string, tokens: number, includeUsage: boolean):
   return new Response(body, { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
 }
 
-export function startFakeOpenAI(port = 0): FakeOpenAI {
+export function startFakeOpenAI(port = 0, tokenDelayMs = 0): FakeOpenAI {
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port,
@@ -96,7 +119,8 @@ export function startFakeOpenAI(port = 0): FakeOpenAI {
         const model = typeof body.model === "string" ? body.model : FAKE_MODEL;
         if (model !== FAKE_MODEL) return Response.json({ error: { message: `model ${model} not found`, type: "NotFoundError", code: 404 } }, { status: 404 });
         const tokens = countTokens(body);
-        if (body.stream === true) return completionStream(model, tokens, body.stream_options?.include_usage === true);
+        if (body.stream === true) return completionStream(model, tokens, body.stream_options?.include_usage === true, tokenDelayMs);
+        if (tokenDelayMs > 0) await Bun.sleep(tokenDelayMs * tokens);
         return completion(model, tokens);
       }
       return Response.json({ error: { message: "not found", type: "NotFoundError", code: 404 } }, { status: 404 });
@@ -106,8 +130,8 @@ export function startFakeOpenAI(port = 0): FakeOpenAI {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { "port-file": { type: "string" } } });
-  const fake = startFakeOpenAI();
+  const { values } = parseArgs({ options: { "port-file": { type: "string" }, port: { type: "string" }, "token-delay-ms": { type: "string" } } });
+  const fake = startFakeOpenAI(Number(values.port ?? 0), Number(values["token-delay-ms"] ?? 0));
   const portFile = values["port-file"];
   if (portFile) {
     // Written then renamed, so the harness never reads a half-written port.

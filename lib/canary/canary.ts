@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { API_PATHS, workerPath } from "../core/api-contract.ts";
 import { composeEchoAnswer } from "../core/echo.ts";
 import { deriveWalletToken } from "../core/token.ts";
 import { type Child, ProcessGroup, waitExit } from "./processes.ts";
@@ -36,7 +37,7 @@ export interface CanaryReport {
 }
 
 const PROOFS = [
-  "dispatch with no worker answers 503 no_worker_available",
+  "dispatch with no worker answers 404 model_not_found",
   "a worker with a wrong token is refused and never shows online",
   "an authenticated echo worker connects and shows online",
   "a dispatched job returns 200 with the echo answer and x-basis-* headers",
@@ -88,14 +89,14 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryReport> {
     return result.ok;
   };
   const dispatch = (model = "basis-default") =>
-    fetch(`${base}/v1/dispatch`, {
+    fetch(`${base}${API_PATHS.dispatch}`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${secret}` },
       body: JSON.stringify({ model, messages: [{ role: "user", content: "canary: say something short" }], max_tokens: 64 }),
       signal: AbortSignal.timeout(timeoutMs),
     });
   const workerRecord = async () => {
-    const res = await fetch(`${base}/api/workers/${workerId}`, { signal: AbortSignal.timeout(2_000) });
+    const res = await fetch(`${base}${workerPath(API_PATHS.worker, workerId)}`, { signal: AbortSignal.timeout(2_000) });
     if (res.status === 404) return { online: false, registered: false };
     const body = (await res.json()) as { worker: { online: boolean } };
     return { online: body.worker.online, registered: true };
@@ -138,8 +139,8 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryReport> {
     await prove(0, async () => {
       const res = await dispatch();
       const body = (await res.json()) as { error?: { code?: string } };
-      check(res.status === 503 && body.error?.code === "no_worker_available", `got ${res.status} ${JSON.stringify(body)}`);
-      return "503 no_worker_available";
+      check(res.status === 404 && body.error?.code === "model_not_found", `got ${res.status} ${JSON.stringify(body)}`);
+      return "404 model_not_found";
     });
 
     await prove(1, async () => {

@@ -130,6 +130,8 @@ export const ORCHESTRATOR_ENV = {
   BASIS_FIRST_TOKEN_TIMEOUT_MS: ms("A job with no token after this long is cancelled on its worker and tried on another.", 30_000, 1_000, 3_600_000),
   BASIS_SPOT_CHECK_INTERVAL_MS: msOrOff("Mean interval between hidden spot checks of each worker (docs/SPOT-CHECKS.md).", 600_000, 1_000, 86_400_000),
   BASIS_SHUTDOWN_TIMEOUT_MS: ms("How long SIGTERM lets running jobs finish.", 30_000, 0),
+  BASIS_QUEUE_MAX: whole("Requests that may wait per model while its workers are busy; past it: 429.", 256, 0, 1_000_000),
+  BASIS_QUEUE_TIMEOUT_MS: ms("How long a request may wait for a free worker; past it: 429 with Retry-After.", 30_000, 0),
   BASIS_METRICS_TOKEN: secret("Bearer token for GET /metrics; unset: BASIS_ORCHESTRATOR_SECRET; neither: open."),
   BASIS_STORE_DRIVER: choice(["sqlite", "postgres", "postgresql"], "sqlite (--data DIR makes it durable) or postgres (with BASIS_DATABASE_URL; instances on one database form a cluster).", "sqlite"),
   BASIS_DATABASE_URL: secret("postgres://user:pass@host/db for BASIS_STORE_DRIVER=postgres (it may carry a password)."),

@@ -4,56 +4,10 @@
  * registered, online worker is easily mistaken for one that is being paid.
  */
 
-export interface WorkerView {
-  worker_id: string;
-  worker_wallet?: string | undefined;
-  runtime?: string | undefined;
-  models?: string[] | undefined;
-  online?: boolean | undefined;
-  lastSeenAt?: string | null | undefined;
-  jobsCompleted?: number | undefined;
-  registeredAt?: string | null | undefined;
-  [key: string]: unknown;
-}
+import type { OnboardingView, RegistrationView, RewardsView, SettlementView, WorkerView } from "./api-contract.ts";
 
-export interface SettlementView {
-  state?: string | undefined;
-  mode?: string | undefined;
-  [key: string]: unknown;
-}
-
-/** Amounts are integer base units as decimal strings; they are printed as they are, never as floats. */
-export interface RewardsView {
-  pending?: string | undefined;
-  batching?: string | undefined;
-  settled?: string | undefined;
-  entries?: unknown[] | undefined;
-  settlement?: SettlementView | undefined;
-  [key: string]: unknown;
-}
-
-export interface OnboardingRow {
-  name: string;
-  state?: string | undefined;
-  detail?: string | null | undefined;
-  [key: string]: unknown;
-}
-
-export interface OnboardingView {
-  registration?: unknown;
-  jobRouting?: { enabled?: boolean | undefined; [key: string]: unknown } | undefined;
-  orchestrator?: unknown;
-  canReceiveJobs?: boolean | undefined;
-  settlement?: SettlementView | undefined;
-  rows?: OnboardingRow[] | undefined;
-  [key: string]: unknown;
-}
-
-export interface RegistrationView {
-  worker?: WorkerView | undefined;
-  created?: boolean | undefined;
-  [key: string]: unknown;
-}
+/** The views are the client's reading of the API contract's answers (lib/core/api-contract.ts). */
+export type { OnboardingRow, OnboardingView, RegistrationView, RewardsView, SettlementView, WorkerView } from "./api-contract.ts";
 
 export const ROUTING_NOTE =
   "Registration is not routing: jobs reach a worker only where job routing is enabled (on basis.watch it is opt-in), and reward settlement is gated.";

@@ -3,6 +3,7 @@
  * status becomes a BasisError with a stable code and a hint an operator can act on. Only slugs
  * from the server's body reach a message, so a server cannot inject text into our output.
  */
+import { API_PATHS } from "../core/api-contract.ts";
 import { BasisError } from "../core/errors.ts";
 
 export interface ApiRequest {
@@ -10,6 +11,8 @@ export interface ApiRequest {
   path: string;
   body: unknown;
   workerId: string | undefined;
+  /** Sent on the POSTs that honour it (IDEMPOTENT_POSTS), the same on every try of one call. */
+  idempotencyKey?: string | undefined;
 }
 
 export function readAnswer(answer: { status: number; text: string }, request: ApiRequest, origin: string): unknown {
@@ -22,7 +25,7 @@ export function readAnswer(answer: { status: number; text: string }, request: Ap
     }
     return body;
   }
-  if (request.path === PRICES_PATH) {
+  if (request.path === API_PATHS.prices) {
     const refused = mapPricesFailure(answer.status, body, request.workerId ?? "");
     if (refused) throw refused;
   }
@@ -65,7 +68,7 @@ function mapFailure(status: number, serverCode: string | undefined, field: strin
       hint: "Choose another --worker-id (a worker id stays bound to its first wallet).",
     });
   }
-  if (status === 404 && (serverCode === "worker_not_found" || serverCode === undefined) && id && !request.path.startsWith("/api/workers/onboarding")) {
+  if (status === 404 && (serverCode === "worker_not_found" || serverCode === undefined) && id && !request.path.startsWith(API_PATHS.onboarding)) {
     return new BasisError("worker_not_found", `No worker ${id} is registered at ${origin}.`, {
       details,
       hint: `Register it first: basis-worker register --wallet 0x... --worker-id ${id}`,
@@ -82,7 +85,6 @@ function mapFailure(status: number, serverCode: string | undefined, field: strin
   });
 }
 
-export const PRICES_PATH = "/api/workers/prices";
 const MANIFEST_FIELD = /^[A-Za-z_][A-Za-z0-9_.[\]]{0,99}$/;
 
 /** The price publish refusals in plain words; other statuses fall through to mapFailure. */

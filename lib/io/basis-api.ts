@@ -1,15 +1,33 @@
 /**
  * The HTTP client of the Basis API (basis.watch, or the reference API served by
  * `basis-canary serve`). Every answer is validated here; failures become BasisErrors with
- * stable codes and plain words. 5xx, 429 and network failures are retried, bounded in time.
+ * stable codes and plain words. 5xx, 429 and network failures are retried, bounded in time,
+ * but only for calls that are safe to repeat: GETs, and the POSTs that honour an
+ * Idempotency-Key (the same key on every try). A POST that may have landed is never repeated
+ * blindly.
  */
 import * as v from "valibot";
 import { BasisError } from "../core/errors.ts";
 import { readEnvVar, WORKER_ENV } from "../core/env-schema.ts";
 import { describeUrl } from "../core/public-url.ts";
 import { parseBaseUrl } from "../core/urls.ts";
-import { type ApiRequest, PRICES_PATH, readAnswer } from "./basis-api-answers.ts";
-import type { OnboardingView, RegistrationView, RewardsView, WorkerView } from "../core/status-format.ts";
+import {
+  API_PATHS,
+  IDEMPOTENCY_HEADER,
+  IDEMPOTENT_POSTS,
+  OfferAcceptedReadSchema,
+  OnboardingReadSchema,
+  type OnboardingView,
+  type PublishedOffer,
+  RegistrationReadSchema,
+  type RegistrationView,
+  RewardsReadSchema,
+  type RewardsView,
+  WorkerAnswerReadSchema,
+  type WorkerView,
+  workerPath,
+} from "../core/api-contract.ts";
+import { type ApiRequest, readAnswer } from "./basis-api-answers.ts";
 
 export interface BasisApiOptions {
   base: string;
@@ -22,6 +40,9 @@ export interface BasisApiOptions {
   fetch?: typeof fetch;
 }
 
+export type { PublishedOffer };
+
+/** The register body as a client sends it (the contract's RegisterBodySchema checks it on the server). */
 export interface RegisterInput {
   worker_id: string;
   worker_wallet: string;
@@ -37,89 +58,33 @@ export function resolveBaseUrl(flag: string | undefined, envValue: string | unde
   return flag?.trim() ? parseBaseUrl(flag) : readEnvVar("BASIS_BASE_URL", WORKER_ENV.BASIS_BASE_URL, envValue);
 }
 
-// Answers are parsed leniently: basis.watch may add fields, and unknown ones pass through.
-const AmountSchema = v.union([
-  v.pipe(v.string(), v.regex(/^\d+$/, "an integer decimal string")),
-  v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.transform(String)),
-]);
-
-const WorkerSchema = v.looseObject({
-  worker_id: v.string(),
-  worker_wallet: v.optional(v.string()),
-  runtime: v.optional(v.string()),
-  models: v.optional(v.array(v.string())),
-  online: v.optional(v.boolean()),
-  lastSeenAt: v.optional(v.nullable(v.string())),
-  jobsCompleted: v.optional(v.number()),
-  registeredAt: v.optional(v.nullable(v.string())),
-});
-
-const SettlementSchema = v.looseObject({ state: v.optional(v.string()), mode: v.optional(v.string()) });
-
-const WorkerAnswerSchema = v.looseObject({ worker: WorkerSchema });
-
-const RegistrationAnswerSchema = v.looseObject({
-  worker: v.optional(WorkerSchema),
-  created: v.optional(v.boolean()),
-});
-
-const RewardsSchema = v.looseObject({
-  pending: v.optional(AmountSchema),
-  batching: v.optional(AmountSchema),
-  settled: v.optional(AmountSchema),
-  entries: v.optional(v.array(v.unknown())),
-  settlement: v.optional(SettlementSchema),
-});
-
-const RowSchema = v.looseObject({
-  name: v.pipe(v.unknown(), v.transform(String)),
-  state: v.optional(v.pipe(v.unknown(), v.transform(String))),
-  detail: v.optional(v.nullable(v.pipe(v.unknown(), v.transform(String)))),
-});
-
-const OnboardingSchema = v.looseObject({
-  registration: v.optional(v.unknown()),
-  jobRouting: v.optional(v.looseObject({ enabled: v.optional(v.boolean()) })),
-  orchestrator: v.optional(v.unknown()),
-  canReceiveJobs: v.optional(v.boolean()),
-  settlement: v.optional(SettlementSchema),
-  rows: v.optional(v.array(RowSchema)),
-});
-
-// These values are printed to the operator, so they must be plain slugs and numbers.
-const OfferSchema = v.looseObject({
-  offerId: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,100}$/)),
-  priceVersion: v.pipe(v.number(), v.safeInteger(), v.minValue(1)),
-  state: v.pipe(v.string(), v.regex(/^[a-z_]{1,32}$/)),
-});
-
-export type PublishedOffer = v.InferOutput<typeof OfferSchema>;
-
 export function createBasisApi(options: BasisApiOptions) {
   const settings: Required<BasisApiOptions> = { ...DEFAULTS, ...options, fetch: options.fetch ?? fetch };
-  const call = <S extends v.GenericSchema>(method: string, path: string, schema: S, body?: unknown, workerId?: string) =>
-    requestJson(settings, { method, path, body, workerId }).then((answer) => validate(schema, answer, settings.base, path));
+  const call = <S extends v.GenericSchema>(method: string, path: string, schema: S, body?: unknown, workerId?: string) => {
+    const idempotencyKey = method === "POST" && IDEMPOTENT_POSTS.includes(path) ? crypto.randomUUID() : undefined;
+    return requestJson(settings, { method, path, body, workerId, idempotencyKey }).then((answer) => validate(schema, answer, settings.base, path));
+  };
 
   return {
     base: settings.base,
     register(input: RegisterInput): Promise<RegistrationView> {
-      return call("POST", "/api/workers/register", RegistrationAnswerSchema, input, input.worker_id);
+      return call("POST", API_PATHS.register, RegistrationReadSchema, input, input.worker_id);
     },
     async getWorker(workerId: string): Promise<WorkerView> {
-      const answer = await call("GET", `/api/workers/${encodeURIComponent(workerId)}`, WorkerAnswerSchema, undefined, workerId);
+      const answer = await call("GET", workerPath(API_PATHS.worker, workerId), WorkerAnswerReadSchema, undefined, workerId);
       return answer.worker;
     },
     getRewards(workerId: string): Promise<RewardsView> {
-      return call("GET", `/api/workers/${encodeURIComponent(workerId)}/rewards`, RewardsSchema, undefined, workerId);
+      return call("GET", workerPath(API_PATHS.rewards, workerId), RewardsReadSchema, undefined, workerId);
     },
     /** Without a worker id, the network-wide onboarding state. */
     getOnboarding(workerId?: string): Promise<OnboardingView> {
       const query = workerId === undefined ? "" : `?worker_id=${encodeURIComponent(workerId)}`;
-      return call("GET", `/api/workers/onboarding/status${query}`, OnboardingSchema, undefined, workerId);
+      return call("GET", `${API_PATHS.onboarding}${query}`, OnboardingReadSchema, undefined, workerId);
     },
     /** POSTs a signed price manifest; the answer names the stored offer. */
     publishPrices(manifest: { worker_id: string }): Promise<PublishedOffer> {
-      return call("POST", PRICES_PATH, OfferSchema, manifest, manifest.worker_id);
+      return call("POST", API_PATHS.prices, OfferAcceptedReadSchema, manifest, manifest.worker_id);
     },
   };
 }
@@ -130,13 +95,16 @@ type Attempt = { kind: "answer"; status: number; text: string } | { kind: "faile
 
 async function requestJson(settings: Required<BasisApiOptions>, request: ApiRequest): Promise<unknown> {
   const origin = describeUrl(settings.base);
+  // Safe to repeat: a GET, or a POST whose every try carries the same Idempotency-Key.
+  const repeatable = request.method === "GET" || request.idempotencyKey !== undefined;
+  const attempts = repeatable ? settings.tries : 1;
   let last: Attempt = { kind: "failed", reason: "unreachable" };
-  for (let attempt = 1; attempt <= settings.tries; attempt++) {
+  for (let attempt = 1; attempt <= attempts; attempt++) {
     if (attempt > 1) await sleep(settings.backoffMs * 2 ** (attempt - 2));
     last = await attemptOnce(settings, request);
     if (last.kind === "answer" && !isRetriable(last.status)) return readAnswer(last, request, origin);
   }
-  const tries = settings.tries === 1 ? "" : ` (${settings.tries} tries)`;
+  const tries = attempts === 1 ? "" : ` (${attempts} tries)`;
   if (last.kind === "failed") {
     const hint = "Check the network and the --base URL (or BASIS_BASE_URL), then try again.";
     if (last.reason === "timeout") throw new BasisError("api_timeout", `The Basis API at ${origin} did not answer in time${tries}.`, { hint });
@@ -151,7 +119,11 @@ async function requestJson(settings: Required<BasisApiOptions>, request: ApiRequ
 async function attemptOnce(settings: Required<BasisApiOptions>, request: ApiRequest): Promise<Attempt> {
   const init: RequestInit = {
     method: request.method,
-    headers: { accept: "application/json", ...(request.body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: {
+      accept: "application/json",
+      ...(request.body === undefined ? {} : { "content-type": "application/json" }),
+      ...(request.idempotencyKey === undefined ? {} : { [IDEMPOTENCY_HEADER]: request.idempotencyKey }),
+    },
     signal: AbortSignal.timeout(settings.timeoutMs),
     redirect: "follow",
   };

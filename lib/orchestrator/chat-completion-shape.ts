@@ -2,13 +2,13 @@
  * A finished or streaming job in OpenAI's chat-completions shapes: `chat.completion` for whole
  * answers, `chat.completion.chunk` deltas for streams (vLLM's `reasoning_content` for reasoning).
  */
-import type { JobChunk, JobDone, Usage } from "../core/protocol.ts";
+import { type AnswerOf, type ChatCompletionSchema, usageTotals } from "../core/api-contract.ts";
+import type { JobChunk, JobDone } from "../core/protocol.ts";
 
-export function usageBody(usage: Usage) {
-  return { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens, total_tokens: usage.prompt_tokens + usage.completion_tokens };
-}
+/** OpenAI's `usage`: the contract's one total. */
+export const usageBody = usageTotals;
 
-export function completionBody(jobId: string, model: string, done: JobDone, wantLogprobs: boolean) {
+export function completionBody(jobId: string, model: string, done: JobDone, wantLogprobs: boolean): AnswerOf<typeof ChatCompletionSchema> {
   const toolCalls = done.tool_calls ?? [];
   return {
     id: `chatcmpl-${jobId}`,

@@ -4,19 +4,24 @@
  * within the first-token timeout, is skipped for another.
  */
 import { randomBytes } from "node:crypto";
-import { judgeJob, type JobVerdict, MISCONDUCT_REASONS } from "../core/anti-cheat.ts";
+import { judgeFailedJob, judgeJob, type JobVerdict, MISCONDUCT_REASONS, type Standing } from "../core/anti-cheat.ts";
 import { ORCHESTRATOR_ENV } from "../core/env-schema.ts";
 import { OutputCollector, transcriptOf } from "../core/output-collector.ts";
 import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobChunk, type JobDone, parsePayload } from "../core/protocol.ts";
+import { pickWeighted, routingWeights } from "../core/routing.ts";
 import { unhonouredParam } from "../core/runtime-capabilities.ts";
 import { jobTextCapBytes, utf8Bytes } from "../core/usage-bounds.ts";
 import { logSafe, publicFailure } from "../core/worker-failure.ts";
 import type { LiveWorker, WorkerInfo } from "./fleet.ts";
-import { HttpError } from "./http.ts";
+import { DispatchError } from "./dispatch-error.ts";
+
+export { DispatchError, type DispatchFailure } from "./dispatch-error.ts";
 import type { JobEvent } from "./metrics.ts";
+import type { ModelQueues } from "./model-queue.ts";
+import { DEFAULT_OUTPUT_ASK, type LatencyBook, type PriceBook } from "./routing-state.ts";
 import { receiptFor } from "./receipts.ts";
 import { ledgerEntryFor } from "./rewards.ts";
-import { type JobSink, recordCompletion, recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
+import { isEligible, type JobSink, recordCompletion, recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
 import type { JobRecord, Store } from "./store.ts";
 
 export const DEFAULT_FIRST_TOKEN_TIMEOUT_MS = ORCHESTRATOR_ENV.BASIS_FIRST_TOKEN_TIMEOUT_MS.fallback;
@@ -36,11 +41,18 @@ export interface DispatchDeps {
   relay?: Relay | undefined;
   /** Told about every job once it is over, and every request refused before one ran (metrics, logs). */
   events?: DispatchEvents;
+  /** Where requests wait while every worker of their model is busy; none: 503 at once. */
+  queues?: ModelQueues;
+  latency?: LatencyBook;
+  prices?: PriceBook;
+  /** For the weighted pick; tests pass a seeded one. */
+  random?: () => number;
 }
 
 export interface DispatchEvents {
   job(event: JobEvent): void;
   refused(reason: string, model: string): void;
+  queued(model: string): void;
 }
 
 /** The worker a job went to, wherever it is connected. */
@@ -85,8 +97,10 @@ export interface DispatchHooks {
   signal?: AbortSignal;
   /** Send the job to this worker only (the canary tests one worker); no other is tried. */
   workerId?: string;
-  /** Record the job as not payable for this reason (a canary job is the network's own test). */
+  /** Record the job as not payable for this reason (a verification job is the network's own test). */
   unpaidReason?: string;
+  /** `x-basis-max-price`: only workers asking at most this (raw per 1M output tokens). */
+  maxPrice?: bigint;
   /** A hidden verification job (spot-checks.ts): it looks like any job to the worker, and writes no ledger line. */
   spotCheck?: boolean;
 }
@@ -116,7 +130,7 @@ export async function offerToSocket(session: WorkerSession, payload: AssignPaylo
   }
 }
 
-export function localTarget(session: WorkerSession, registry: SessionRegistry, now: () => number): JobTarget {
+export function localTarget(session: WorkerSession, registry: SessionRegistry, now: () => number, queues?: ModelQueues): JobTarget {
   return {
     info: session.info,
     unverified: () => session.spotCheck === "failed",
@@ -124,6 +138,8 @@ export function localTarget(session: WorkerSession, registry: SessionRegistry, n
     detach(jobId) {
       session.jobs.delete(jobId);
       session.active = Math.max(0, session.active - 1);
+      // A slot freed: requests waiting for this worker's models may take it.
+      queues?.notify(session.info.models);
     },
     cancel: (jobId, reason) => session.socket.emit(EVENTS.cancel, { job_id: jobId, reason }),
     setback: () => recordSetback(session, now(), registry.trust),
@@ -131,70 +147,116 @@ export function localTarget(session: WorkerSession, registry: SessionRegistry, n
   };
 }
 
-function unavailable(model: string, workerId: string | undefined): HttpError {
+function unavailable(model: string, workerId: string | undefined): DispatchError {
   if (workerId !== undefined) {
-    return new HttpError(503, "worker_unavailable", `Worker ${workerId} is not connected, not serving ${model}, or busy.`);
+    return new DispatchError("worker_unavailable", `Worker ${workerId} is not connected, not serving ${model}, or busy.`);
   }
-  return new HttpError(503, "no_worker_available", `No idle online worker serves ${model}.`);
+  return new DispatchError("no_worker", `No idle online worker serves ${model}.`);
 }
 
 /** Thrown inside the retry loop: the worker sent nothing in time, so another one is tried. */
 class NoFirstToken extends Error {}
 
+/** Thrown inside the retry loop: the worker failed before its first token, so the job may move once. */
+class FailedBeforeFirstToken extends Error {
+  constructor(readonly answer: DispatchError) {
+    super(answer.message);
+  }
+}
+
+/** How many times a job moves to another worker after a failure before its first token. */
+export const MOVES_ON_FAILURE = 1;
+
 export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest, hooks: DispatchHooks = {}): Promise<DispatchResult> {
-  const tried = new Set<WorkerSession>();
-  const triedIds = new Set<string>();
   // Chunks cross the socket only when someone reads them as they come.
   const stream = hooks.onChunk !== undefined;
-  // Each try is its own job (and ledger line): a worker that stayed silent is cancelled first.
+  // Each try is its own job (and ledger line): a worker that stayed silent or failed first is cancelled.
   const payloadFor = (): AssignPayload => ({ job_id: newJobId(), request, timeout_ms: deps.jobTimeoutMs, stream });
-  let silent = 0;
+  const unfit = new Set<WorkerSession>();
   try {
-    refuseUnhonoured(deps.registry, request, tried);
+    refuseUnhonoured(deps.registry, request, unfit);
   } catch (error) {
     throw refused(deps, error, request.model);
   }
-  const run = async (target: JobTarget, jobId: string): Promise<DispatchResult | undefined> => {
+  let silent = 0;
+  let moved = 0;
+  let failure: DispatchError | undefined;
+  /**
+   * A worker that sent nothing in time, or failed before its first token (the client has seen
+   * nothing yet), is left out for the rest of this request and the job moves on: any number of
+   * times for silence, once for a failure.
+   */
+  const run = async (target: JobTarget, jobId: string, session?: WorkerSession): Promise<DispatchResult | undefined> => {
     try {
       return await awaitResult(deps, target, jobId, request, hooks);
     } catch (error) {
-      if (!(error instanceof NoFirstToken)) throw error;
-      silent++;
+      if (error instanceof NoFirstToken) {
+        silent++;
+      } else if (error instanceof FailedBeforeFirstToken && moved < MOVES_ON_FAILURE) {
+        moved++;
+        failure = error.answer;
+      } else {
+        throw error instanceof FailedBeforeFirstToken ? error.answer : error;
+      }
+      if (session) unfit.add(session);
       return undefined;
     }
   };
-  // Workers on this instance first: a job relayed to another instance costs a round trip through the database.
+  const deadline = deps.now() + (deps.queues?.settings.timeoutMs ?? 0);
   for (;;) {
-    const session = pickSession(deps.registry, request.model, tried, hooks.workerId);
-    if (!session) break;
-    tried.add(session);
-    triedIds.add(session.info.worker_id);
-    const payload = payloadFor();
-    // Count the slot before the ack so concurrent dispatches do not all pick the same worker.
-    session.active++;
-    const ack = await offerToSocket(session, payload, deps.ackTimeoutMs);
-    if (!ack.accepted) {
-      session.active--;
-      if (ack.reason === "draining") session.draining = true;
-      continue;
-    }
-    const result = await run(localTarget(session, deps.registry, deps.now), payload.job_id);
-    if (result) return result;
-  }
-  if (deps.relay) {
-    const candidates = (await deps.relay.candidates(request.model, hooks.workerId)).filter((worker) => !triedIds.has(worker.info.worker_id));
-    for (const worker of candidates) {
+    const tried = new Set(unfit);
+    const triedIds = new Set<string>();
+    if (deps.prices) await deps.prices.fresh();
+    // Workers on this instance first: a job relayed to another instance costs a round trip through the database.
+    for (;;) {
+      const session = pickSession(deps, request.model, tried, hooks);
+      if (!session) break;
+      tried.add(session);
+      triedIds.add(session.info.worker_id);
       const payload = payloadFor();
-      const { ack, target } = await deps.relay.offer(worker, payload, deps.ackTimeoutMs);
+      // Count the slot before the ack so concurrent dispatches do not all pick the same worker.
+      session.active++;
+      const ack = await offerToSocket(session, payload, deps.ackTimeoutMs);
+      if (!ack.accepted) {
+        session.active--;
+        if (ack.reason === "draining") session.draining = true;
+        continue;
+      }
+      const result = await run(localTarget(session, deps.registry, deps.now, deps.queues), payload.job_id, session);
+      if (result) return result;
+    }
+    const remote = deps.relay ? await deps.relay.candidates(request.model, hooks.workerId) : [];
+    for (const worker of remote.filter((w) => !triedIds.has(w.info.worker_id) && withinPrice(deps, w.info.worker_id, request.model, hooks))) {
+      const payload = payloadFor();
+      const { ack, target } = await deps.relay!.offer(worker, payload, deps.ackTimeoutMs);
       if (!ack.accepted || !target) continue;
       const result = await run(target, payload.job_id);
       if (result) return result;
     }
+    if (silent > 0) {
+      throw new DispatchError("timeout", `No worker sent a first token within ${deps.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS} ms.`);
+    }
+    // A job that failed once and found no other worker free now answers with that failure.
+    if (failure) throw failure;
+    if (hooks.workerId !== undefined || !deps.queues) throw refused(deps, unavailable(request.model, hooks.workerId), request.model);
+    // A model no online worker serves is not worth waiting for: 404, which clients do not retry.
+    if (!servesModel(deps.registry, request.model) && remote.length === 0) {
+      throw refused(deps, new DispatchError("model_not_found", `No online worker serves the model ${request.model}.`, { param: "model" }), request.model);
+    }
+    if (hooks.maxPrice !== undefined && !anyWithinPrice(deps, request.model, hooks, remote)) {
+      throw refused(deps, new DispatchError("over_price", `No worker serving ${request.model} asks at most ${hooks.maxPrice} raw per 1M output tokens.`), request.model);
+    }
+    // Waiting is for busy workers; when every one is down or draining, say so at once.
+    if (!deps.registry.serving(request.model).some((s) => s.available && !s.draining) && !remote.some((w) => w.available && !w.draining)) {
+      throw refused(deps, unavailable(request.model, undefined), request.model);
+    }
+    deps.events?.queued(request.model);
+    try {
+      await deps.queues.wait(request.model, deadline, deps.now(), hooks.signal);
+    } catch (error) {
+      throw refused(deps, error, request.model);
+    }
   }
-  if (silent > 0) {
-    throw new HttpError(504, "worker_timeout", `No worker sent a first token within ${deps.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS} ms.`);
-  }
-  throw refused(deps, unavailable(request.model, hooks.workerId), request.model);
 }
 
 /**
@@ -215,20 +277,52 @@ function refuseUnhonoured(registry: SessionRegistry, request: InferenceRequest, 
     exclude.add(session);
   }
   if (serving > 0 && exclude.size === serving && firstParam !== undefined) {
-    throw new HttpError(400, "unsupported_parameter", `\`${firstParam}\` as sent cannot be honoured by the ${[...runtimes].join("/")} runtime of the workers serving ${request.model}.`, { param: firstParam });
+    throw new DispatchError("unsupported_parameter", `\`${firstParam}\` as sent cannot be honoured by the ${[...runtimes].join("/")} runtime of the workers serving ${request.model}.`, { param: firstParam });
   }
 }
 
 function refused(deps: DispatchDeps, error: unknown, model: string): unknown {
-  if (error instanceof HttpError) deps.events?.refused(error.code, model);
+  if (error instanceof DispatchError) deps.events?.refused(error.code, model);
   return error;
 }
 
-function pickSession(registry: SessionRegistry, model: string, tried: ReadonlySet<WorkerSession>, workerId: string | undefined) {
-  if (workerId === undefined) return registry.pick(model, tried);
-  const session = registry.get(workerId);
-  return session && !tried.has(session) && session.info.models.includes(model) ? session : undefined;
+/** A named worker (the canary), else a weighted pick among the eligible (lib/core/routing.ts). */
+function pickSession(deps: DispatchDeps, model: string, tried: ReadonlySet<WorkerSession>, hooks: DispatchHooks): WorkerSession | undefined {
+  const { registry } = deps;
+  if (hooks.workerId !== undefined) {
+    const session = registry.get(hooks.workerId);
+    return session && !tried.has(session) && session.info.models.includes(model) ? session : undefined;
+  }
+  const now = deps.now();
+  const eligible = registry
+    .serving(model)
+    .filter((session) => !tried.has(session) && isEligible(session, now) && withinPrice(deps, session.info.worker_id, model, hooks));
+  if (eligible.length <= 1) return eligible[0];
+  const weights = routingWeights(
+    eligible.map((session) => ({
+      active: session.active,
+      capacity: session.capacity,
+      ...(deps.latency?.get(session.info.worker_id) ?? { ttftMs: undefined, tpotMs: undefined }),
+      outputAsk: deps.prices?.outputAsk(session.info.worker_id, model) ?? DEFAULT_OUTPUT_ASK,
+    })),
+  );
+  return eligible[pickWeighted(weights, deps.random)];
 }
+
+function withinPrice(deps: DispatchDeps, workerId: string, model: string, hooks: DispatchHooks): boolean {
+  if (hooks.maxPrice === undefined) return true;
+  return (deps.prices?.outputAsk(workerId, model) ?? DEFAULT_OUTPUT_ASK) <= hooks.maxPrice;
+}
+
+function anyWithinPrice(deps: DispatchDeps, model: string, hooks: DispatchHooks, remote: readonly LiveWorker[]): boolean {
+  const ids = [...deps.registry.serving(model).map((s) => s.info.worker_id), ...remote.map((w) => w.info.worker_id)];
+  return ids.some((id) => withinPrice(deps, id, model, hooks));
+}
+
+function servesModel(registry: SessionRegistry, model: string): boolean {
+  return registry.serving(model).length > 0;
+}
+
 
 function awaitResult(
   deps: DispatchDeps,
@@ -263,7 +357,7 @@ function awaitResult(
     const settle = (
       outcome: string,
       tokens: [number, number],
-      verdict: Pick<JobVerdict, "payable" | "reasons">,
+      verdict: Standing,
       answer: (receiptHash: string) => void,
       ttftMs?: number,
     ) => {
@@ -283,10 +377,10 @@ function awaitResult(
         prompt_tokens: tokens[0],
         completion_tokens: tokens[1],
         latency_ms: deps.now() - started,
-        payable: verdict.payable && hooks.unpaidReason === undefined,
+        payable: verdict.payable,
         created_at: deps.now(),
       };
-      const reasons = [...verdict.reasons, ...(hooks.unpaidReason ? [hooks.unpaidReason] : [])];
+      const { reasons } = verdict;
       const receipt = status === "completed" && !hooks.spotCheck ? receiptFor(job, reasons, request.user) : undefined;
       if (!hooks.spotCheck) deps.events?.job({
         jobId,
@@ -310,10 +404,10 @@ function awaitResult(
       }
       recording.then(() => answer(receipt?.hash ?? ""), (error: unknown) => {
         deps.log?.warn(`job ${jobId} could not be recorded: ${logSafe(error instanceof Error ? error.message : String(error))}`);
-        reject(new HttpError(503, "not_recorded", "The job ended but could not be recorded; it is not billed. Try again."));
+        reject(new DispatchError("not_recorded", "The job ended but could not be recorded; it is not billed. Try again."));
       });
     };
-    const failed = (reason: string) => ({ payable: false, reasons: [reason] });
+    const failed = (reason: string): Standing => judgeFailedJob(reason, hooks.unpaidReason);
 
     /** The first sign of work: from now on the client is this worker's. */
     const firstToken = () => {
@@ -326,13 +420,13 @@ function awaitResult(
     // The client went away: the job is cancelled on the worker and still gets its ledger line.
     const onAbort = () => {
       target.cancel(jobId, "client_gone");
-      settle("client_closed", [0, 0], failed("client_gone"), () => reject(new HttpError(499, "client_closed")));
+      settle("client_closed", [0, 0], failed("client_gone"), () => reject(new DispatchError("client_gone", "The client went away; the job was cancelled.")));
     };
     const timer = setTimeout(() => {
       target.cancel(jobId, "timeout");
       penalise("timeout");
       settle("worker_timeout", [0, 0], failed("timeout"), () =>
-        reject(new HttpError(504, "worker_timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`)),
+        reject(new DispatchError("timeout", `The worker did not finish within ${deps.jobTimeoutMs} ms.`)),
       );
     }, deps.jobTimeoutMs);
     // No token in time: cancelled on this worker, and the caller tries another.
@@ -348,7 +442,7 @@ function awaitResult(
       if (settled) return;
       target.cancel(jobId, reason);
       penalise(reason);
-      settle(reason, [0, 0], failed(reason), () => reject(new HttpError(502, "worker_failed", message, { worker_error: reason })));
+      settle(reason, [0, 0], failed(reason), () => reject(new DispatchError("worker_failed", message, { worker_error: reason })));
     };
     const overCap = () => abort("text_over_cap", `The worker sent more than ${textCap} bytes of text for this job.`);
 
@@ -380,12 +474,13 @@ function awaitResult(
           usage: done.usage,
           elapsedMs: deps.now() - started,
           unverified: target.unverified(),
+          unpaidReason: hooks.unpaidReason,
         });
         const misconduct = verdict.reasons.filter((reason) => MISCONDUCT_REASONS.has(reason));
         if (misconduct.length > 0) penalise(misconduct.join(","));
         else target.completed();
         if (verdict.reasons.includes("stream_mismatch")) {
-          settle("stream_mismatch", [0, 0], verdict, () => reject(new HttpError(502, "worker_failed", "The worker's answer did not match what it streamed.")));
+          settle("stream_mismatch", [0, 0], verdict, () => reject(new DispatchError("worker_failed", "The worker's answer did not match what it streamed.")));
           return;
         }
         // The ledger and the client get the usage held to its bounds, never a claim above them.
@@ -403,7 +498,9 @@ function awaitResult(
         const shown = publicFailure(fail.code);
         deps.log?.warn(`job ${jobId} failed on worker ${info.worker_id}: ${logSafe(fail.code)}: ${logSafe(fail.message)}`);
         penalise("worker_failed");
-        settle("worker_failed", [0, 0], failed("worker_failed"), () => reject(new HttpError(502, "worker_failed", shown.message, { worker_error: shown.code })));
+        const answer = new DispatchError("worker_failed", shown.message, { worker_error: shown.code });
+        // Before its first token the client has seen nothing: the job may move to another worker.
+        settle("worker_failed", [0, 0], failed("worker_failed"), () => reject(accepted ? answer : new FailedBeforeFirstToken(answer)));
       },
     });
     // A client gone while the offer was out: the worker has the job, so cancel it at once.

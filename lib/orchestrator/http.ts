@@ -1,9 +1,14 @@
 /**
- * A small router over web-standard Request/Response (served by Bun.serve), with JSON helpers.
- * Every body is parsed once, here, against a valibot schema; a handler receives typed values or
- * the caller gets a 400 with a stable code.
+ * The orchestrator's HTTP layer on Hono: its router, body limit, timing-safe bearer auth and
+ * SSE helper, with the API's JSON error body. Every body is parsed once, here, against a
+ * valibot schema; a handler receives typed values or the caller gets a 400 with a stable code.
  */
+import type { Server } from "bun";
+import type { Context, MiddlewareHandler } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
+import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
+import { BasisError } from "../core/errors.ts";
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "../core/json-depth.ts";
 import { constantTimeEqual } from "../core/token.ts";
 
@@ -22,58 +27,36 @@ export class HttpError extends Error {
   }
 }
 
+/** What a route handler sees: the raw request, the decoded path parameters, the URL. */
 export interface RouteContext {
   request: Request;
   params: Record<string, string>;
   url: URL;
+  /** Hono's context, for its helpers (streaming). */
+  hono: Context<{ Bindings: { server: Server<unknown> } }>;
 }
 
 export type Handler = (ctx: RouteContext) => Promise<Response> | Response;
 
-interface Route {
-  method: string;
-  parts: string[];
-  handler: Handler;
-}
-
-export class Router {
-  private readonly routes: Route[] = [];
-
-  on(method: string, path: string, handler: Handler): this {
-    this.routes.push({ method, parts: path.split("/").filter(Boolean), handler });
-    return this;
-  }
-
-  /** Static segments win over parameters, so `/api/workers/market` beats `/api/workers/:id`. */
-  match(method: string, pathname: string): { handler: Handler; params: Record<string, string> } | "method" | undefined {
-    const segments = pathname.split("/").filter(Boolean);
-    let best: { handler: Handler; params: Record<string, string>; score: number } | undefined;
-    let pathMatched = false;
-    for (const route of this.routes) {
-      if (route.parts.length !== segments.length) continue;
-      const params: Record<string, string> = {};
-      let score = 0;
-      const ok = route.parts.every((part, i) => {
-        const segment = segments[i] as string;
-        if (part.startsWith(":")) {
-          try {
-            params[part.slice(1)] = decodeURIComponent(segment);
-          } catch {
-            return false;
-          }
-          return true;
-        }
-        score++;
-        return part === segment;
-      });
-      if (!ok) continue;
-      pathMatched = true;
-      if (route.method !== method) continue;
-      if (!best || score > best.score) best = { handler: route.handler, params, score };
-    }
-    if (best) return best;
-    return pathMatched ? "method" : undefined;
-  }
+/**
+ * A route handler as a Hono handler; the URL is parsed only when a handler reads it. With
+ * `holdOpen`, the connection's idle timeout is lifted for this request (Bun.serve's
+ * `server.timeout`), for routes that wait on a worker: the job's own timeout governs them.
+ */
+export function route(handler: Handler, options: { holdOpen?: boolean } = {}) {
+  return (c: Context<{ Bindings: { server: Server<unknown> } }>): Promise<Response> | Response => {
+    if (options.holdOpen) c.env.server.timeout(c.req.raw, 0);
+    let url: URL | undefined;
+    return handler({
+      request: c.req.raw,
+      params: c.req.param() as Record<string, string>,
+      get url() {
+        url ??= new URL(c.req.url);
+        return url;
+      },
+      hono: c,
+    });
+  };
 }
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
@@ -81,6 +64,20 @@ export function json(status: number, body: unknown, headers: Record<string, stri
     status,
     headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers },
   });
+}
+
+/**
+ * A route's answer, typed by its schema in the API contract (lib/core/api-contract.ts): tsc
+ * refuses a body that does not fit, and tests/orchestrator/routes/contract.test.ts parses
+ * every route's real answer with the same schema.
+ */
+export function answer<const S extends v.GenericSchema>(
+  _schema: S,
+  status: number,
+  body: v.InferInput<S>,
+  headers: Record<string, string> = {},
+): Response {
+  return json(status, body, headers);
 }
 
 export function errorResponse(error: HttpError): Response {
@@ -106,31 +103,53 @@ export function openAIErrorResponse(error: HttpError): Response {
   return json(error.status, { error: { message, type, param, code: error.code, ...more } }, error.headers);
 }
 
-function tooLarge(): HttpError {
-  return new HttpError(413, "body_too_large", "The request body is over 1 MiB.");
+/** Hono's body limit: a declared length over 1 MiB is refused unread, a chunked body as it crosses. */
+export const limitBody: MiddlewareHandler = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    throw new HttpError(413, "body_too_large", "The request body is over 1 MiB.");
+  },
+});
+
+/** Characters a Bearer token may carry (RFC 6750 b64token); Hono's bearer auth reads no others. */
+const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+
+/** A secret that could never arrive as a Bearer token is refused at start, by name, never quoted. */
+export function checkBearerSecret(name: string, secret: string | undefined): void {
+  if (secret !== undefined && !BEARER_TOKEN.test(secret)) {
+    throw new BasisError("secret_malformed", `${name} must be letters, digits and . _ ~ + / - (a Bearer token), optionally ending in =.`, {
+      exitCode: 2,
+      hint: "Generate one with: openssl rand -base64 32",
+    });
+  }
 }
 
-export async function readBody(request: Request): Promise<string> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && /^\d+$/.test(declared)) {
-    // The server holds the body to its declared length, so a declared size is a true bound.
-    if (Number(declared) > MAX_BODY_BYTES) throw tooLarge();
-    return await request.text();
-  }
-  if (request.body === null) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of request.body) {
-    size += chunk.byteLength;
-    if (size > MAX_BODY_BYTES) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+/**
+ * Hono's bearer auth, compared in constant time (lib/core/token.ts: no early exit, length
+ * folded in; synchronous, where Hono's own compare hashes both sides with async SHA-256 on
+ * every request). A missing, malformed or wrong token is the same 401 `unauthorized`, so a
+ * caller learns nothing about which it was; the app's error handler gives it the route's shape
+ * (OpenAI's on /v1). Without a secret the route is open.
+ */
+export function requireBearer(secret: string | undefined): MiddlewareHandler {
+  if (!secret) return (_c, next) => next();
+  const unauthorized = (): never => {
+    throw new HttpError(401, "unauthorized", "A valid Authorization: Bearer token is required.", {}, { "www-authenticate": 'Bearer realm=""' });
+  };
+  return bearerAuth({
+    verifyToken: (token) => constantTimeEqual(token, secret),
+    noAuthenticationHeader: { message: unauthorized },
+    invalidAuthenticationHeader: { message: unauthorized },
+    invalidToken: { message: unauthorized },
+  });
 }
 
-/** The body as parsed JSON, or a 400 `invalid_json` (`body_too_deep` past the nesting bound). */
+/**
+ * The body as parsed JSON, or a 400 `invalid_json` (`body_too_deep` past the nesting bound).
+ * Read after `limitBody`.
+ */
 export async function readJsonValue(request: Request): Promise<unknown> {
-  const text = await readBody(request);
+  const text = await request.text();
   // Checked in one linear pass before anything parses or walks the value.
   if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
     throw new HttpError(400, "body_too_deep", `The body nests deeper than ${MAX_JSON_DEPTH} levels.`);
@@ -154,15 +173,10 @@ export async function readJson<const S extends v.GenericSchema>(request: Request
   return result.output;
 }
 
-/** When `secret` is set, the request must carry it as a Bearer token, else 401 `unauthorized`. */
-export function requireBearer(request: Request, secret: string | undefined): void {
-  if (!secret) return;
-  const token = bearerToken(request);
-  if (!token || !constantTimeEqual(token, secret)) throw new HttpError(401, "unauthorized", "A valid Authorization: Bearer token is required.");
-}
-
-export function bearerToken(request: Request): string | undefined {
-  const header = request.headers.get("authorization") ?? "";
-  const match = /^Bearer\s+(.+)$/i.exec(header);
-  return match?.[1]?.trim();
+/** Internal routes: off (403) without INTERNAL_API_SECRET, else behind its Bearer check. */
+export function requireInternalSecret(secret: string | undefined): MiddlewareHandler {
+  if (secret) return requireBearer(secret);
+  return () => {
+    throw new HttpError(403, "internal_api_disabled", "The internal API is off: INTERNAL_API_SECRET is not set on this server.");
+  };
 }

@@ -41,8 +41,18 @@ export class GatewayMetrics {
   readonly #duration;
   readonly #usage;
 
-  constructor(workersOnline: () => number, workersAvailable: () => number) {
+  constructor(workersOnline: () => number, workersAvailable: () => number, queueDepths: () => [string, number][] = () => []) {
     const registers = [this.registry];
+    new Gauge({
+      name: "basis_queue_waiting",
+      help: "Requests waiting for a free worker, by model.",
+      labelNames: ["model"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [model, waiting] of queueDepths()) this.set({ model }, waiting);
+      },
+    });
     new Gauge({ name: "basis_workers_online", help: "Workers connected by socket.", registers, collect() { this.set(workersOnline()); } });
     new Gauge({ name: "basis_workers_available", help: "Connected workers that take jobs (backend up, not draining).", registers, collect() { this.set(workersAvailable()); } });
     this.#jobs = new Counter({ name: "basis_jobs_total", help: "Jobs by model and outcome.", labelNames: ["model", "outcome"], registers });

@@ -95,6 +95,8 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE FUNCTION receipts_immutable() RETURNS trigger LANGUAGE plpgsql AS
      $$ BEGIN RAISE EXCEPTION 'receipts are immutable'; END $$;
    CREATE TRIGGER receipts_no_update BEFORE UPDATE OR DELETE ON receipts FOR EACH ROW EXECUTE FUNCTION receipts_immutable();`,
+  // 4: the network's verification job is no longer called a canary (that is the local self-test).
+  `ALTER TABLE workers RENAME COLUMN canary_passed_at TO verified_at;`,
 ];
 
 /** Any constant: the advisory lock that serializes migrations across instances. */
@@ -115,7 +117,7 @@ function toWorker(row: Row): WorkerRecord {
     last_seen_at: numOrNull(row.last_seen_at),
     last_heartbeat_at: numOrNull(row.last_heartbeat_at),
     jobs_completed: num(row.jobs_completed),
-    canary_passed_at: numOrNull(row.canary_passed_at),
+    verified_at: numOrNull(row.verified_at),
   };
 }
 
@@ -345,8 +347,8 @@ export class PostgresStore implements Store {
     return (rows as Row[]).map(toOffer);
   }
 
-  async recordCanary(workerId: string, passed: boolean, at: number): Promise<void> {
-    await this.sql`UPDATE workers SET canary_passed_at = ${passed ? at : null} WHERE worker_id = ${workerId}`;
+  async recordVerification(workerId: string, passed: boolean, at: number): Promise<void> {
+    await this.sql`UPDATE workers SET verified_at = ${passed ? at : null} WHERE worker_id = ${workerId}`;
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 /** Receipts of finished jobs: built when a job completes, served by `GET /api/receipts/:hash`. */
+import type { AnswerOf, ReceiptAnswerSchema } from "../core/api-contract.ts";
 import { buildReceiptCore, hashReceipt } from "../core/receipt.ts";
 import { canonicalJson } from "../core/canonical-json.ts";
 import { rewardForJob } from "../core/rewards.ts";
@@ -22,7 +23,7 @@ export function receiptFor(job: JobRecord, reasons: readonly string[], userId: s
   return { hash: hashReceipt(core), job_id: job.job_id, core: canonicalJson(core), created_at: job.created_at };
 }
 
-export function receiptView(receipt: ReceiptRecord, reward: RewardEntry | undefined) {
+export function receiptView(receipt: ReceiptRecord, reward: RewardEntry | undefined): AnswerOf<typeof ReceiptAnswerSchema> {
   return {
     hash: receipt.hash,
     receipt: JSON.parse(receipt.core) as Record<string, unknown>,

@@ -1,4 +1,5 @@
 /** A routed job's ledger line, and the ledger as `GET /api/workers/:id/rewards` serves it. */
+import type { AnswerOf, RewardsSchema } from "../core/api-contract.ts";
 import { rewardForJob, WORKER_SHARE_BPS, NETWORK_DEFAULT_PRICE } from "../core/rewards.ts";
 import type { JobRecord, RewardEntry, Store, WorkerRecord } from "./store.ts";
 
@@ -26,7 +27,7 @@ export function ledgerEntryFor(job: JobRecord, reasons: readonly string[]): Rewa
   };
 }
 
-export async function rewardsView(store: Store, worker: WorkerRecord, limit: number) {
+export async function rewardsView(store: Store, worker: WorkerRecord, limit: number): Promise<AnswerOf<typeof RewardsSchema>> {
   const [totals, entriesTotal, entries] = await Promise.all([
     store.sumRewards(worker.worker_id),
     store.countRewardEntries(worker.worker_id),

@@ -38,6 +38,7 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
     jobTimeoutMs: env.BASIS_JOB_TIMEOUT_MS,
     heartbeatWindowMs: env.BASIS_HEARTBEAT_WINDOW_MS,
     metricsToken: env.BASIS_METRICS_TOKEN,
+    queue: { maxPerModel: env.BASIS_QUEUE_MAX, timeoutMs: env.BASIS_QUEUE_TIMEOUT_MS },
     firstTokenTimeoutMs: env.BASIS_FIRST_TOKEN_TIMEOUT_MS,
     spotCheckIntervalMs: env.BASIS_SPOT_CHECK_INTERVAL_MS,
   }).catch((cause: NodeJS.ErrnoException & { errno?: string }) => {

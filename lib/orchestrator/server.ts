@@ -4,15 +4,20 @@
  */
 import type { ConsolaInstance } from "consola";
 import { Server as Engine } from "@socket.io/bun-engine";
+import type { Server as BunServer } from "bun";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { Server } from "socket.io";
+import { API_PATHS as P, HealthSchema } from "../core/api-contract.ts";
 import { ORCHESTRATOR_ENV } from "../core/env-schema.ts";
 import { isDevMode, type TokenPolicy } from "../core/token.ts";
-import { DEFAULT_FIRST_TOKEN_TIMEOUT_MS, type DispatchDeps } from "./dispatch.ts";
+import { DEFAULT_FIRST_TOKEN_TIMEOUT_MS, type DispatchDeps, DispatchError } from "./dispatch.ts";
 import type { EventLimits } from "./event-limiter.ts";
-import { errorResponse, HttpError, json, openAIErrorResponse, Router } from "./http.ts";
-import { dispatchRoute } from "./routes/dispatch.ts";
+import { answer, checkBearerSecret, errorResponse, HttpError, limitBody, openAIErrorResponse, requireBearer, requireInternalSecret, route } from "./http.ts";
+import { honourIdempotencyKey, IdempotencyCache } from "./idempotency.ts";
+import { dispatchHttpError, dispatchRoute } from "./routes/dispatch.ts";
 import type { ApiDeps } from "./routes/_api.ts";
-import { canaryRoute } from "./routes/canary.ts";
+import { verificationRoute } from "./routes/verification.ts";
 import { marketRoute } from "./routes/market.ts";
 import { pricesRoute } from "./routes/prices.ts";
 import { onboardingRoute } from "./routes/onboarding.ts";
@@ -22,7 +27,10 @@ import { rewardsRoute } from "./routes/rewards.ts";
 import { getWorkerRoute } from "./routes/workers.ts";
 import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
 import { GatewayMetrics } from "./metrics.ts";
+import { DEFAULT_QUEUE, ModelQueues, type QueueSettings } from "./model-queue.ts";
+import { LatencyBook, PriceBook } from "./routing-state.ts";
 import { metricsRoute } from "./routes/metrics.ts";
+import { modelRoute, modelsRoute } from "./routes/models.ts";
 import { DEFAULT_TRUST, SessionRegistry, type TrustSettings } from "./sessions.ts";
 import type { Cluster } from "./cluster.ts";
 import { localFleet } from "./fleet.ts";
@@ -32,8 +40,7 @@ import { openSqliteStore } from "./sqlite-store.ts";
 import type { Store } from "./store.ts";
 import { attachWorkerGateway } from "./worker-gateway.ts";
 
-/** Routes that hold the request open while a worker runs a job. */
-const WORKER_BOUND = /^\/(v1\/dispatch|v1\/chat\/completions|api\/workers\/[^/]+\/canary)$/;
+type Bindings = { server: BunServer<unknown> };
 
 export interface OrchestratorOptions {
   host: string;
@@ -46,7 +53,7 @@ export interface OrchestratorOptions {
   databaseUrl?: string | undefined;
   /** Bearer secret for /v1/dispatch; none means open dispatch (dev). */
   dispatchSecret?: string | undefined;
-  /** Bearer secret for internal routes (the canary job); none turns them off (403). */
+  /** Bearer secret for internal routes (the verification job); none turns them off (403). */
   internalApiSecret?: string | undefined;
   policy: TokenPolicy;
   log: ConsolaInstance;
@@ -59,6 +66,10 @@ export interface OrchestratorOptions {
   eventLimits?: EventLimits;
   /** How long an HTTP heartbeat keeps a worker online (default 90 s). */
   heartbeatWindowMs?: number;
+  /** The per-model wait for a free worker (BASIS_QUEUE_MAX, BASIS_QUEUE_TIMEOUT_MS). */
+  queue?: QueueSettings;
+  /** The weighted pick's randomness; tests pass a seeded one. */
+  random?: () => number;
   /**
    * Mean interval between spot checks of each worker (docs/SPOT-CHECKS.md). Unset or 0: none;
    * `basis-canary serve` sets BASIS_SPOT_CHECK_INTERVAL_MS, default 10 minutes.
@@ -122,6 +133,9 @@ function trackEnd(body: ReadableStream<Uint8Array>, onEnd: () => void): Readable
 }
 
 export async function startOrchestrator(options: OrchestratorOptions): Promise<Orchestrator> {
+  checkBearerSecret("BASIS_ORCHESTRATOR_SECRET", options.dispatchSecret);
+  checkBearerSecret("INTERNAL_API_SECRET", options.internalApiSecret);
+  checkBearerSecret("BASIS_METRICS_TOKEN", options.metricsToken);
   const now = options.now ?? Date.now;
   const { log } = options;
   const store: Store = options.databaseUrl ? await openPostgresStore(options.databaseUrl) : openSqliteStore(options.dataDir);
@@ -139,12 +153,20 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     : undefined;
   const fleet = cluster?.fleet ?? localFleet(registry);
   const devMode = isDevMode(options.policy);
+  const queues = new ModelQueues(options.queue ?? DEFAULT_QUEUE);
   const metrics = new GatewayMetrics(
     () => registry.size,
     () => [...registry.all()].filter((s) => s.available && !s.draining).length,
+    () => queues.depths(),
   );
+  const latency = new LatencyBook();
+  const prices = new PriceBook(() => store.listLatestOffers(), now);
   const dispatchDeps: DispatchDeps = {
     registry,
+    queues,
+    latency,
+    prices,
+    ...(options.random ? { random: options.random } : {}),
     store,
     devMode,
     now,
@@ -157,6 +179,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       // One line per job: ids, counts and times only, never a prompt, an answer or a secret.
       job(event) {
         metrics.job(event);
+        if (event.outcome === "completed") latency.observe(event.workerId, event.ttftMs, event.durationMs, event.outputTokens);
         log.info("job", {
           job_id: event.jobId,
           model: event.model,
@@ -174,6 +197,9 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
         metrics.refused(reason);
         log.info("dispatch refused", { model, reason });
       },
+      queued(model) {
+        metrics.queued(model);
+      },
     },
   };
   const spotChecker = options.spotCheckIntervalMs ? new SpotChecker({ deps: dispatchDeps, intervalMs: options.spotCheckIntervalMs, log }) : undefined;
@@ -188,36 +214,78 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     url: () => listenUrl,
   };
 
-  const router = new Router()
-    .on("GET", "/healthz", () => json(200, { ok: true, workersOnline: registry.size, devMode }))
-    .on("POST", "/v1/dispatch", dispatchRoute(dispatchDeps, options.dispatchSecret))
-    // The same route under the OpenAI path, so stock OpenAI clients can call the network directly.
-    .on("POST", "/v1/chat/completions", dispatchRoute(dispatchDeps, options.dispatchSecret))
-    .on("POST", "/api/workers/register", registerRoute(api))
-    .on("POST", "/api/workers/heartbeat", heartbeatRoute(api))
-    .on("GET", "/api/workers/onboarding/status", onboardingRoute(api))
-    .on("GET", "/api/workers/market", marketRoute(api))
-    .on("POST", "/api/workers/prices", pricesRoute(api))
-    .on("POST", "/api/workers/:id/canary", canaryRoute(api, dispatchDeps, options.internalApiSecret))
-    .on("GET", "/api/workers/:id/rewards", rewardsRoute(api))
-    .on("GET", "/api/workers/:id", getWorkerRoute(api))
-    .on("GET", "/api/receipts/:hash", receiptRoute(store, options.dispatchSecret))
-    .on("GET", "/metrics", metricsRoute(metrics, options.metricsToken || options.dispatchSecret));
-
-  const handle = async (request: Request, url: URL): Promise<Response> => {
+  let stopping = false;
+  let inFlight = 0;
+  const idle = new Set<() => void>();
+  const done = () => {
+    inFlight--;
+    if (inFlight === 0) for (const resolve of idle) resolve();
+  };
+  /**
+   * Routes that run a job: refused with 503 `shutting_down` while this orchestrator stops, and
+   * counted in flight until their answer (a stream: until its body) ends, so a graceful stop
+   * waits for them.
+   */
+  const jobBound: MiddlewareHandler = async (c, next) => {
+    if (stopping) {
+      throw new HttpError(503, "shutting_down", "This orchestrator is shutting down; retry shortly.", {}, { "retry-after": SHUTDOWN_RETRY_AFTER_S });
+    }
+    inFlight++;
     try {
-      const match = router.match(request.method, url.pathname);
-      if (match === undefined) throw new HttpError(404, "not_found");
-      if (match === "method") throw new HttpError(405, "method_not_allowed");
-      return await match.handler({ request, params: match.params, url });
-    } catch (error) {
-      // Stock OpenAI clients read /v1/* errors; the Basis API keeps its flat shape.
-      const respond = url.pathname.startsWith("/v1/") ? openAIErrorResponse : errorResponse;
-      if (error instanceof HttpError) return respond(error);
-      log.error(`internal error on ${request.method} ${url.pathname}: ${error instanceof Error ? error.message : "unknown"}`);
-      return respond(new HttpError(500, "internal_error"));
+      await next();
+      const response = c.res;
+      // A stream is running until its body ends.
+      if (response.body && response.headers.get("content-type")?.startsWith("text/event-stream")) {
+        inFlight++;
+        c.res = new Response(trackEnd(response.body, done), { status: response.status, headers: response.headers });
+      }
+    } finally {
+      done();
     }
   };
+
+  const dispatchGate = requireBearer(options.dispatchSecret);
+  // Routes that hold the request open while a worker runs a job lift the idle timeout: the job's own timeout governs them.
+  const dispatch = route(dispatchRoute(dispatchDeps), { holdOpen: true });
+  // register, heartbeat and prices honour Idempotency-Key, so a client may retry them safely.
+  const once = honourIdempotencyKey(new IdempotencyCache(now));
+
+  // Hono's router; `strict: false` so a trailing slash reads as before. Static paths are
+  // registered before `:id`, so `/api/workers/market` is never read as a worker id.
+  const app = new Hono<{ Bindings: Bindings }>({ strict: false })
+    .get(P.healthz, () => answer(HealthSchema, 200, { ok: true, workersOnline: registry.size, devMode }))
+    .post(P.dispatch, jobBound, dispatchGate, limitBody, dispatch)
+    // The same route under the OpenAI path, so stock OpenAI clients can call the network directly.
+    .post(P.chatCompletions, jobBound, dispatchGate, limitBody, dispatch)
+    .post(P.register, limitBody, once, route(registerRoute(api)))
+    .post(P.heartbeat, limitBody, once, route(heartbeatRoute(api)))
+    .get(P.onboarding, route(onboardingRoute(api)))
+    .get(P.market, route(marketRoute(api)))
+    .post(P.prices, limitBody, once, route(pricesRoute(api)))
+    .post(P.verification, jobBound, requireInternalSecret(options.internalApiSecret), route(verificationRoute(api, dispatchDeps), { holdOpen: true }))
+    .get(P.rewards, route(rewardsRoute(api)))
+    .get(P.worker, route(getWorkerRoute(api)))
+    .get(P.models, dispatchGate, route(modelsRoute(fleet, now())))
+    .get(P.model, dispatchGate, route(modelRoute(fleet, now())))
+    .get(P.receipt, requireBearer(options.dispatchSecret), route(receiptRoute(store)))
+    .get(P.metrics, requireBearer(options.metricsToken || options.dispatchSecret), route(metricsRoute(metrics)));
+  // Stock OpenAI clients read /v1/* errors; the Basis API keeps its flat shape.
+  const respond = (c: Context, error: HttpError) => (c.req.path.startsWith("/v1/") ? openAIErrorResponse(error) : errorResponse(error));
+  // No route for this method: a 405 when the path is served under another method, else 404.
+  // Checked only here, so a matched route runs its own handlers and nothing else.
+  const methods = [...new Set(app.routes.map((r) => r.method))];
+  const router = app.router as { match(method: string, path: string): [unknown[], ...unknown[]] };
+  app.notFound((c) => {
+    const served = methods.some((method) => method !== c.req.method && router.match(method, c.req.path)[0].length > 0);
+    return respond(c, served ? new HttpError(405, "method_not_allowed") : new HttpError(404, "not_found"));
+  });
+  app.onError((error, c) => {
+    if (error instanceof HttpError) return respond(c, error);
+    if (error instanceof DispatchError) return respond(c, dispatchHttpError(error));
+    if (error instanceof HTTPException) return error.getResponse();
+    log.error(`internal error on ${c.req.method} ${c.req.path}: ${error instanceof Error ? error.message : "unknown"}`);
+    return respond(c, new HttpError(500, "internal_error"));
+  });
 
   const engine = new Engine({ path: "/socket.io/", maxHttpBufferSize: 2e6 });
   io.bind(engine);
@@ -232,64 +300,51 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       cluster?.onSession(session);
       spotChecker?.watch(session);
     },
+    onCapacity: (models) => queues.notify(models),
     ...(options.eventLimits ? { limits: options.eventLimits } : {}),
   });
 
   const { websocket } = engine.handler();
-  let stopping = false;
-  let inFlight = 0;
-  const idle = new Set<() => void>();
-  const jobBound = async (request: Request, url: URL): Promise<Response> => {
-    if (stopping) {
-      return openAIErrorResponse(
-        new HttpError(503, "shutting_down", "This orchestrator is shutting down; retry shortly.", {}, { "retry-after": SHUTDOWN_RETRY_AFTER_S }),
-      );
-    }
-    inFlight++;
-    try {
-      const response = await handle(request, url);
-      // A stream is running until its body ends.
-      if (response.body && response.headers.get("content-type")?.startsWith("text/event-stream")) {
-        inFlight++;
-        return new Response(trackEnd(response.body, done), { status: response.status, headers: response.headers });
-      }
-      return response;
-    } finally {
-      done();
-    }
-  };
-  const done = () => {
-    inFlight--;
-    if (inFlight === 0) for (const resolve of idle) resolve();
-  };
-
   const http = Bun.serve({
     // An empty --host means every interface; Bun alone would read it as localhost.
     hostname: options.host === "" ? "::" : options.host,
     port: options.port,
-    // Keep-alive connections idle up to 65 s (as before); routes that wait on a worker lift it below.
+    // Keep-alive connections idle up to 65 s (as before); routes that wait on a worker lift it.
     idleTimeout: 65,
     websocket,
     fetch(request, server) {
-      const url = new URL(request.url);
-      if (url.pathname.startsWith("/socket.io/")) return engine.handleRequest(request, server);
-      // A job may run for minutes without a byte on the wire; its own timeout governs it.
-      if (request.method === "POST" && WORKER_BOUND.test(url.pathname)) {
-        server.timeout(request, 0);
-        return jobBound(request, url);
-      }
-      return handle(request, url);
+      // Socket.io's engine takes its own path; everything else is the Hono app.
+      const pathStart = request.url.indexOf("/", request.url.indexOf("//") + 2);
+      if (request.url.startsWith("/socket.io/", pathStart)) return engine.handleRequest(request, server);
+      return app.fetch(request, { server });
     },
   });
   const port = http.port as number;
   const shownHost = options.host.includes(":") ? `[${options.host}]` : options.host;
   // A wildcard bind address is no address a worker could dial, so onboarding leaves it out.
   if (!["0.0.0.0", "::", ""].includes(options.host)) listenUrl = `http://${shownHost}:${port}`;
+  /** Resolves once no request is in flight, or after `ms`. */
+  function settled(ms: number): Promise<void> {
+    if (inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(finish, ms);
+      function finish() {
+        clearTimeout(timer);
+        idle.delete(finish);
+        resolve();
+      }
+      idle.add(finish);
+    });
+  }
+
   async function close(): Promise<void> {
     spotChecker?.close();
     // This instance's sockets only: through the cluster adapter a plain disconnectSockets would
     // end every worker's session on every instance.
     io.local.disconnectSockets(true);
+    // The jobs that disconnect cut answer once their failure is recorded: let those answers out
+    // before the connections close, so each client gets one answer, not a reset.
+    await settled(2_000);
     await new Promise<void>((resolve) => io.close(() => resolve()));
     await http.stop(true);
     await cluster?.close();
@@ -305,17 +360,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     metrics,
     async shutdown(graceMs) {
       stopping = true;
-      if (inFlight > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(finish, graceMs);
-          function finish() {
-            clearTimeout(timer);
-            idle.delete(finish);
-            resolve();
-          }
-          idle.add(finish);
-        });
-      }
+      await settled(graceMs);
       const unfinished = inFlight;
       await close();
       return { unfinished };

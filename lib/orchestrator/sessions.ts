@@ -170,6 +170,11 @@ export class SessionRegistry {
     return best;
   }
 
+  /** Every connected session that advertises the model, eligible now or not. */
+  serving(model: string): WorkerSession[] {
+    return [...(this.byModel.get(model) ?? [])];
+  }
+
   modelsOnline(): string[] {
     return [...this.byModel.entries()].filter(([, set]) => set.size > 0).map(([model]) => model);
   }

@@ -9,7 +9,7 @@
 import { ORCHESTRATOR_ENV } from "../core/env-schema.ts";
 import { composeSpotCheck, judgeSpotCheck } from "../core/spot-check.ts";
 import { type DispatchDeps, dispatchJob } from "./dispatch.ts";
-import { HttpError } from "./http.ts";
+import { DispatchError } from "./dispatch-error.ts";
 import { isEligible, recordSetback, type WorkerSession } from "./sessions.ts";
 
 export const DEFAULT_SPOT_CHECK_INTERVAL_MS = ORCHESTRATOR_ENV.BASIS_SPOT_CHECK_INTERVAL_MS.fallback;
@@ -83,8 +83,9 @@ export class SpotChecker {
       outcome = judgeSpotCheck(check, result.done.text);
     } catch (error) {
       // Taken by client jobs since: ask again shortly.
-      if (error instanceof HttpError && error.status === 503) return this.schedule(session, BUSY_RETRY_MS * (0.5 + this.random()));
-      outcome = error instanceof HttpError ? ((error.extra.worker_error as string | undefined) ?? error.code) : "internal_error";
+      const busy = error instanceof DispatchError && (error.reason === "worker_unavailable" || error.reason === "no_worker" || error.reason === "not_recorded");
+      if (busy) return this.schedule(session, BUSY_RETRY_MS * (0.5 + this.random()));
+      outcome = error instanceof DispatchError ? (error.details.worker_error ?? error.code) : "internal_error";
     }
     if (deps.registry.get(id) !== session) return;
     const passed = outcome === "passed";

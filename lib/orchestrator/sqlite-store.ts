@@ -85,6 +85,8 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE TRIGGER receipts_no_update BEFORE UPDATE ON receipts BEGIN SELECT RAISE(ABORT, 'receipts are immutable'); END;
    CREATE TRIGGER receipts_no_delete BEFORE DELETE ON receipts BEGIN SELECT RAISE(ABORT, 'receipts are immutable'); END;`,
+  // 5: the network's verification job is no longer called a canary (that is the local self-test).
+  `ALTER TABLE workers RENAME COLUMN canary_passed_at TO verified_at;`,
 ];
 
 interface WorkerRow {
@@ -96,7 +98,7 @@ interface WorkerRow {
   last_seen_at: number | null;
   last_heartbeat_at: number | null;
   jobs_completed: number;
-  canary_passed_at: number | null;
+  verified_at: number | null;
 }
 
 function toRecord(row: WorkerRow): WorkerRecord {
@@ -200,7 +202,7 @@ export class SqliteStore implements Store {
   private readonly selectLatestOffer;
   private readonly selectLatestOffers;
   private readonly selectNonce;
-  private readonly canary;
+  private readonly verification;
 
   constructor(
     readonly db: Database,
@@ -248,7 +250,7 @@ export class SqliteStore implements Store {
        ORDER BY o.worker_id`,
     );
     this.selectNonce = db.query<{ n: number }, [string, string]>("SELECT COUNT(*) AS n FROM offers WHERE worker_id = ? AND nonce = ?");
-    this.canary = db.query("UPDATE workers SET canary_passed_at = $at WHERE worker_id = $id");
+    this.verification = db.query("UPDATE workers SET verified_at = $at WHERE worker_id = $id");
   }
 
   private worker(workerId: string): WorkerRecord | undefined {
@@ -381,8 +383,8 @@ export class SqliteStore implements Store {
     return this.selectLatestOffers.all();
   }
 
-  async recordCanary(workerId: string, passed: boolean, at: number): Promise<void> {
-    this.canary.run({ id: workerId, at: passed ? at : null });
+  async recordVerification(workerId: string, passed: boolean, at: number): Promise<void> {
+    this.verification.run({ id: workerId, at: passed ? at : null });
   }
 
   async close(): Promise<void> {

@@ -16,8 +16,8 @@ export interface WorkerRecord {
   /** Last HTTP heartbeat only: presence keeps the two sources apart. */
   last_heartbeat_at: number | null;
   jobs_completed: number;
-  /** The last passed canary job; a failed one clears it (see docs/PRICES.md). */
-  canary_passed_at: number | null;
+  /** The last passed verification job; a failed one clears it (see docs/PRICES.md). */
+  verified_at: number | null;
 }
 
 export interface RegisterInput {
@@ -134,8 +134,8 @@ export interface Store {
   latestOffer(workerId: string): Promise<OfferRecord | undefined>;
   /** The latest offer of every worker that has one, by worker id. */
   listLatestOffers(): Promise<OfferRecord[]>;
-  /** A passed canary sets canary_passed_at; a failed one clears it. */
-  recordCanary(workerId: string, passed: boolean, at: number): Promise<void>;
+  /** A passed verification job sets verified_at; a failed one clears it. */
+  recordVerification(workerId: string, passed: boolean, at: number): Promise<void>;
   /** Writes what is queued, then closes. */
   close(): Promise<void>;
 }

@@ -20,6 +20,7 @@ import {
   REFUSALS,
   WorkerStatusSchema,
 } from "../core/protocol.ts";
+import { judgeStanding } from "../core/anti-cheat.ts";
 import { isDevMode, type TokenPolicy, verifyHandshakeProof } from "../core/token.ts";
 import { DEFAULT_EVENT_LIMITS, type EventLimits, EventLimiter } from "./event-limiter.ts";
 import { modelRoom, publicInfo, type SocketPresence, workerRoom } from "./fleet.ts";
@@ -41,6 +42,8 @@ export interface GatewayOptions {
   limits?: EventLimits;
   /** Called when a worker's session starts here (the cluster relay fails jobs it held elsewhere). */
   onSession?(session: WorkerSession): void;
+  /** A worker came online or changed its availability: requests queued for its models may go. */
+  onCapacity?(models: readonly string[]): void;
 }
 
 /**
@@ -90,7 +93,7 @@ export function failSessionJobs(session: WorkerSession, reason: string, message:
   for (const sink of [...session.jobs.values()]) sink.abort(reason, message);
 }
 
-export function attachWorkerGateway({ io, registry, store, policy, log, now, limits = DEFAULT_EVENT_LIMITS, onSession }: GatewayOptions): void {
+export function attachWorkerGateway({ io, registry, store, policy, log, now, limits = DEFAULT_EVENT_LIMITS, onSession, onCapacity }: GatewayOptions): void {
   const devMode = isDevMode(policy);
   // Socket activity is best effort: a failed touch must not take a session down.
   const touch = (workerId: string) => {
@@ -148,9 +151,10 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
     socket.data = presenceData(session);
     socket.join(["workers", workerRoom(info.worker_id), ...info.models.map(modelRoom)]);
     onSession?.(session);
+    onCapacity?.(info.models);
     touch(info.worker_id);
     log.info(`worker ${info.worker_id} online (wallet ${info.worker_wallet}, ${info.runtime}, models ${info.models.join(",")}, capacity ${session.capacity} of ${info.concurrency})`);
-    socket.emit(EVENTS.welcome, { protocol: PROTOCOL_VERSION, worker_id: info.worker_id, dev_mode: devMode, payable: !devMode && info.runtime !== "echo" });
+    socket.emit(EVENTS.welcome, { protocol: PROTOCOL_VERSION, worker_id: info.worker_id, dev_mode: devMode, payable: judgeStanding({ runtime: info.runtime, devMode }).payable });
 
     const limiter = new EventLimiter(limits, now());
     let violations = 0;
@@ -175,11 +179,29 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
     };
 
     /** Every worker event goes through here: the budget, the schema, and one guard. */
+    /**
+     * Events that start or end a job this orchestrator assigned are outside the budget: there is
+     * one of each per job, so they cannot flood, and a dropped job:done or job:fail would leave
+     * its client waiting for the job timeout. A fast honest worker (an echo job takes a
+     * millisecond) sends them faster than any per-job rate allows.
+     */
+    const startedSeen = new Set<string>();
+    const outsideBudget = (event: string, payload: unknown): boolean => {
+      if (event !== EVENTS.started && event !== EVENTS.done && event !== EVENTS.fail) return false;
+      const jobId = namedJob(payload);
+      if (jobId === undefined || !session.jobs.has(jobId)) return false;
+      if (event !== EVENTS.started) return true;
+      if (startedSeen.has(jobId)) return false;
+      if (startedSeen.size >= 2 * info.concurrency) for (const id of startedSeen) if (!session.jobs.has(id)) startedSeen.delete(id);
+      startedSeen.add(jobId);
+      return true;
+    };
+
     const on = <const S extends v.GenericSchema>(event: string, schema: S, handle: (payload: v.InferOutput<S>) => void) => {
       socket.on(event, (payload: unknown) => {
         if (ended) return;
         try {
-          const admission = limiter.admit(now(), session.jobs.size);
+          const admission = outsideBudget(event, payload) ? "ok" : limiter.admit(now(), session.jobs.size);
           if (admission === "disconnect") return end("event_flood");
           if (admission === "throttled") {
             if (!throttledLogged) log.warn(`throttling worker ${info.worker_id}: events faster than its ${session.jobs.size} live job(s) explain`);
@@ -205,6 +227,7 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
     on(EVENTS.status, WorkerStatusSchema, (status) => {
       session.available = status.available;
       session.draining = status.draining;
+      onCapacity?.(info.models);
       const at = now();
       // One store write per interval, however often a worker reports.
       if (at - lastStatusWrite >= STATUS_WRITE_INTERVAL_MS) {

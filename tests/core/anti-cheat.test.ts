@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { judgeJob } from "../../lib/core/anti-cheat.ts";
+import { judgeFailedJob, judgeJob, judgeStanding } from "../../lib/core/anti-cheat.ts";
 
 const honest = {
   runtime: "ollama",
@@ -40,5 +40,21 @@ describe("judgeJob", () => {
     const verdict = judgeJob({ ...honest, usage: { prompt_tokens: 9e15, completion_tokens: 5_000_000 } });
     // 4 bytes of text + 8 allowance; 31 bytes of one message + 16 per message + 512 for the template.
     expect(verdict.usage).toEqual({ prompt_tokens: 31 + 16 + 512, completion_tokens: 12 });
+  });
+});
+
+describe("the one payable rule", () => {
+  test("a job the network runs for itself is judged as usual and never pays", () => {
+    expect(judgeJob({ ...honest, unpaidReason: "verification" })).toEqual({ payable: false, reasons: ["verification"], usage: honest.usage });
+  });
+  test("a worker's standing before any job: the simulator and a dev-mode orchestrator can never pay", () => {
+    expect(judgeStanding({ runtime: "ollama", devMode: false })).toEqual({ payable: true, reasons: [] });
+    expect(judgeStanding({ runtime: "echo", devMode: true })).toEqual({ payable: false, reasons: ["simulator", "dev_mode"] });
+    // A finished job never pays where the standing does not.
+    expect(judgeJob({ ...honest, runtime: "echo" }).reasons).toEqual(judgeStanding({ runtime: "echo", devMode: false }).reasons);
+  });
+  test("a job that did not finish pays nothing, and says why", () => {
+    expect(judgeFailedJob("timeout")).toEqual({ payable: false, reasons: ["timeout"] });
+    expect(judgeFailedJob("worker_failed", "verification")).toEqual({ payable: false, reasons: ["worker_failed", "verification"] });
   });
 });

@@ -5,6 +5,7 @@ import { BasisError } from "../../lib/core/errors.ts";
 import type { InferenceRequest } from "../../lib/core/protocol.ts";
 import { resolveWorkerToken, type TokenPolicy } from "../../lib/core/token.ts";
 import { readWorkerConfig } from "../../lib/core/worker-config.ts";
+import type { QueueSettings } from "../../lib/orchestrator/model-queue.ts";
 import { type Orchestrator, startOrchestrator } from "../../lib/orchestrator/server.ts";
 import { DEFAULT_TRUST, type TrustSettings } from "../../lib/orchestrator/sessions.ts";
 import { EchoRuntime } from "../../lib/worker/runtimes/echo.ts";
@@ -33,6 +34,8 @@ export async function startTestOrchestrator(
     internalApiSecret?: string;
     now?: () => number;
     log?: ConsolaInstance;
+    queue?: QueueSettings;
+    random?: () => number;
   } = {},
 ): Promise<Orchestrator> {
   return startOrchestrator({ host: "127.0.0.1", port: 0, log: quietLog, policy: options.policy ?? {}, trust: NO_COOLDOWN, ...options });

@@ -23,7 +23,8 @@ const INTERNAL = "internal-test-secret";
 
 async function pair(jobTimeoutMs = 5_000): Promise<{ a: Orchestrator; b: Orchestrator; url: string }> {
   const url = await freshDatabase("cluster");
-  const options = { databaseUrl: url, jobTimeoutMs, internalApiSecret: INTERNAL };
+  // A request that finds every worker busy waits briefly, then gets 429.
+  const options = { databaseUrl: url, jobTimeoutMs, internalApiSecret: INTERNAL, queue: { maxPerModel: 16, timeoutMs: 300 } };
   const [a, b] = await Promise.all([startTestOrchestrator(options), startTestOrchestrator(options)]);
   started.push(a, b);
   // Each instance must see the other before a job can cross.
@@ -91,9 +92,10 @@ describe("two orchestrators on one PostgreSQL", () => {
     const pending = dispatch(b, { model: "basis-default", messages });
     await waitUntil("the job to start on the worker", () => runtime.started === 1);
     for (const orchestrator of [a, b]) expect(await workerView(orchestrator)).toMatchObject({ online: true, activeJobs: 1 });
-    // Full: a second job finds no worker on either instance.
+    // Full: a second job finds no free worker on either instance, waits, and is turned away.
     const refused = await dispatch(a, { model: "basis-default", messages });
-    expect(refused.status).toBe(503);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("1");
     runtime.release?.();
     expect((await pending).status).toBe(200);
     await waitUntil("the slot to free", async () => (await workerView(b)).activeJobs === 0);
@@ -148,10 +150,10 @@ describe("two orchestrators on one PostgreSQL", () => {
     expect(rows.map((row) => row.job_status)).toEqual(["failed"]);
   });
 
-  test("B runs the canary on a worker connected to A and records the verdict in the shared store", async () => {
+  test("B runs the verification job on a worker connected to A and records the verdict in the shared store", async () => {
     const { a, b } = await pair();
     await workerOn(a);
-    const res = await fetch(`${b.url}/api/workers/test-worker/canary`, { method: "POST", headers: { authorization: `Bearer ${INTERNAL}` } });
+    const res = await fetch(`${b.url}/api/workers/test-worker/verification`, { method: "POST", headers: { authorization: `Bearer ${INTERNAL}` } });
     expect(res.status).toBe(200);
     // The echo simulator never passes; what matters is that the job crossed and was judged.
     expect(await res.json()).toMatchObject({ worker_id: "test-worker", model: "basis-default", passed: false, reasons: expect.arrayContaining(["simulator"]) });
@@ -159,9 +161,9 @@ describe("two orchestrators on one PostgreSQL", () => {
     expect(rewards.entries).toHaveLength(1);
   });
 
-  test("with no worker on any instance, a dispatch is a 503", async () => {
+  test("with no worker on any instance, a dispatch is a 404 model_not_found", async () => {
     const { b } = await pair();
     const res = await dispatch(b, { model: "basis-default", messages });
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(404);
   });
 });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { buildManifest } from "../../lib/core/manifest.ts";
 import { signManifest } from "../../lib/core/manifest-signature.ts";
-import { CANARY_VALID_MS, describeOffer, judgeOfferState, newOfferId, type OfferState } from "../../lib/orchestrator/offers.ts";
+import { VERIFICATION_VALID_MS, describeOffer, judgeOfferState, newOfferId, type OfferState } from "../../lib/orchestrator/offers.ts";
 import type { Orchestrator } from "../../lib/orchestrator/server.ts";
 import type { OfferRecord } from "../../lib/orchestrator/store.ts";
 import { DEFAULT_MODEL_OFFER, throwawayKey } from "../helpers/prices.ts";
@@ -17,15 +17,15 @@ const PRICES = {
 };
 
 describe("judgeOfferState", () => {
-  const CASES: [string, { validUntil: number; online: boolean; canaryPassedAt: number | null }, OfferState][] = [
-    ["an online worker with no canary is self_reported", { validUntil: NOW + DAY, online: true, canaryPassedAt: null }, "self_reported"],
-    ["a canary passed an hour ago makes it verified", { validUntil: NOW + DAY, online: true, canaryPassedAt: NOW - 3_600_000 }, "verified"],
-    ["a canary exactly 24 h old still counts", { validUntil: NOW + DAY, online: true, canaryPassedAt: NOW - CANARY_VALID_MS }, "verified"],
-    ["a canary older than 24 h no longer counts", { validUntil: NOW + DAY, online: true, canaryPassedAt: NOW - CANARY_VALID_MS - 1 }, "self_reported"],
-    ["a canary time in the future does not count", { validUntil: NOW + DAY, online: true, canaryPassedAt: NOW + 1 }, "self_reported"],
-    ["an offline worker is stale even when verified", { validUntil: NOW + DAY, online: false, canaryPassedAt: NOW }, "stale"],
-    ["valid_until itself is expired", { validUntil: NOW, online: true, canaryPassedAt: NOW }, "expired"],
-    ["expiry wins over stale", { validUntil: NOW - 1, online: false, canaryPassedAt: null }, "expired"],
+  const CASES: [string, { validUntil: number; online: boolean; verifiedAt: number | null }, OfferState][] = [
+    ["an online worker with no verification is self_reported", { validUntil: NOW + DAY, online: true, verifiedAt: null }, "self_reported"],
+    ["a verification passed an hour ago makes it verified", { validUntil: NOW + DAY, online: true, verifiedAt: NOW - 3_600_000 }, "verified"],
+    ["a verification exactly 24 h old still counts", { validUntil: NOW + DAY, online: true, verifiedAt: NOW - VERIFICATION_VALID_MS }, "verified"],
+    ["a verification older than 24 h no longer counts", { validUntil: NOW + DAY, online: true, verifiedAt: NOW - VERIFICATION_VALID_MS - 1 }, "self_reported"],
+    ["a verification time in the future does not count", { validUntil: NOW + DAY, online: true, verifiedAt: NOW + 1 }, "self_reported"],
+    ["an offline worker is stale even when verified", { validUntil: NOW + DAY, online: false, verifiedAt: NOW }, "stale"],
+    ["valid_until itself is expired", { validUntil: NOW, online: true, verifiedAt: NOW }, "expired"],
+    ["expiry wins over stale", { validUntil: NOW - 1, online: false, verifiedAt: null }, "expired"],
   ];
   for (const [behaviour, evidence, state] of CASES) {
     test(behaviour, () => {
@@ -63,7 +63,7 @@ describe("describeOffer", () => {
     expect(view.models[0]?.output_credits_per_1m).toBe("1840000000");
     expect(view.selfReportedHardware).toEqual(PRICES.hardware);
     expect(view.manifest.signature).toBe(manifest.signature);
-    expect(view.canaryPassedAt).toBe(new Date(NOW).toISOString());
+    expect(view.verifiedAt).toBe(new Date(NOW).toISOString());
   });
 });
 

@@ -60,6 +60,9 @@ describe("spot checks", () => {
     const good = await ask("honest-gpu");
     expect(good.status).toBe(200);
     expect(good.payable).toBe("true");
+    const view = async (id: string) => ((await (await fetch(`${orchestrator!.url}/api/workers/${id}`)).json()) as { worker: { unverified: boolean } }).worker;
+    expect((await view("salad-gpu")).unverified).toBe(true);
+    expect((await view("honest-gpu")).unverified).toBe(false);
     const bad = await ask("salad-gpu");
     expect(bad.status).toBe(200);
     expect(bad.payable).toBe("false");

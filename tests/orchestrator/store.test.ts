@@ -195,7 +195,7 @@ describe.each(DRIVERS)("Store on %s", (_driver, open) => {
   test("registers a worker once; the same id under another wallet is refused, the same wallet updates", async () => {
     expect(await store.getWorker("gpu-1")).toEqual({
       worker_id: "gpu-1", worker_wallet: WALLET, runtime: "echo", models: ["m"], registered_at: 1,
-      last_seen_at: null, last_heartbeat_at: null, jobs_completed: 0, canary_passed_at: null,
+      last_seen_at: null, last_heartbeat_at: null, jobs_completed: 0, verified_at: null,
     });
     const conflict = await store.registerWorker({ worker_id: "gpu-1", worker_wallet: OTHER_WALLET, runtime: "ollama", models: ["x"], at: 2 });
     expect(conflict).toMatchObject({ ok: false, reason: "wallet_conflict", worker: { worker_wallet: WALLET } });
@@ -308,11 +308,11 @@ describe.each(DRIVERS)("Store on %s", (_driver, open) => {
     expect((await store.latestOffer("gpu-1"))?.price_version).toBe(Math.max(...versions));
   });
 
-  test("a passed canary sets canary_passed_at; a failed one clears it", async () => {
-    await store.recordCanary("gpu-1", true, 500);
-    expect((await store.getWorker("gpu-1"))?.canary_passed_at).toBe(500);
-    await store.recordCanary("gpu-1", false, 600);
-    expect((await store.getWorker("gpu-1"))?.canary_passed_at).toBeNull();
+  test("a passed verification job sets verified_at; a failed one clears it", async () => {
+    await store.recordVerification("gpu-1", true, 500);
+    expect((await store.getWorker("gpu-1"))?.verified_at).toBe(500);
+    await store.recordVerification("gpu-1", false, 600);
+    expect((await store.getWorker("gpu-1"))?.verified_at).toBeNull();
   });
 
   test("close writes what is queued", async () => {

@@ -70,24 +70,29 @@ describe("Worker with the echo runtime", () => {
     expect(usage).toEqual({ prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 });
   });
 
-  test("answers 503 for a model no worker advertises", async () => {
+  test("answers 404 model_not_found for a model no worker advertises", async () => {
     await online();
     const res = await dispatch(orchestrator!, { model: "basis-large", messages });
-    expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ error: { message: "No idle online worker serves basis-large.", type: "server_error", param: null, code: "no_worker_available" } });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: { message: "No online worker serves the model basis-large.", type: "not_found_error", param: "model", code: "model_not_found" } });
   });
 });
 
 describe("Worker job control", () => {
-  test("takes jobs only up to its concurrency", async () => {
+  test("takes jobs only up to its concurrency; the next waits in the queue and runs when the slot frees", async () => {
     const runtime = new ScriptedRuntime("hold");
     await online({}, runtime);
     const first = dispatch(orchestrator!, { model: "basis-default", messages });
     await waitUntil("first job running", () => runtime.started === 1);
-    const second = await dispatch(orchestrator!, { model: "basis-default", messages });
-    expect(second.status).toBe(503);
+    const second = dispatch(orchestrator!, { model: "basis-default", messages });
+    const queued = async () => (await orchestrator!.metrics.registry.getSingleMetric("basis_dispatches_queued_total")?.get())?.values[0]?.value ?? 0;
+    await waitUntil("second queued", async () => (await queued()) >= 1);
+    expect(runtime.started).toBe(1);
     runtime.release?.();
     expect((await first).status).toBe(200);
+    await waitUntil("second job running", () => runtime.started === 2);
+    runtime.release?.();
+    expect((await second).status).toBe(200);
   });
 
   test("a failing backend becomes a failed job with a fixed message, never a partial answer; the detail goes to the log", async () => {

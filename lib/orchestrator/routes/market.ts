@@ -3,7 +3,8 @@
  * state, and the network default ask. With no offers the list is empty, never an invented worker.
  */
 import { NETWORK_DEFAULT_ASK, PRICE_RAILS } from "../../core/price-rails.ts";
-import { type Handler, json } from "../http.ts";
+import { MarketSchema } from "../../core/api-contract.ts";
+import { answer, type Handler } from "../http.ts";
 import { describeOffer, judgeOfferState } from "../offers.ts";
 import type { ApiDeps } from "./_api.ts";
 import { presenceOf } from "./workers.ts";
@@ -17,14 +18,14 @@ export async function listMarketOffers(deps: ApiDeps) {
     const worker = byId.get(offer.worker_id);
     if (!worker) return [];
     const online = presenceOf(deps, worker, liveById.get(worker.worker_id)).online;
-    const state = judgeOfferState({ validUntil: offer.valid_until, online, canaryPassedAt: worker.canary_passed_at, now });
-    return [describeOffer(offer, state, worker.canary_passed_at)];
+    const state = judgeOfferState({ validUntil: offer.valid_until, online, verifiedAt: worker.verified_at, now });
+    return [describeOffer(offer, state, worker.verified_at)];
   });
 }
 
 export function marketRoute(deps: ApiDeps): Handler {
   return async () => {
-    return json(200, {
+    return answer(MarketSchema, 200, {
       offers: await listMarketOffers(deps),
       networkDefault: { ...NETWORK_DEFAULT_ASK },
       rails: {
@@ -37,7 +38,7 @@ export function marketRoute(deps: ApiDeps): Handler {
       unit: "raw micro-credits per 1M tokens (1 whole credit = 1000000 raw)",
       states: {
         self_reported: "valid signature, within the rails, not expired; capability not proven",
-        verified: "also passed a Basis canary job in the last 24 hours (not proof of model identity)",
+        verified: "also passed the network's verification job in the last 24 hours (not proof of model identity)",
         stale: "the worker is not online",
         expired: "valid_until has passed",
       },

@@ -2,19 +2,14 @@
  * `GET /api/workers/onboarding/status[?worker_id=]`: where an operator stands, row by row, in
  * plain words. Routing here means this orchestrator only; settlement is gated (dry run).
  */
-import { WORKER_ID_PATTERN } from "../../core/worker-id.ts";
-import { type Handler, HttpError, json } from "../http.ts";
+import * as v from "valibot";
+import { type AnswerOf, OnboardingSchema, type OnboardingRowSchema, WorkerIdSchema } from "../../core/api-contract.ts";
+import { answer, type Handler, HttpError } from "../http.ts";
 import { SETTLEMENT } from "../rewards.ts";
 import type { ApiDeps } from "./_api.ts";
 import { presenceOf, type WorkerView, workerView } from "./workers.ts";
 
-type RowName = "Inference runtime" | "Registration" | "Job routing" | "Orchestrator" | "Can receive jobs" | "Settlement";
-
-interface Row {
-  name: RowName;
-  state: string;
-  detail: string;
-}
+type Row = AnswerOf<typeof OnboardingRowSchema>;
 
 
 function runtimeRow(workerId: string | undefined, worker: WorkerView | undefined, connected: boolean): Row {
@@ -45,7 +40,7 @@ function canReceiveRow(canReceive: boolean, workerId: string | undefined, worker
 export function onboardingRoute(deps: ApiDeps): Handler {
   return async ({ url }) => {
     const workerId = url.searchParams.get("worker_id") ?? undefined;
-    if (workerId !== undefined && !WORKER_ID_PATTERN.test(workerId)) {
+    if (workerId !== undefined && !v.is(WorkerIdSchema, workerId)) {
       throw new HttpError(400, "invalid_worker_id", "The worker id is not a short slug.", { field: "worker_id" });
     }
     const [records, live] = await Promise.all([deps.store.listWorkers(), deps.fleet.all()]);
@@ -73,7 +68,7 @@ export function onboardingRoute(deps: ApiDeps): Handler {
       canReceiveRow(canReceiveJobs, workerId, worker, connected),
       { name: "Settlement", state: "gated", detail: "Dry run: rewards are tracked off-chain as pending; there is no on-chain payout or claim." },
     ];
-    return json(200, {
+    return answer(OnboardingSchema, 200, {
       registration: { state: "live", durable: deps.store.durable },
       jobRouting: { enabled: true, scope: "this orchestrator" },
       orchestrator: { ...(listenUrl ? { url: listenUrl } : {}), workersOnline, devMode: deps.devMode },

@@ -8,7 +8,8 @@ import { isBasisError } from "../../core/errors.ts";
 import { type Manifest, parseManifest, type SchemaProblem } from "../../core/manifest.ts";
 import { checkExpiry, verifyManifestSigner } from "../../core/manifest-signature.ts";
 import { checkModelsRails } from "../../core/price-rails.ts";
-import { type Handler, HttpError, json } from "../http.ts";
+import { OfferAcceptedSchema } from "../../core/api-contract.ts";
+import { answer, type Handler, HttpError } from "../http.ts";
 import { newOfferId } from "../offers.ts";
 import { type ApiDeps, readApiBody } from "./_api.ts";
 
@@ -92,7 +93,7 @@ export function pricesRoute(deps: ApiDeps): Handler {
       });
     }
     const { offer } = outcome;
-    return json(201, {
+    return answer(OfferAcceptedSchema, 201, {
       offerId: offer.offer_id,
       priceVersion: offer.price_version,
       // Acceptance proves the signature and the rails only; GET /api/workers/market applies the

@@ -1,11 +1,8 @@
 /** `POST /api/workers/register` and `POST /api/workers/heartbeat`. */
-import { type Handler, HttpError, json } from "../http.ts";
-import { type ApiDeps, readApiBody, toIso } from "./_api.ts";
-import { HeartbeatBodySchema, RegisterBodySchema } from "./_schemas.ts";
+import { HeartbeatAnswerSchema, HeartbeatBodySchema, RegisterBodySchema, RegistrationSchema, RESERVED_WORKER_IDS } from "../../core/api-contract.ts";
+import { answer, type Handler, HttpError } from "../http.ts";
+import { type ApiDeps, readApiBody } from "./_api.ts";
 import { requireWorker, workerView } from "./workers.ts";
-
-/** Ids that name an API path: a worker by that name could not be read back over GET. */
-export const RESERVED_WORKER_IDS: readonly string[] = ["market", "onboarding", "register", "heartbeat"];
 
 /** The same id and wallet again is an update (200); the id under another wallet is a 409. */
 export function registerRoute(deps: ApiDeps): Handler {
@@ -21,7 +18,9 @@ export function registerRoute(deps: ApiDeps): Handler {
         hint: "Pick another worker id, or register it with the wallet it was first bound to.",
       });
     }
-    return json(outcome.created ? 201 : 200, { worker: await workerView(deps, body.worker_id), created: outcome.created });
+    const worker = await workerView(deps, body.worker_id);
+    if (!worker) throw new Error("a registered worker could not be read back");
+    return answer(RegistrationSchema, outcome.created ? 201 : 200, { worker, created: outcome.created });
   };
 }
 
@@ -34,6 +33,6 @@ export function heartbeatRoute(deps: ApiDeps): Handler {
     }
     const at = deps.now();
     await deps.store.recordHeartbeat(record.worker_id, at);
-    return json(200, { ok: true, worker_id: record.worker_id, lastSeenAt: toIso(at) });
+    return answer(HeartbeatAnswerSchema, 200, { ok: true, worker_id: record.worker_id, lastSeenAt: new Date(at).toISOString() });
   };
 }

@@ -1,6 +1,7 @@
 /** Worker records as the Basis API serves them: `GET /api/workers/:id`. */
+import { type AnswerOf, WorkerAnswerSchema, type WorkerSchema } from "../../core/api-contract.ts";
 import { WORKER_ID_PATTERN } from "../../core/worker-id.ts";
-import { type Handler, HttpError, json } from "../http.ts";
+import { answer, type Handler, HttpError } from "../http.ts";
 import type { LiveWorker } from "../fleet.ts";
 import { judgePresence, type Presence } from "../presence.ts";
 import type { WorkerRecord } from "../store.ts";
@@ -19,14 +20,14 @@ export function presenceOf(deps: ApiDeps, record: WorkerRecord, live: LiveWorker
   });
 }
 
-export type WorkerView = ReturnType<typeof describeWorker>;
+export type WorkerView = AnswerOf<typeof WorkerSchema>;
 
 export async function workerView(deps: ApiDeps, workerId: string): Promise<WorkerView | undefined> {
   const [record, session] = await Promise.all([deps.store.getWorker(workerId), deps.fleet.get(workerId)]);
   return record ? describeWorker(deps, record, session) : undefined;
 }
 
-function describeWorker(deps: ApiDeps, record: WorkerRecord, session: LiveWorker | undefined) {
+function describeWorker(deps: ApiDeps, record: WorkerRecord, session: LiveWorker | undefined): WorkerView {
   const presence = presenceOf(deps, record, session);
   return {
     worker_id: record.worker_id,
@@ -38,6 +39,10 @@ function describeWorker(deps: ApiDeps, record: WorkerRecord, session: LiveWorker
     available: session ? session.available && !session.draining : false,
     activeJobs: session?.active ?? 0,
     capacity: session?.info.concurrency ?? 0,
+    // What the orchestrator trusts it with now (docs/PROTOCOL.md, "Earned capacity", "Spot checks").
+    earnedCapacity: session?.capacity ?? 0,
+    coolingDownUntil: session && session.cooldownUntil > deps.now() ? new Date(session.cooldownUntil).toISOString() : null,
+    unverified: session?.unverified ?? false,
     jobsCompleted: record.jobs_completed,
     registeredAt: new Date(record.registered_at).toISOString(),
     lastSeenAt: toIso(presence.lastSeenAt),
@@ -56,6 +61,6 @@ export async function requireWorker(deps: ApiDeps, id: string | undefined): Prom
 export function getWorkerRoute(deps: ApiDeps): Handler {
   return async ({ params }) => {
     const record = await requireWorker(deps, params.id);
-    return json(200, { worker: describeWorker(deps, record, await deps.fleet.get(record.worker_id)) });
+    return answer(WorkerAnswerSchema, 200, { worker: describeWorker(deps, record, await deps.fleet.get(record.worker_id)) });
   };
 }

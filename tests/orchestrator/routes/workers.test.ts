@@ -21,7 +21,22 @@ describe("getWorkerRoute", () => {
     await register(api, registration("gpu-1", WALLET, { runtime: "vllm", models: ["qwen"] }));
     const worker = await view("gpu-1");
     expect(Object.keys(worker).sort()).toEqual(
-      ["activeJobs", "available", "capacity", "jobsCompleted", "lastSeenAt", "models", "online", "registeredAt", "runtime", "worker_id", "worker_wallet"].sort(),
+      [
+        "activeJobs",
+        "available",
+        "capacity",
+        "coolingDownUntil",
+        "earnedCapacity",
+        "jobsCompleted",
+        "lastSeenAt",
+        "models",
+        "online",
+        "registeredAt",
+        "runtime",
+        "unverified",
+        "worker_id",
+        "worker_wallet",
+      ].sort(),
     );
     expect(worker).toMatchObject({ worker_id: "gpu-1", runtime: "vllm", models: ["qwen"], online: false, registeredAt: new Date(clock).toISOString() });
   });
@@ -30,7 +45,15 @@ describe("getWorkerRoute", () => {
     const { socket } = await connectWorker(api, "gpu-1", WALLET);
     await waitUntil("the session", () => api.registry.get("gpu-1") !== undefined);
     clock += 10 * 60_000;
-    expect(await view("gpu-1")).toMatchObject({ online: true, available: true, capacity: 1, lastSeenAt: new Date(clock).toISOString() });
+    expect(await view("gpu-1")).toMatchObject({
+      online: true,
+      available: true,
+      capacity: 1,
+      earnedCapacity: 1,
+      coolingDownUntil: null,
+      unverified: false,
+      lastSeenAt: new Date(clock).toISOString(),
+    });
     socket.close();
   });
 

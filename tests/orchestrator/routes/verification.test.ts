@@ -7,13 +7,13 @@ import { signManifest } from "../../../lib/core/manifest-signature.ts";
 import type { InferenceRequest } from "../../../lib/core/protocol.ts";
 import { type Orchestrator, startOrchestrator } from "../../../lib/orchestrator/server.ts";
 import type { TokenPolicy } from "../../../lib/core/token.ts";
-import { judgeCanary, looksCoherent, MIN_CANARY_TOKENS_PER_S } from "../../../lib/orchestrator/routes/canary.ts";
+import { judgeVerification, looksCoherent, MIN_VERIFICATION_TOKENS_PER_S } from "../../../lib/orchestrator/routes/verification.ts";
 import type { RunOptions, RunResult, Runtime } from "../../../lib/worker/runtimes/runtime.ts";
 import { quietLog, startTestWorker, waitUntil } from "../../helpers/harness.ts";
 import { call } from "../_helpers.ts";
 
 // Throwaway values made at run time for this test only.
-const KEY = keccak256(toBytes("basis-worker canary route test key"));
+const KEY = keccak256(toBytes("basis-worker verification route test key"));
 const WALLET = privateKeyToAccount(KEY).address;
 const SECRET = `internal-${crypto.randomUUID()}`;
 const AUTH_KEY = `auth-${crypto.randomUUID()}`;
@@ -76,8 +76,8 @@ async function workerOnline(orchestrator: Orchestrator, runtime?: Runtime, env: 
 }
 
 /** `token: null` sends no Authorization header at all. */
-function canary(orchestrator: Orchestrator, token: string | null = SECRET, id = "test-worker") {
-  return fetch(`${orchestrator.url}/api/workers/${id}/canary`, {
+function verify(orchestrator: Orchestrator, token: string | null = SECRET, id = "test-worker") {
+  return fetch(`${orchestrator.url}/api/workers/${id}/verification`, {
     method: "POST",
     headers: token === null ? {} : { authorization: `Bearer ${token}` },
   }).then(async (res) => ({ status: res.status, text: await res.text() })).then((r) => ({ ...r, body: JSON.parse(r.text) }));
@@ -110,10 +110,10 @@ async function publishOffer(orchestrator: Orchestrator): Promise<void> {
 
 const marketState = async (orchestrator: Orchestrator) => (await call(orchestrator, "GET", "/api/workers/market")).body.offers[0].state;
 
-describe("canaryRoute", () => {
+describe("verificationRoute", () => {
   test("is off (403) when INTERNAL_API_SECRET is not set", async () => {
     const orchestrator = await serve({ secret: undefined });
-    const answer = await canary(orchestrator);
+    const answer = await verify(orchestrator);
     expect(answer.status).toBe(403);
     expect(answer.body.error).toBe("internal_api_disabled");
   });
@@ -121,7 +121,7 @@ describe("canaryRoute", () => {
   test("refuses a missing or wrong secret (401) without echoing either", async () => {
     const orchestrator = await serve();
     for (const token of [null, "wrong-secret", `${SECRET}x`]) {
-      const answer = await canary(orchestrator, token);
+      const answer = await verify(orchestrator, token);
       expect(answer.status).toBe(401);
       expect(answer.body.error).toBe("unauthorized");
       expect(answer.text).not.toContain(SECRET);
@@ -131,9 +131,9 @@ describe("canaryRoute", () => {
 
   test("answers 404 for an unknown worker and 409 for one that is not connected", async () => {
     const orchestrator = await serve();
-    expect((await canary(orchestrator, SECRET, "nobody")).body.error).toBe("worker_not_found");
+    expect((await verify(orchestrator, SECRET, "nobody")).body.error).toBe("worker_not_found");
     await call(orchestrator, "POST", "/api/workers/register", { worker_id: "test-worker", worker_wallet: WALLET, runtime: "ollama", models: ["basis-default"] });
-    const answer = await canary(orchestrator);
+    const answer = await verify(orchestrator);
     expect(answer.status).toBe(409);
     expect(answer.body.error).toBe("worker_not_connected");
   });
@@ -145,10 +145,10 @@ describe("canaryRoute", () => {
     await publishOffer(orchestrator);
     expect(await marketState(orchestrator)).toBe("self_reported");
 
-    const answer = await canary(orchestrator);
+    const answer = await verify(orchestrator);
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ worker_id: "test-worker", model: "basis-default", passed: true, reasons: [] });
-    expect(answer.body.tokensPerSecond).toBeGreaterThanOrEqual(MIN_CANARY_TOKENS_PER_S);
+    expect(answer.body.tokensPerSecond).toBeGreaterThanOrEqual(MIN_VERIFICATION_TOKENS_PER_S);
     expect(answer.text).not.toContain(SECRET);
     expect(runtime.requests[0]?.temperature).toBe(0);
     expect(await marketState(orchestrator)).toBe("verified");
@@ -156,17 +156,17 @@ describe("canaryRoute", () => {
     const rewards = (await call(orchestrator, "GET", "/api/workers/test-worker/rewards")).body;
     expect(rewards.pending).toBe("0");
     expect(rewards.entries[0]).toMatchObject({ payable: false, reward_raw: "0" });
-    expect(rewards.entries[0].reason).toContain("canary");
+    expect(rewards.entries[0].reason).toContain("verification");
   });
 
-  test("a later failed canary takes verified away", async () => {
+  test("a later failed verification takes verified away", async () => {
     const orchestrator = await serve();
     const runtime = new CannedRuntime({ text: DAYS, tokens: 16 });
     await workerOnline(orchestrator, runtime);
     await publishOffer(orchestrator);
-    expect((await canary(orchestrator)).body.passed).toBe(true);
+    expect((await verify(orchestrator)).body.passed).toBe(true);
     runtime.answer = { text: DAYS, tokens: 16, fail: true };
-    const failed = await canary(orchestrator);
+    const failed = await verify(orchestrator);
     expect(failed.body).toMatchObject({ passed: false, reasons: ["worker_failed"] });
     expect(await marketState(orchestrator)).toBe("self_reported");
   });
@@ -174,7 +174,7 @@ describe("canaryRoute", () => {
   test("an incoherent answer does not pass", async () => {
     const orchestrator = await serve();
     await workerOnline(orchestrator, new CannedRuntime({ text: "#### !!!! ####", tokens: 8 }));
-    const answer = await canary(orchestrator);
+    const answer = await verify(orchestrator);
     expect(answer.body).toMatchObject({ passed: false, reasons: ["incoherent_output"] });
     expect(answer.body.message).toContain("does not read as text");
   });
@@ -182,7 +182,7 @@ describe("canaryRoute", () => {
   test("the echo simulator never passes, and the answer says why", async () => {
     const orchestrator = await serve();
     await workerOnline(orchestrator);
-    const answer = await canary(orchestrator);
+    const answer = await verify(orchestrator);
     expect(answer.body.passed).toBe(false);
     expect(answer.body.reasons).toContain("simulator");
     expect(answer.body.message).toContain("echo simulator never passes");
@@ -191,15 +191,15 @@ describe("canaryRoute", () => {
   test("a dev-mode orchestrator never passes a real runtime either", async () => {
     const orchestrator = await serve({ policy: {} });
     await workerOnline(orchestrator, new CannedRuntime({ text: DAYS, tokens: 16 }), { BASIS_WORKER_AUTH_KEY: "" });
-    const answer = await canary(orchestrator);
+    const answer = await verify(orchestrator);
     expect(answer.body.passed).toBe(false);
     expect(answer.body.reasons).toEqual(["dev_mode"]);
     expect(answer.body.message).toContain("dev-mode orchestrator");
   });
 });
 
-describe("judgeCanary", () => {
-  const CASES: [string, Parameters<typeof judgeCanary>[0], boolean, string[]][] = [
+describe("judgeVerification", () => {
+  const CASES: [string, Parameters<typeof judgeVerification>[0], boolean, string[]][] = [
     ["passes a payable, coherent answer at speed", { verdictReasons: [], text: DAYS, completionTokens: 16, latencyMs: 800 }, true, []],
     ["passes exactly at the throughput floor", { verdictReasons: [], text: DAYS, completionTokens: 2, latencyMs: 2000 }, true, []],
     ["fails below the throughput floor", { verdictReasons: [], text: DAYS, completionTokens: 2, latencyMs: 2001 }, false, ["below_throughput_floor"]],
@@ -208,14 +208,14 @@ describe("judgeCanary", () => {
   ];
   for (const [behaviour, evidence, passed, reasons] of CASES) {
     test(behaviour, () => {
-      const verdict = judgeCanary(evidence);
+      const verdict = judgeVerification(evidence);
       expect(verdict.passed).toBe(passed);
       expect(verdict.reasons).toEqual(reasons);
     });
   }
 
   test("reports tokens per second rounded to hundredths", () => {
-    expect(judgeCanary({ verdictReasons: [], text: DAYS, completionTokens: 10, latencyMs: 3000 }).tokensPerSecond).toBe(3.33);
+    expect(judgeVerification({ verdictReasons: [], text: DAYS, completionTokens: 10, latencyMs: 3000 }).tokensPerSecond).toBe(3.33);
   });
 });
 

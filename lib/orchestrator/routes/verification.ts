@@ -1,21 +1,26 @@
 /**
- * `POST /api/workers/:id/canary` (internal): sends one deterministic prompt to that worker and
- * judges the answer. A pass marks the worker's offers `verified` for 24 hours; a fail clears it.
- * Guarded by INTERNAL_API_SECRET, which is compared in constant time and never echoed.
+ * `POST /api/workers/:id/verification` (internal): the network's verification job. It sends one
+ * deterministic prompt to that worker and judges the answer; a pass marks the worker's offers
+ * `verified` for 24 hours, a fail clears it. Guarded by INTERNAL_API_SECRET (server.ts), which
+ * is compared in constant time and never echoed. Not to be confused with `basis-canary`, the
+ * local self-test program (lib/canary/).
  */
+import { VerificationSchema } from "../../core/api-contract.ts";
 import type { InferenceRequest } from "../../core/protocol.ts";
-import { constantTimeEqual } from "../../core/token.ts";
-import { type DispatchDeps, type DispatchResult, dispatchJob } from "../dispatch.ts";
-import { bearerToken, type Handler, HttpError, json } from "../http.ts";
+import { type DispatchDeps, DispatchError, type DispatchResult, dispatchJob } from "../dispatch.ts";
+import { answer, type Handler, HttpError } from "../http.ts";
 import { verifiedUntil } from "../offers.ts";
 import type { LiveWorker } from "../fleet.ts";
 import type { ApiDeps } from "./_api.ts";
 import { requireWorker } from "./workers.ts";
 
-/** Slower than this is no service a buyer would want, whatever the hardware claims. */
-export const MIN_CANARY_TOKENS_PER_S = 1;
+/** The ledger's reason for a verification job: the network's own test, never credited. */
+const UNPAID_REASON = "verification";
 
-export function canaryRequest(model: string): InferenceRequest {
+/** Slower than this is no service a buyer would want, whatever the hardware claims. */
+export const MIN_VERIFICATION_TOKENS_PER_S = 1;
+
+export function verificationRequest(model: string): InferenceRequest {
   return {
     model,
     messages: [
@@ -29,18 +34,18 @@ export function canaryRequest(model: string): InferenceRequest {
 }
 
 /** Plain words for each reason code, so an operator can act without reading the source. */
-export const CANARY_REASONS: Record<string, string> = {
+export const VERIFICATION_REASONS: Record<string, string> = {
   simulator: "the echo simulator never passes: its jobs are not payable",
   dev_mode: "a dev-mode orchestrator (no worker auth configured) never verifies: its jobs are not payable",
   implausibly_fast: "the output was faster than real hardware produces",
   empty_output: "the answer was empty",
   incoherent_output: "the answer does not read as text",
-  below_throughput_floor: `throughput was below ${MIN_CANARY_TOKENS_PER_S} token/s`,
+  below_throughput_floor: `throughput was below ${MIN_VERIFICATION_TOKENS_PER_S} token/s`,
   worker_failed: "the worker failed the job or its answer did not match what it streamed",
   worker_timeout: "the worker did not finish in time",
 };
 
-export interface CanaryEvidence {
+export interface VerificationEvidence {
   /** The anti-cheat verdict's reasons (empty when the job was payable). */
   verdictReasons: readonly string[];
   text: string;
@@ -48,7 +53,7 @@ export interface CanaryEvidence {
   latencyMs: number;
 }
 
-export interface CanaryVerdict {
+export interface VerificationVerdict {
   passed: boolean;
   reasons: string[];
   tokensPerSecond: number;
@@ -63,18 +68,13 @@ export function looksCoherent(text: string): boolean {
   return new Set(trimmed.replace(/\s/g, "")).size >= 3;
 }
 
-export function judgeCanary(evidence: CanaryEvidence): CanaryVerdict {
+export function judgeVerification(evidence: VerificationEvidence): VerificationVerdict {
   const reasons = [...evidence.verdictReasons];
   const rate = evidence.completionTokens / (Math.max(evidence.latencyMs, 1) / 1000);
   if (evidence.text.trim() !== "" && !looksCoherent(evidence.text)) reasons.push("incoherent_output");
   // Judged before rounding, so a rate just under the floor cannot round up to it.
-  if (evidence.completionTokens > 0 && rate < MIN_CANARY_TOKENS_PER_S) reasons.push("below_throughput_floor");
+  if (evidence.completionTokens > 0 && rate < MIN_VERIFICATION_TOKENS_PER_S) reasons.push("below_throughput_floor");
   return { passed: reasons.length === 0, reasons, tokensPerSecond: Math.round(rate * 100) / 100 };
-}
-
-function authorize(secret: string | undefined, token: string | undefined): void {
-  if (!secret) throw new HttpError(403, "internal_api_disabled", "The internal API is off: INTERNAL_API_SECRET is not set on this server.");
-  if (!token || !constantTimeEqual(token, secret)) throw new HttpError(401, "unauthorized");
 }
 
 /** The model to test: one the worker both offers and serves, else the first it serves. */
@@ -84,39 +84,41 @@ async function pickModel(deps: ApiDeps, session: LiveWorker): Promise<string> {
   return offered.find((model) => session.info.models.includes(model)) ?? (session.info.models[0] as string);
 }
 
-async function runCanary(dispatch: DispatchDeps, workerId: string, model: string): Promise<CanaryVerdict> {
+async function runVerification(dispatch: DispatchDeps, workerId: string, model: string): Promise<VerificationVerdict> {
   let result: DispatchResult;
   try {
-    result = await dispatchJob(dispatch, canaryRequest(model), { workerId, unpaidReason: "canary" });
+    result = await dispatchJob(dispatch, verificationRequest(model), { workerId, unpaidReason: UNPAID_REASON });
   } catch (error) {
-    if (!(error instanceof HttpError) || error.status === 503) throw error;
-    if (error.code === "worker_failed" || error.code === "worker_timeout") return { passed: false, reasons: [error.code], tokensPerSecond: 0 };
+    // A worker that failed or ran out of time fails the check; no worker to ask is the route's 503.
+    if (error instanceof DispatchError && error.reason === "worker_failed") return { passed: false, reasons: ["worker_failed"], tokensPerSecond: 0 };
+    if (error instanceof DispatchError && error.reason === "timeout") return { passed: false, reasons: ["worker_timeout"], tokensPerSecond: 0 };
     throw error;
   }
-  return judgeCanary({
-    verdictReasons: result.verdict.reasons,
+  return judgeVerification({
+    // Unpaid because it is the network's own job, which says nothing about the worker.
+    verdictReasons: result.verdict.reasons.filter((reason) => reason !== UNPAID_REASON),
     text: result.done.text,
     completionTokens: result.done.usage.completion_tokens,
     latencyMs: result.latencyMs,
   });
 }
 
-export function canaryRoute(deps: ApiDeps, dispatch: DispatchDeps, secret: string | undefined): Handler {
-  return async ({ request, params }) => {
-    authorize(secret, bearerToken(request));
+/** Guarded by `requireInternalSecret` (server.ts): off without INTERNAL_API_SECRET, else a Bearer check. */
+export function verificationRoute(deps: ApiDeps, dispatch: DispatchDeps): Handler {
+  return async ({ params }) => {
     const worker = await requireWorker(deps, params.id);
     const session = await deps.fleet.get(worker.worker_id);
     if (!session) {
-      throw new HttpError(409, "worker_not_connected", `Worker ${worker.worker_id} has no live socket session; the canary needs one.`, {
+      throw new HttpError(409, "worker_not_connected", `Worker ${worker.worker_id} has no live socket session; the verification job needs one.`, {
         hint: "Start the worker (basis-worker start) and try again.",
       });
     }
     const model = await pickModel(deps, session);
-    const verdict = await runCanary(dispatch, worker.worker_id, model);
+    const verdict = await runVerification(dispatch, worker.worker_id, model);
     const at = deps.now();
-    await deps.store.recordCanary(worker.worker_id, verdict.passed, at);
-    const explained = verdict.reasons.map((reason) => CANARY_REASONS[reason] ?? reason);
-    return json(200, {
+    await deps.store.recordVerification(worker.worker_id, verdict.passed, at);
+    const explained = verdict.reasons.map((reason) => VERIFICATION_REASONS[reason] ?? reason);
+    return answer(VerificationSchema, 200, {
       worker_id: worker.worker_id,
       model,
       passed: verdict.passed,
@@ -125,7 +127,7 @@ export function canaryRoute(deps: ApiDeps, dispatch: DispatchDeps, secret: strin
         ? "Passed: the worker's offers read verified for 24 hours while it stays online. Verified is not proof of model identity."
         : `Not passed: ${explained.join("; ")}.`,
       tokensPerSecond: verdict.tokensPerSecond,
-      minTokensPerSecond: MIN_CANARY_TOKENS_PER_S,
+      minTokensPerSecond: MIN_VERIFICATION_TOKENS_PER_S,
       checkedAt: new Date(at).toISOString(),
       verifiedUntil: verdict.passed ? verifiedUntil(at) : null,
     });
