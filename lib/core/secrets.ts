@@ -5,6 +5,9 @@
 
 const HEX64 = /^(0x)?[0-9a-fA-F]{64}$/;
 const WORD = /^[a-z]{3,8}$/;
+/** BIP-39 phrase lengths; the shortest is 12 words. */
+const MNEMONIC_WORD_COUNTS = [12, 15, 18, 21, 24];
+export const MNEMONIC_MIN_WORDS = 12;
 
 /** A 64-hex or 0x+64-hex string: the shape of a secp256k1 private key. */
 export function looksLikePrivateKey(value: string): boolean {
@@ -17,8 +20,13 @@ export function looksLikePrivateKey(value: string): boolean {
  */
 export function looksLikeMnemonic(value: string): boolean {
   const words = value.trim().split(/\s+/);
-  if (![12, 15, 18, 21, 24].includes(words.length)) return false;
-  return words.every((word) => WORD.test(word.toLowerCase()));
+  if (!MNEMONIC_WORD_COUNTS.includes(words.length)) return false;
+  return words.every((word) => looksLikeMnemonicWord(word.toLowerCase()));
+}
+
+/** One word of a seed phrase by shape: 3-8 lowercase letters (a phrase typed unquoted arrives word by word). */
+export function looksLikeMnemonicWord(word: string): boolean {
+  return WORD.test(word);
 }
 
 export type SecretKind = "private_key" | "mnemonic";

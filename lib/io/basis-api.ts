@@ -10,6 +10,7 @@ import * as v from "valibot";
 import { BasisError } from "../core/errors.ts";
 import { readEnvVar, WORKER_ENV } from "../core/env-schema.ts";
 import { describeUrl } from "../core/public-url.ts";
+import { issuePath } from "../core/schema-issues.ts";
 import { parseBaseUrl } from "../core/urls.ts";
 import {
   API_PATHS,
@@ -144,8 +145,7 @@ function isRetriable(status: number): boolean {
 function validate<S extends v.GenericSchema>(schema: S, answer: unknown, base: string, path: string): v.InferOutput<S> {
   const result = v.safeParse(schema, answer);
   if (result.success) return result.output;
-  const issue = result.issues[0];
-  const field = issue?.path?.map((p) => String(p.key)).join(".") || "the answer";
+  const field = issuePath(result.issues[0], "dotted") || "the answer";
   throw new BasisError("api_bad_response", `The Basis API at ${describeUrl(base)} answered ${path.split("?")[0]} in an unexpected shape (${field}).`, {
     hint: "This client may be older than the API; update basis-worker.",
   });

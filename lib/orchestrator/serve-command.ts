@@ -1,8 +1,8 @@
 /** `basis-canary serve`: settings from flags and env, loud about dev mode, clean on SIGTERM. */
-import { writeFile, rename } from "node:fs/promises";
 import process from "node:process";
 import { BasisError } from "../core/errors.ts";
 import { weakKeyWarning } from "../core/token.ts";
+import { writeFileAtomic } from "../io/atomic-write.ts";
 import { logger, setLogFormat } from "../io/logger.ts";
 import { readServeSettings } from "./serve-settings.ts";
 import { startOrchestrator } from "./server.ts";
@@ -54,11 +54,7 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
     }
     throw cause;
   });
-  if (options.portFile) {
-    const temp = `${options.portFile}.${process.pid}.tmp`;
-    await writeFile(temp, String(orchestrator.port));
-    await rename(temp, options.portFile);
-  }
+  if (options.portFile) await writeFileAtomic(options.portFile, String(orchestrator.port), { mode: 0o644, replace: true, durable: false });
   log.info(`listening on ${orchestrator.url} (Socket.io for workers, HTTP API); store: ${databaseUrl ? "PostgreSQL (BASIS_DATABASE_URL), clustered with every instance on it" : options.dataDir ? `SQLite in ${options.dataDir}` : "in memory"}`);
   if (orchestrator.devMode) {
     log.warn("DEV MODE: no BASIS_WORKER_AUTH_KEY or BASIS_WORKER_TOKENS set; any worker with the dev token can connect. Do not expose this port.");
