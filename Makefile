@@ -9,7 +9,7 @@ HOST_TARGET := $(HOST_OS)-$(HOST_ARCH)
 SOURCES := $(shell find bin lib templates -type f 2>/dev/null) package.json Makefile
 BUILD_FLAGS = --compile --minify --splitting --bytecode --format=esm --define BASIS_BUILD_COMMIT='"$(COMMIT)"'
 
-.PHONY: deps build test canary bench check clean dist bundle deno-check
+.PHONY: deps build engine test canary bench check clean dist bundle deno-check
 .DEFAULT_GOAL := build
 
 deps: node_modules/.installed
@@ -27,8 +27,15 @@ dist/basis-canary: node_modules/.installed $(SOURCES)
 	@mkdir -p dist
 	$(BUN) build $(BUILD_FLAGS) --define BASIS_BUILD_TARGET='"$(HOST_TARGET)"' bin/basis-canary.ts --outfile $@
 
+# A real inference engine for the tests and the bench (scripts/llama-engine.sh): llama.cpp's llama-server,
+# built offline from the source the npm package node-llama-cpp ships, into a cache outside the repo
+# (${XDG_CACHE_HOME:-~/.cache}/basis-worker/llama-<release>/; the first build takes about 10 minutes
+# on one core, later runs reuse it), plus the tiny random-weight model beside it.
+engine: node_modules/.installed
+	@dir=$$(scripts/llama-engine.sh | tail -n 1) && $(BUN) scripts/make-tiny-model.ts --engine-dir "$$dir" >/dev/null
+
 # The type-check runs first: a type error fails `make test` (and so CI) before the suite runs.
-test: build
+test: build engine
 	$(TSC) --noEmit -p .
 	$(BUN) test --timeout 30000
 

@@ -75,7 +75,10 @@ async function connectMany(ctx: BenchContext, targets: RunningOrchestrator[], to
   const onlineS = (Date.now() - startedAt) / 1000;
   await Bun.sleep(1_000);
   const rss = targets.map((orchestrator) => readRssMb(orchestrator.child.pid));
-  // The fleet-wide count, asked of one instance: with several it gathers the others' sockets through the adapter.
+  // The fleet-wide count, asked of one instance: with several it gathers the others' workers
+  // through the adapter. Asked once the connection storm (and the spot checks new workers get)
+  // has settled.
+  await Bun.sleep(2_000);
   const presence = await fleetCount(targets[0]!);
   for (const sim of sims) await ctx.group.stop(sim);
   return {

@@ -1,7 +1,7 @@
 /**
  * Several orchestrators on one PostgreSQL database (docs/SCALING.md). The Socket.io postgres
  * adapter joins their Socket.io servers: a worker connected to any instance is visible to all
- * (presence is fetched from its socket's data), and a job that arrives at one instance for a
+ * (each instance answers presence questions for its own sessions), and a job that arrives at one instance for a
  * worker connected to another is routed to the owning instance, which offers it to the worker
  * and forwards the worker's events back, numbered so they are delivered in order. The adapter's
  * heartbeat notices a dead instance; the jobs relayed to it fail cleanly.
@@ -12,7 +12,7 @@ import pg from "pg";
 import type { Server } from "socket.io";
 import { EVENTS, type JobAck, type JobChunk, type JobDone, type JobFail } from "../core/protocol.ts";
 import { type AssignPayload, type JobTarget, offerToSocket, type Relay } from "./dispatch.ts";
-import { clusterFleet, type Fleet, type LiveWorker } from "./fleet.ts";
+import { answerPresence, clusterFleet, type Fleet, type LiveWorker, type PresenceQuery, type SharedPresence } from "./fleet.ts";
 import { isEligible, type JobSink, recordCompletion, recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
 
 /** How often an instance says it is alive, and how long silence means it is gone. */
@@ -75,6 +75,7 @@ const EV = {
   job: "basis:job",
   cancel: "basis:cancel",
   moved: "basis:moved",
+  presence: "basis:presence",
 } as const;
 
 /** Cancel reasons from the origin that count against the worker on its owner (docs/PROTOCOL.md). */
@@ -102,7 +103,17 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
   );
   const adapter = io.of("/").adapter as unknown as { uid: string; nodesMap: Map<string, number>; serverCount(): Promise<number> };
   const self = adapter.uid;
-  const fleet = clusterFleet(registry, io, requestTimeoutMs);
+  // Presence: each instance answers for its own sessions. A dead instance that the adapter has
+  // not dropped yet delays the answer until it is (HEARTBEAT_TIMEOUT_MS); the replies that came
+  // are used either way, so an API read never fails for one lost instance.
+  io.on(EV.presence, (query: PresenceQuery, answer: (reply: SharedPresence[]) => void) => answer(answerPresence(registry, query)));
+  const askOthers = (query: PresenceQuery): Promise<SharedPresence[]> =>
+    new Promise((resolve) => {
+      io.serverSideEmit(EV.presence, query, (_error: Error | null, replies: (SharedPresence[] | null)[]) => {
+        resolve((replies ?? []).flatMap((reply) => (Array.isArray(reply) ? reply : [])));
+      });
+    });
+  const fleet = clusterFleet(registry, askOthers);
 
   const outbound = new Map<string, OutboundJob>();
   const inbound = new Map<string, { session: WorkerSession; origin: string }>();
@@ -241,7 +252,8 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
         return [];
       }
       const now = registry.now();
-      return found.filter((worker) => isEligible(worker, now)).sort((a, b) => a.active / a.capacity - b.active / b.capacity);
+      const rank = (worker: LiveWorker) => (isEligible(worker, now) ? worker.active / worker.capacity : Number.POSITIVE_INFINITY);
+      return found.sort((a, b) => rank(a) - rank(b));
     },
     async offer(worker, payload) {
       const jobId = payload.job_id;

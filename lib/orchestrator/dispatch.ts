@@ -76,7 +76,11 @@ export interface JobTarget extends ServingWorker {
 
 /** Cross-instance dispatch (cluster.ts): offers a job to a worker connected to another orchestrator. */
 export interface Relay {
-  /** Live workers on other instances that could take a job for this model (or this worker id). */
+  /**
+   * Live workers on other instances that serve this model (or are this worker id), free or not,
+   * the least loaded eligible ones first: the dispatcher offers jobs to eligible ones only, and
+   * reads the rest to tell "busy or down" (503, 429 after waiting) from "nobody serves it" (404).
+   */
   candidates(model: string, workerId: string | undefined): Promise<LiveWorker[]>;
   /** Offers the job; on acceptance, a target whose events arrive from the owning instance. */
   offer(worker: LiveWorker, payload: AssignPayload, timeoutMs: number): Promise<{ ack: JobAck; target?: JobTarget }>;
@@ -226,7 +230,8 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
       if (result) return result;
     }
     const remote = deps.relay ? await deps.relay.candidates(request.model, hooks.workerId) : [];
-    for (const worker of remote.filter((w) => !triedIds.has(w.info.worker_id) && withinPrice(deps, w.info.worker_id, request.model, hooks))) {
+    const offerable = remote.filter((w) => isEligible(w, deps.now()) && !triedIds.has(w.info.worker_id) && withinPrice(deps, w.info.worker_id, request.model, hooks));
+    for (const worker of offerable) {
       const payload = payloadFor();
       const { ack, target } = await deps.relay!.offer(worker, payload, deps.ackTimeoutMs);
       if (!ack.accepted || !target) continue;

@@ -1,9 +1,8 @@
 /**
  * Live workers as the API sees them: on this instance (its session registry) and, when several
- * orchestrators share one database, on the others too (asked through the Socket.io adapter:
- * each worker's socket carries its presence in `socket.data`, which any instance can fetch).
+ * orchestrators share one database, on the others too: each instance answers for its own
+ * sessions when asked through the Socket.io adapter (cluster.ts), with a compact presence record.
  */
-import type { Server } from "socket.io";
 import type { Handshake } from "../core/protocol.ts";
 import type { SessionRegistry, WorkerSession } from "./sessions.ts";
 
@@ -18,7 +17,9 @@ export function publicInfo(info: Handshake): WorkerInfo {
   return rest;
 }
 
-export interface LiveWorker {
+/** A worker's presence as one instance tells the others. */
+export interface SharedPresence {
+  /** Never the token proof: adapter messages pass through the database. */
   info: WorkerInfo;
   available: boolean;
   draining: boolean;
@@ -29,22 +30,17 @@ export interface LiveWorker {
   cooldownUntil: number;
   /** Failed its last spot check: its jobs are not payable. */
   unverified: boolean;
-  /** Connected to this instance (false: to another orchestrator on the same database). */
-  local: boolean;
-  /** The socket id, which the adapter can reach from any instance. */
-  socketId: string;
 }
 
-/** What a worker's socket carries for the other instances to read. */
-export interface SocketPresence {
-  /** Never the token proof: socket data crosses to other instances through the database. */
-  info: WorkerInfo;
-  available: boolean;
-  draining: boolean;
-  active: number;
-  capacity: number;
-  cooldownUntil: number;
-  unverified: boolean;
+export interface LiveWorker extends SharedPresence {
+  /** Connected to this instance (false: to another orchestrator on the same database). */
+  local: boolean;
+}
+
+/** Which workers a question to the other instances is about: one id, one model, or all. */
+export interface PresenceQuery {
+  worker_id?: string;
+  model?: string;
 }
 
 export interface Fleet {
@@ -55,23 +51,32 @@ export interface Fleet {
   remoteFor(model: string): Promise<LiveWorker[]>;
 }
 
-export function liveFromSession(session: WorkerSession): LiveWorker {
+export function sharedPresence(session: WorkerSession): SharedPresence {
   return {
-    info: session.info,
+    info: publicInfo(session.info),
     available: session.available,
     draining: session.draining,
     active: session.active,
     capacity: session.capacity,
     cooldownUntil: session.cooldownUntil,
     unverified: session.spotCheck === "failed",
-    local: true,
-    socketId: session.socket.id,
   };
 }
 
-/** Rooms every worker socket joins, so the adapter can find it by id or by model. */
-export const workerRoom = (workerId: string) => `worker:${workerId}`;
-export const modelRoom = (model: string) => `model:${model}`;
+export function liveFromSession(session: WorkerSession): LiveWorker {
+  return { ...sharedPresence(session), local: true };
+}
+
+/** This instance's answer to a presence question from another one. */
+export function answerPresence(registry: SessionRegistry, query: PresenceQuery): SharedPresence[] {
+  if (query.worker_id !== undefined) {
+    const session = registry.get(query.worker_id);
+    return session ? [sharedPresence(session)] : [];
+  }
+  const sessions = [...registry.all()];
+  const model = query.model;
+  return (model === undefined ? sessions : sessions.filter((session) => session.info.models.includes(model))).map(sharedPresence);
+}
 
 /** One orchestrator alone: its registry is the whole fleet. */
 export function localFleet(registry: SessionRegistry): Fleet {
@@ -90,45 +95,26 @@ export function localFleet(registry: SessionRegistry): Fleet {
 }
 
 /**
- * Several orchestrators: local sessions first, then the other instances' sockets through the
- * adapter. A remote answer is a snapshot of that socket's presence at the moment it was asked.
+ * Several orchestrators: local sessions first, then what the other instances say of theirs
+ * (`askOthers`, through the adapter). A remote answer is a snapshot taken when it was asked.
  */
-export function clusterFleet(registry: SessionRegistry, io: Server, timeoutMs: number): Fleet {
-  const remote = async (room: string): Promise<LiveWorker[]> => {
-    const sockets = await io.in(room).timeout(timeoutMs).fetchSockets();
-    const found: LiveWorker[] = [];
-    for (const socket of sockets) {
-      const data = socket.data as Partial<SocketPresence>;
-      // Local sockets come back too; the registry already answered for them.
-      if (!data.info || io.sockets.sockets.has(socket.id)) continue;
-      found.push({
-        info: data.info,
-        available: data.available ?? false,
-        draining: data.draining ?? false,
-        active: data.active ?? 0,
-        capacity: data.capacity ?? 1,
-        cooldownUntil: data.cooldownUntil ?? 0,
-        unverified: data.unverified ?? false,
-        local: false,
-        socketId: socket.id,
-      });
-    }
-    return found;
-  };
+export function clusterFleet(registry: SessionRegistry, askOthers: (query: PresenceQuery) => Promise<SharedPresence[]>): Fleet {
+  const remote = async (query: PresenceQuery): Promise<LiveWorker[]> =>
+    (await askOthers(query)).filter((presence) => registry.get(presence.info.worker_id) === undefined).map((presence) => ({ ...presence, local: false }));
   return {
     async get(workerId) {
       const session = registry.get(workerId);
       if (session) return liveFromSession(session);
-      return (await remote(workerRoom(workerId)))[0];
+      return (await remote({ worker_id: workerId }))[0];
     },
     async all() {
       const local = [...registry.all()].map(liveFromSession);
       const seen = new Set(local.map((worker) => worker.info.worker_id));
-      const others = (await remote("workers")).filter((worker) => !seen.has(worker.info.worker_id) && (seen.add(worker.info.worker_id), true));
+      const others = (await remote({})).filter((worker) => !seen.has(worker.info.worker_id) && (seen.add(worker.info.worker_id), true));
       return [...local, ...others];
     },
     remoteFor(model) {
-      return remote(modelRoom(model));
+      return remote({ model });
     },
   };
 }

@@ -35,18 +35,26 @@ export interface RouteContext {
   url: URL;
   /** Hono's context, for its helpers (streaming). */
   hono: Context<{ Bindings: { server: Server<unknown> } }>;
+  /**
+   * Lifts the connection's idle timeout for this request. A route that waits on a worker calls
+   * it once the caller is authenticated and the body is read and valid: until then the idle
+   * timeout and the body deadline bound the connection.
+   */
+  holdOpen(): void;
 }
 
 export type Handler = (ctx: RouteContext) => Promise<Response> | Response;
 
 /**
  * A route handler as a Hono handler; the URL is parsed only when a handler reads it. With
- * `holdOpen`, the connection's idle timeout is lifted for this request (Bun.serve's
- * `server.timeout`), for routes that wait on a worker: the job's own timeout governs them.
+ * `holdOpen`, the connection's idle timeout is lifted at once (Bun.serve's `server.timeout`),
+ * for a route behind a secret that reads no body; a route that reads one lifts it itself,
+ * through `holdOpen()`, once the body is in.
  */
 export function route(handler: Handler, options: { holdOpen?: boolean } = {}) {
   return (c: Context<{ Bindings: { server: Server<unknown> } }>): Promise<Response> | Response => {
-    if (options.holdOpen) c.env.server.timeout(c.req.raw, 0);
+    const holdOpen = () => c.env.server.timeout(c.req.raw, 0);
+    if (options.holdOpen) holdOpen();
     let url: URL | undefined;
     return handler({
       request: c.req.raw,
@@ -56,9 +64,16 @@ export function route(handler: Handler, options: { holdOpen?: boolean } = {}) {
         return url;
       },
       hono: c,
+      holdOpen,
     });
   };
 }
+
+/** On an answer to a caller that failed authentication or sent a bad or slow request: the connection closes after it. */
+export const CLOSE_AFTER = { connection: "close" } as const;
+
+/** A body must arrive whole within this long, however slowly its bytes trickle in. */
+export const BODY_READ_TIMEOUT_MS = 10_000;
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
@@ -108,7 +123,7 @@ export function openAIErrorResponse(error: HttpError): Response {
 export const limitBody: MiddlewareHandler = bodyLimit({
   maxSize: MAX_BODY_BYTES,
   onError: () => {
-    throw new HttpError(413, "body_too_large", "The request body is over 1 MiB.");
+    throw new HttpError(413, "body_too_large", "The request body is over 1 MiB.", {}, CLOSE_AFTER);
   },
 });
 
@@ -135,7 +150,7 @@ export function checkBearerSecret(name: string, secret: string | undefined): voi
 export function requireBearer(secret: string | undefined): MiddlewareHandler {
   if (!secret) return (_c, next) => next();
   const unauthorized = (): never => {
-    throw new HttpError(401, "unauthorized", "A valid Authorization: Bearer token is required.", {}, { "www-authenticate": 'Bearer realm=""' });
+    throw new HttpError(401, "unauthorized", "A valid Authorization: Bearer token is required.", {}, { "www-authenticate": 'Bearer realm=""', ...CLOSE_AFTER });
   };
   return bearerAuth({
     verifyToken: (token) => constantTimeEqual(token, secret),
@@ -145,12 +160,27 @@ export function requireBearer(secret: string | undefined): MiddlewareHandler {
   });
 }
 
+/** The body as text within `BODY_READ_TIMEOUT_MS`, else 408 `body_timeout` and the connection closes. */
+async function readBodyText(request: Request): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new HttpError(408, "body_timeout", `The request body did not arrive within ${BODY_READ_TIMEOUT_MS / 1000} s.`, {}, CLOSE_AFTER));
+    }, BODY_READ_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([request.text(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * The body as parsed JSON, or a 400 `invalid_json` (`body_too_deep` past the nesting bound).
  * Read after `limitBody`.
  */
 export async function readJsonValue(request: Request): Promise<unknown> {
-  const text = await request.text();
+  const text = await readBodyText(request);
   // Checked in one linear pass before anything parses or walks the value.
   if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
     throw new HttpError(400, "body_too_deep", `The body nests deeper than ${MAX_JSON_DEPTH} levels.`);
@@ -177,6 +207,6 @@ export async function readJson<const S extends v.GenericSchema>(request: Request
 export function requireInternalSecret(secret: string | undefined): MiddlewareHandler {
   if (secret) return requireBearer(secret);
   return () => {
-    throw new HttpError(403, "internal_api_disabled", "The internal API is off: INTERNAL_API_SECRET is not set on this server.");
+    throw new HttpError(403, "internal_api_disabled", "The internal API is off: INTERNAL_API_SECRET is not set on this server.", {}, CLOSE_AFTER);
   };
 }

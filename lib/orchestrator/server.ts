@@ -13,7 +13,7 @@ import { ORCHESTRATOR_ENV } from "../core/env-schema.ts";
 import { isDevMode, type TokenPolicy } from "../core/token.ts";
 import { DEFAULT_FIRST_TOKEN_TIMEOUT_MS, type DispatchDeps, DispatchError } from "./dispatch.ts";
 import type { EventLimits } from "./event-limiter.ts";
-import { answer, checkBearerSecret, errorResponse, HttpError, limitBody, openAIErrorResponse, requireBearer, requireInternalSecret, route } from "./http.ts";
+import { answer, CLOSE_AFTER, checkBearerSecret, errorResponse, HttpError, limitBody, openAIErrorResponse, requireBearer, requireInternalSecret, route } from "./http.ts";
 import { honourIdempotencyKey, IdempotencyCache } from "./idempotency.ts";
 import { dispatchHttpError, dispatchRoute } from "./routes/dispatch.ts";
 import type { ApiDeps } from "./routes/_api.ts";
@@ -41,6 +41,9 @@ import type { Store } from "./store.ts";
 import { attachWorkerGateway } from "./worker-gateway.ts";
 
 type Bindings = { server: BunServer<unknown> };
+
+/** A Host header: a name, an IPv4 address or a bracketed IPv6 address, and an optional port. */
+const HOST = /^(?:[A-Za-z0-9_.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
 
 export interface OrchestratorOptions {
   host: string;
@@ -130,6 +133,13 @@ function trackEnd(body: ReadableStream<Uint8Array>, onEnd: () => void): Readable
       await reader.cancel(reason);
     },
   });
+}
+
+function closeOnRefusal(response: Response | undefined): Response | undefined {
+  if (!response || response.status < 400) return response;
+  const headers = new Headers(response.headers);
+  headers.set("connection", "close");
+  return new Response(response.body, { status: response.status, headers });
 }
 
 export async function startOrchestrator(options: OrchestratorOptions): Promise<Orchestrator> {
@@ -245,8 +255,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   };
 
   const dispatchGate = requireBearer(options.dispatchSecret);
-  // Routes that hold the request open while a worker runs a job lift the idle timeout: the job's own timeout governs them.
-  const dispatch = route(dispatchRoute(dispatchDeps), { holdOpen: true });
+  // It lifts the idle timeout itself once the body is in (routes/dispatch.ts).
+  const dispatch = route(dispatchRoute(dispatchDeps));
   // register, heartbeat and prices honour Idempotency-Key, so a client may retry them safely.
   const once = honourIdempotencyKey(new IdempotencyCache(now));
 
@@ -277,7 +287,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   const router = app.router as { match(method: string, path: string): [unknown[], ...unknown[]] };
   app.notFound((c) => {
     const served = methods.some((method) => method !== c.req.method && router.match(method, c.req.path)[0].length > 0);
-    return respond(c, served ? new HttpError(405, "method_not_allowed") : new HttpError(404, "not_found"));
+    // Answered without reading any body the request carries: the connection closes after it.
+    return respond(c, served ? new HttpError(405, "method_not_allowed", undefined, {}, CLOSE_AFTER) : new HttpError(404, "not_found", undefined, {}, CLOSE_AFTER));
   });
   app.onError((error, c) => {
     if (error instanceof HttpError) return respond(c, error);
@@ -309,13 +320,28 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     // An empty --host means every interface; Bun alone would read it as localhost.
     hostname: options.host === "" ? "::" : options.host,
     port: options.port,
-    // Keep-alive connections idle up to 65 s (as before); routes that wait on a worker lift it.
+    // Keep-alive connections idle up to 65 s (as before); routes that wait on a worker lift it
+    // for an authenticated request whose body is in.
     idleTimeout: 65,
+    // The production error handler: never the runtime's development page (stack, paths, source).
+    development: false,
+    error(error) {
+      log.error(`internal error: ${error instanceof Error ? error.message : "unknown"}`);
+      return errorResponse(new HttpError(500, "internal_error", undefined, {}, CLOSE_AFTER));
+    },
     websocket,
     fetch(request, server) {
+      // A request with no usable Host names no origin: refused before anything reads its URL.
+      if (!HOST.test(request.headers.get("host") ?? "")) {
+        return errorResponse(new HttpError(400, "bad_host", "The request needs a Host header (host or host:port).", {}, CLOSE_AFTER));
+      }
       // Socket.io's engine takes its own path; everything else is the Hono app.
       const pathStart = request.url.indexOf("/", request.url.indexOf("//") + 2);
-      if (request.url.startsWith("/socket.io/", pathStart)) return engine.handleRequest(request, server);
+      if (request.url.startsWith("/socket.io/", pathStart)) {
+        const answer = engine.handleRequest(request, server);
+        // A refused long-polling POST (unknown session, bad payload) leaves its body unread: close after it.
+        return request.method === "POST" ? Promise.resolve(answer).then(closeOnRefusal) : answer;
+      }
       return app.fetch(request, { server });
     },
   });

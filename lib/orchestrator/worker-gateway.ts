@@ -23,7 +23,6 @@ import {
 import { judgeStanding } from "../core/anti-cheat.ts";
 import { isDevMode, type TokenPolicy, verifyHandshakeProof } from "../core/token.ts";
 import { DEFAULT_EVENT_LIMITS, type EventLimits, EventLimiter } from "./event-limiter.ts";
-import { modelRoom, publicInfo, type SocketPresence, workerRoom } from "./fleet.ts";
 import { recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
 import type { Store } from "./store.ts";
 
@@ -44,37 +43,6 @@ export interface GatewayOptions {
   onSession?(session: WorkerSession): void;
   /** A worker came online or changed its availability: requests queued for its models may go. */
   onCapacity?(models: readonly string[]): void;
-}
-
-/**
- * The worker's presence as other instances read it through the adapter: live getters over the
- * session, so a fetch always serializes the current values.
- */
-function presenceData(session: WorkerSession): SocketPresence {
-  const info = publicInfo(session.info);
-  return {
-    get info() {
-      return info;
-    },
-    get available() {
-      return session.available;
-    },
-    get draining() {
-      return session.draining;
-    },
-    get active() {
-      return session.active;
-    },
-    get capacity() {
-      return session.capacity;
-    },
-    get cooldownUntil() {
-      return session.cooldownUntil;
-    },
-    get unverified() {
-      return session.spotCheck === "failed";
-    },
-  };
 }
 
 function refuse(next: (err?: Error) => void, reason: string): void {
@@ -148,8 +116,6 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
       failSessionJobs(replaced, "session_replaced", "A newer connection took over this worker id.");
       replaced.socket.disconnect(true);
     }
-    socket.data = presenceData(session);
-    socket.join(["workers", workerRoom(info.worker_id), ...info.models.map(modelRoom)]);
     onSession?.(session);
     onCapacity?.(info.models);
     touch(info.worker_id);

@@ -4,7 +4,7 @@
  * SIGKILL mid-job: its worker is back on the other within 10 s, the job relayed through it
  * fails cleanly to its client, and every answered job is in the ledger exactly once.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SQL, type Subprocess } from "bun";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +12,11 @@ import { join } from "node:path";
 import { startFakeOllama } from "../fakes/fake-ollama.ts";
 import { CANARY_BIN, requireBinaries, WORKER_BIN } from "../helpers/binaries.ts";
 import { WALLET, waitUntil } from "../helpers/harness.ts";
-import { freshDatabase } from "../helpers/postgres.ts";
+import { freshDatabase, testPostgres } from "../helpers/postgres.ts";
+
+// The server starts here, in a hook with room to spare: a test that timed out while it booted
+// would have it killed by the runner, and every later test with it.
+beforeAll(() => testPostgres().then(() => undefined), 60_000);
 
 requireBinaries();
 

@@ -3,12 +3,16 @@
  * adapter: a worker connected to A serves dispatches that arrive at B, and either instance's API
  * answers for it. Real sockets, real HTTP, a real database.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { SQL } from "bun";
 import { composeEchoAnswer } from "../../lib/core/echo.ts";
 import type { Orchestrator } from "../../lib/orchestrator/server.ts";
 import { dispatch, ScriptedRuntime, startTestOrchestrator, startTestWorker, waitUntil } from "../helpers/harness.ts";
-import { freshDatabase } from "../helpers/postgres.ts";
+import { freshDatabase, testPostgres } from "../helpers/postgres.ts";
+
+// The server starts here, in a hook with room to spare: a test that timed out while it booted
+// would have it killed by the runner, and every later test with it.
+beforeAll(() => testPostgres().then(() => undefined), 60_000);
 
 const messages = [{ role: "user", content: "hello there worker" }];
 const started: Orchestrator[] = [];
@@ -101,6 +105,11 @@ describe("two orchestrators on one PostgreSQL", () => {
     await waitUntil("the slot to free", async () => (await workerView(b)).activeJobs === 0);
     const onboarding = (await (await fetch(`${b.url}/api/workers/onboarding/status?worker_id=test-worker`)).json()) as Record<string, any>;
     expect(onboarding).toMatchObject({ canReceiveJobs: true, orchestrator: { workersOnline: 1 }, worker: { online: true, available: true } });
+    // The worker's backend goes down: B reads it unavailable (still online) and routes it nothing.
+    runtime.healthy_ = false;
+    await waitUntil("B to read the worker unavailable", async () => (await workerView(b)).available === false);
+    expect(await workerView(b)).toMatchObject({ online: true, available: false });
+    expect((await dispatch(b, { model: "basis-default", messages })).status).toBe(503);
   });
 
   test("a client that goes away at B cancels the job on the worker at A", async () => {

@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,8 +7,12 @@ import { migratePostgres, openPostgresStore, PG_MIGRATIONS } from "../../lib/orc
 import { MIGRATIONS, migrate, openSqliteStore } from "../../lib/orchestrator/sqlite-store.ts";
 import type { JobRecord, NewOffer, RewardEntry, Store } from "../../lib/orchestrator/store.ts";
 import { WALLET } from "../helpers/harness.ts";
-import { freshDatabase } from "../helpers/postgres.ts";
+import { freshDatabase, testPostgres } from "../helpers/postgres.ts";
 import { call, OTHER_WALLET, register, registration, startApi } from "./_helpers.ts";
+
+// The server starts here, in a hook with room to spare: a test that timed out while it booted
+// would have it killed by the runner, and every later test with it.
+beforeAll(() => testPostgres().then(() => undefined), 60_000);
 
 const dirs: string[] = [];
 function tempDir(): string {

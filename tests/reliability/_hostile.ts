@@ -35,7 +35,12 @@ const ROUTES: [string, string][] = [
   ["GET", "/api/workers/onboarding/status"],
   ["GET", "/api/workers/market"],
   ["POST", "/api/workers/prices"],
+  ["POST", "/api/workers/hostile-worker/verification"],
   ["POST", "/api/workers/hostile-worker/canary"],
+  ["GET", "/v1/models"],
+  ["GET", "/v1/models/basis-default"],
+  ["GET", `/api/receipts/${"ab".repeat(32)}`],
+  ["GET", "/metrics"],
   ["GET", "/api/workers/hostile-worker/rewards"],
   ["GET", "/api/workers/hostile-worker"],
   ["GET", "/socket.io/?EIO=4&transport=polling"],
@@ -122,7 +127,7 @@ export function hostileCorpus(seed: number, count: number, secret: string): Host
   // Every body on every route, with and without the secret, then random mixtures.
   for (const [method, path] of ROUTES) {
     for (const [bodyName, body] of bodyList) {
-      const auth = path.startsWith("/v1/") || path.endsWith("/canary") ? pick(random, auths.slice(0, 3)) : "";
+      const auth = path.startsWith("/v1/") || path.endsWith("/verification") || path.startsWith("/api/receipts") || path === "/metrics" ? pick(random, auths.slice(0, 3)) : "";
       out.push({
         name: `${method} ${path} with ${bodyName}`,
         bytes: concat(`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${auth}Content-Type: application/json\r\nContent-Length: ${bodyLength(body)}\r\n\r\n`, body),
@@ -163,7 +168,7 @@ export function hostileCorpus(seed: number, count: number, secret: string): Host
     }
   }
   // Keep-alive requests without credentials: each must be answered and then closed by the server.
-  for (const path of ["/v1/dispatch", "/v1/chat/completions", "/api/workers/hostile-worker/canary"]) {
+  for (const path of ["/v1/dispatch", "/v1/chat/completions", "/api/workers/hostile-worker/verification"]) {
     for (const auth of ["", "Authorization: Bearer wrong\r\n"]) {
       const body = JSON.stringify({ model: "basis-default", messages: [{ role: "user", content: "hi" }] });
       out.push({ name: `POST ${path}: keep-alive, ${auth ? "a wrong secret" : "no secret"}`, unauthenticatedKeepAlive: true, bytes: concat(`POST ${path} HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, body) });

@@ -46,7 +46,7 @@ function workerHeaders(session: ServingWorker, payable: boolean, jobId: string):
 }
 
 export function dispatchRoute(deps: DispatchDeps): Handler {
-  return async ({ request, hono }) => {
+  return async ({ request, hono, holdOpen }) => {
     const parsed = parseChatCompletionBody(await readJsonValue(request));
     if (!parsed.ok) {
       const { code, param, message } = parsed.refusal;
@@ -55,6 +55,8 @@ export function dispatchRoute(deps: DispatchDeps): Handler {
     const call = parsed.call;
     const inference = call.request;
     const maxPrice = readMaxPrice(request);
+    // Authenticated (server.ts) and whole: from here the job's own timeouts govern the connection.
+    holdOpen();
     // Aborted when the HTTP client goes away, which cancels the job on its worker.
     const client = new AbortController();
     const onGone = () => client.abort();
