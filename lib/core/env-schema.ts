@@ -123,7 +123,7 @@ export const ORCHESTRATOR_ENV = {
   BASIS_WORKER_AUTH_KEY: secret("Master key workers authenticate with (wallet-bound tokens derive from it); at least 32 bytes, e.g. `openssl rand -hex 32`. Unset with no BASIS_WORKER_TOKENS: dev mode."),
   BASIS_WORKER_TOKENS: secret("Comma-separated static worker tokens accepted besides the auth key."),
   BASIS_ORCHESTRATOR_SECRET: secret("Bearer token clients need for /v1/dispatch and /v1/chat/completions; unset: open to anyone who reaches the port."),
-  INTERNAL_API_SECRET: secret("Enables the canary route that marks price offers verified."),
+  INTERNAL_API_SECRET: secret("Enables the verification route that marks price offers verified."),
   PORT: whole("Port when --port is not given (0 picks a free one).", 8787, 0, 65535),
   BASIS_JOB_TIMEOUT_MS: ms("How long a dispatched job may run before the client gets 504.", 120_000),
   BASIS_HEARTBEAT_WINDOW_MS: ms("How long an HTTP heartbeat keeps a worker online.", 90_000, 1_000, 86_400_000),
