@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { judgeFailedJob, judgeJob, type JobVerdict, MISCONDUCT_REASONS, type Standing } from "../core/anti-cheat.ts";
+import { ORCHESTRATOR_ENV } from "../core/env-schema.ts";
 import { OutputCollector, transcriptOf } from "../core/output-collector.ts";
 import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobChunk, type JobDone, parsePayload } from "../core/protocol.ts";
 import { jobTextCapBytes, utf8Bytes } from "../core/usage-bounds.ts";
@@ -22,7 +23,7 @@ import { isEligible, type JobSink, recordCompletion, recordSetback, type Session
 import type { JobRecord, Store } from "./store.ts";
 import { anyWithinPrice, pickSession, refuseUnhonoured, servesModel, withinPrice } from "./worker-choice.ts";
 
-export const DEFAULT_FIRST_TOKEN_TIMEOUT_MS = 30_000;
+export const DEFAULT_FIRST_TOKEN_TIMEOUT_MS = ORCHESTRATOR_ENV.BASIS_FIRST_TOKEN_TIMEOUT_MS.fallback;
 
 export interface DispatchDeps {
   registry: SessionRegistry;
