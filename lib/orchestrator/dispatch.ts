@@ -52,6 +52,10 @@ export interface DispatchEvents {
   job(event: JobEvent): void;
   refused(reason: string, model: string): void;
   queued(model: string): void;
+  /** A setback for a worker (earned capacity halved, a cooldown): a timeout, a failure, misconduct. */
+  penalty?(workerId: string, reason: string): void;
+  /** A job left a worker before its first token for another try. */
+  moved?(model: string, reason: string): void;
 }
 
 /** The worker a job went to, wherever it is connected. */
@@ -204,9 +208,11 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
     } catch (error) {
       if (error instanceof NoFirstToken) {
         silent++;
+        deps.events?.moved?.(request.model, "no_first_token");
       } else if (error instanceof FailedBeforeFirstToken && moved < MOVES_ON_FAILURE) {
         moved++;
         failure = error.answer;
+        deps.events?.moved?.(request.model, "worker_failed");
       } else {
         throw error instanceof FailedBeforeFirstToken ? error.answer : error;
       }
@@ -360,6 +366,7 @@ function awaitResult(
 
     /** A setback for the worker: half its capacity and a bounded cooldown, logged. */
     const penalise = (reason: string) => {
+      deps.events?.penalty?.(info.worker_id, reason);
       const cooldown = target.setback(reason);
       if (cooldown !== undefined) deps.log?.warn(`worker ${info.worker_id}: ${reason}; cooling down ${cooldown} ms`);
     };
@@ -408,7 +415,6 @@ function awaitResult(
         durationMs: job.latency_ms,
         payable: job.payable,
         reasons,
-        moved: 0,
       });
       let recording: Promise<void>;
       try {
