@@ -2,7 +2,7 @@
  * `make bench`: starts the compiled orchestrator and workers, a fake OpenAI-compatible backend
  * and a load generator (each in its own process), measures, writes bench/results.json and
  * prints a table. A section that cannot run says why and reports null, never a made-up number.
- * Usage: bun bench/run-bench.ts [--tiny] [--out PATH] [--only footprint,latency,rate,relay,throughput,scale]
+ * Usage: bun bench/run-bench.ts [--tiny] [--out PATH] [--only footprint,latency,rate,relay,peer,throughput,scale]
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -16,13 +16,14 @@ import { ChildGroup, killAllChildren } from "./processes.ts";
 import { type BenchResults, checkTargets, formatTable } from "./report.ts";
 import { measureFootprint } from "./sections/footprint.ts";
 import { measureAddedLatency, measureAddedLatencyAtRate } from "./sections/latency.ts";
+import { measurePeer } from "./sections/peer.ts";
 import { measureRelay } from "./sections/relay.ts";
 import { measureScale } from "./sections/scale.ts";
 import { measureThroughput } from "./sections/throughput.ts";
 import { type BenchSizes, FULL, TINY } from "./sizes.ts";
 import { round } from "./stats.ts";
 
-export const SECTIONS = ["footprint", "latency", "rate", "relay", "throughput", "scale"] as const;
+export const SECTIONS = ["footprint", "latency", "rate", "relay", "peer", "throughput", "scale"] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 export interface RunBenchOptions {
@@ -51,6 +52,7 @@ function emptyResults(machine: BenchResults["machine"], sizes: BenchSizes): Omit
     relay_tokens_per_s: null,
     relay_ratio: null,
     relay: { skipped: notRun },
+    peer: { skipped: notRun },
     dispatch_jobs_per_s: null,
     dispatch: { skipped: notRun },
     workers_1000: { online_s: null, orchestrator_rss_mb: null, skipped: notRun },
@@ -83,7 +85,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResults> 
       }
     }
 
-    if (wanted("latency") || wanted("rate") || wanted("relay")) {
+    if (wanted("latency") || wanted("rate") || wanted("relay") || wanted("peer")) {
       const fake = await startFakeBackend(ctx);
       let worker: RunningWorker | undefined;
       let unavailable: string | undefined;
@@ -122,6 +124,13 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResults> 
         `streaming relay, ${sizes.relayTokens.toLocaleString("en-US")} tokens per stream`,
         () => measureRelay(ctx, sizes, orchestrator, fake),
         (skipped) => (results.relay = { skipped }),
+        (value) => Object.assign(results, value),
+      );
+      await attempt(
+        "peer",
+        "peer: Portkey's gateway (one hop) and ours (two hops) in front of the same fake, whole answers and streams",
+        () => measurePeer(ctx, sizes, orchestrator, fake),
+        (skipped) => (results.peer = { skipped }),
         (value) => Object.assign(results, value),
       );
       if (worker) await group.stop(worker.child);

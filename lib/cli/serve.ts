@@ -5,7 +5,7 @@ export const SERVE_ENVIRONMENT: readonly (readonly [string, string])[] = [
   ["BASIS_WORKER_AUTH_KEY", "SECRET. Master key workers authenticate with (wallet-bound tokens derive from it); at least 32 bytes, e.g. `openssl rand -hex 32`. Unset with no BASIS_WORKER_TOKENS: dev mode"],
   ["BASIS_WORKER_TOKENS", "SECRET. Comma-separated static worker tokens accepted besides the auth key"],
   ["BASIS_ORCHESTRATOR_SECRET", "SECRET. Bearer token clients need for /v1/dispatch and /v1/chat/completions; unset: open to anyone who reaches the port"],
-  ["INTERNAL_API_SECRET", "SECRET. Enables the canary route that marks price offers verified"],
+  ["INTERNAL_API_SECRET", "SECRET. Enables the verification route that marks price offers verified"],
   ["PORT", "Port when --port is not given (default 8787)"],
   ["BASIS_JOB_TIMEOUT_MS", "How long a dispatched job may run before the client gets 504"],
   ["BASIS_HEARTBEAT_WINDOW_MS", "How long an HTTP heartbeat keeps a worker online (1000 to 86400000; default 90000)"],

@@ -16,7 +16,8 @@
 import * as v from "valibot";
 import { isBasisError } from "./errors.ts";
 import { HardwareSchema, ManifestSchema, ModelOfferSchema } from "./manifest.ts";
-import { FinishReasonSchema, InferenceRequestSchema, RuntimeNameSchema, type Usage } from "./protocol.ts";
+import { ChatCompletionBodySchema } from "./chat-request.ts";
+import { FinishReasonSchema, RuntimeNameSchema, type Usage } from "./protocol.ts";
 import { parseWallet } from "./wallet.ts";
 import { WORKER_ID_PATTERN } from "./worker-config.ts";
 
@@ -395,11 +396,11 @@ export const VerificationSchema = v.strictObject({
 // ---------------------------------------------------------------------------------------------
 // POST /v1/dispatch and /v1/chat/completions (OpenAI chat completions)
 
-export const DispatchBodySchema = v.object({
-  ...InferenceRequestSchema.entries,
-  stream: v.optional(v.boolean()),
-  stream_options: v.optional(v.object({ include_usage: v.optional(v.boolean()) })),
-});
+/**
+ * The body: OpenAI's chat-completions request, as lib/core/chat-request.ts reads it (which also
+ * refuses any top-level parameter it does not know, by name).
+ */
+export const DispatchBodySchema = ChatCompletionBodySchema;
 
 const UsageOut = v.strictObject({ prompt_tokens: Count, completion_tokens: Count, total_tokens: Count });
 const FinishReason = FinishReasonSchema;

@@ -21,7 +21,8 @@ const BodyMessageSchema = v.object({
 
 const { messages: _messages, stop: _stop, n: _n, ...inferenceEntries } = InferenceRequestSchema.entries;
 
-const ChatCompletionBodySchema = v.object({
+/** The body of `POST /v1/chat/completions` and `/v1/dispatch` (the API contract's DispatchBodySchema). */
+export const ChatCompletionBodySchema = v.object({
   ...inferenceEntries,
   messages: v.pipe(v.array(BodyMessageSchema), v.minLength(1), v.maxLength(1000)),
   stop: v.optional(v.nullable(v.union([v.pipe(v.string(), v.minLength(1), v.maxLength(100)), v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(100))), v.maxLength(8))]))),

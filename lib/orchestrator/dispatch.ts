@@ -52,6 +52,10 @@ export interface DispatchEvents {
   job(event: JobEvent): void;
   refused(reason: string, model: string): void;
   queued(model: string): void;
+  /** A setback for a worker (earned capacity halved, a cooldown): a timeout, a failure, misconduct. */
+  penalty?(workerId: string, reason: string): void;
+  /** A job left a worker before its first token for another try. */
+  moved?(model: string, reason: string): void;
 }
 
 /** The worker a job went to, wherever it is connected. */
@@ -82,7 +86,7 @@ export interface Relay {
    */
   candidates(model: string, workerId: string | undefined): Promise<LiveWorker[]>;
   /** Offers the job; on acceptance, a target whose events arrive from the owning instance. */
-  offer(worker: LiveWorker, payload: AssignPayload, timeoutMs: number): Promise<{ ack: JobAck; target?: JobTarget }>;
+  offerJob(worker: LiveWorker, payload: AssignPayload, timeoutMs: number): Promise<{ ack: JobAck; target?: JobTarget }>;
 }
 
 export interface AssignPayload {
@@ -204,9 +208,11 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
     } catch (error) {
       if (error instanceof NoFirstToken) {
         silent++;
+        deps.events?.moved?.(request.model, "no_first_token");
       } else if (error instanceof FailedBeforeFirstToken && moved < MOVES_ON_FAILURE) {
         moved++;
         failure = error.answer;
+        deps.events?.moved?.(request.model, "worker_failed");
       } else {
         throw error instanceof FailedBeforeFirstToken ? error.answer : error;
       }
@@ -244,7 +250,7 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
     const offerable = remote.filter((w) => isEligible(w, deps.now()) && !triedIds.has(w.info.worker_id) && withinPrice(deps, w.info.worker_id, request.model, hooks));
     for (const worker of offerable) {
       const payload = payloadFor();
-      const { ack, target } = await deps.relay!.offer(worker, payload, deps.ackTimeoutMs);
+      const { ack, target } = await deps.relay!.offerJob(worker, payload, deps.ackTimeoutMs);
       if (!ack.accepted || !target) continue;
       const result = await run(target, payload.job_id);
       if (result) return result;
@@ -283,8 +289,7 @@ function refuseUnhonoured(registry: SessionRegistry, request: InferenceRequest, 
   let firstParam: string | undefined;
   let serving = 0;
   const runtimes = new Set<string>();
-  for (const session of registry.all()) {
-    if (!session.info.models.includes(request.model)) continue;
+  for (const session of registry.serving(request.model)) {
     serving++;
     const param = unhonouredParam(session.info.runtime, request);
     if (param === undefined) continue;
@@ -361,6 +366,7 @@ function awaitResult(
 
     /** A setback for the worker: half its capacity and a bounded cooldown, logged. */
     const penalise = (reason: string) => {
+      deps.events?.penalty?.(info.worker_id, reason);
       const cooldown = target.setback(reason);
       if (cooldown !== undefined) deps.log?.warn(`worker ${info.worker_id}: ${reason}; cooling down ${cooldown} ms`);
     };
@@ -409,7 +415,6 @@ function awaitResult(
         durationMs: job.latency_ms,
         payable: job.payable,
         reasons,
-        moved: 0,
       });
       let recording: Promise<void>;
       try {

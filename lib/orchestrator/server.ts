@@ -209,6 +209,12 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       queued(model) {
         metrics.queued(model);
       },
+      penalty(workerId, reason) {
+        metrics.penalty(workerId, reason);
+      },
+      moved(model, reason) {
+        metrics.moved(model, reason);
+      },
     },
   };
   const spotChecker = options.spotCheckIntervalMs ? new SpotChecker({ deps: dispatchDeps, intervalMs: options.spotCheckIntervalMs, log }) : undefined;
