@@ -5,6 +5,7 @@
  */
 import * as v from "valibot";
 import { ChatRoleSchema, type ChatMessage, type InferenceRequest, InferenceRequestSchema, ToolCallSchema } from "./protocol.ts";
+import { firstIssueText } from "./schema-issues.ts";
 
 const TextPartSchema = v.object({ type: v.literal("text"), text: v.pipe(v.string(), v.maxLength(1_000_000)) });
 const PartSchema = v.looseObject({ type: v.pipe(v.string(), v.maxLength(64)) });
@@ -61,9 +62,8 @@ export function parseChatCompletionBody(body: unknown): ChatRequestResult {
   }
   const result = v.safeParse(ChatCompletionBodySchema, body);
   if (!result.success) {
-    const issue = result.issues[0];
-    const param = issue?.path?.map((p) => String(p.key)).join(".") || undefined;
-    return refuse("invalid_request", param, `${param ? `${param}: ` : ""}${issue?.message ?? "invalid body"}`);
+    const { path, text } = firstIssueText(result.issues, "dotted", "invalid body");
+    return refuse("invalid_request", path || undefined, text);
   }
   const { stream, stream_options, stop, n, messages, ...rest } = result.output;
   if (n !== undefined && n !== null && n !== 1) {

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { judgeFailedJob, judgeJob, type JobVerdict, MISCONDUCT_REASONS, type Standing } from "../core/anti-cheat.ts";
+import { ORCHESTRATOR_ENV } from "../core/env-schema.ts";
 import { OutputCollector, transcriptOf } from "../core/output-collector.ts";
 import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobChunk, type JobDone, parsePayload } from "../core/protocol.ts";
 import { pickWeighted, routingWeights } from "../core/routing.ts";
@@ -23,7 +24,7 @@ import { ledgerEntryFor } from "./rewards.ts";
 import { isEligible, type JobSink, recordCompletion, recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
 import type { JobRecord, Store } from "./store.ts";
 
-export const DEFAULT_FIRST_TOKEN_TIMEOUT_MS = 30_000;
+export const DEFAULT_FIRST_TOKEN_TIMEOUT_MS = ORCHESTRATOR_ENV.BASIS_FIRST_TOKEN_TIMEOUT_MS.fallback;
 
 export interface DispatchDeps {
   registry: SessionRegistry;

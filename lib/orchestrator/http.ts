@@ -10,6 +10,7 @@ import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import { BasisError } from "../core/errors.ts";
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "../core/json-depth.ts";
+import { firstIssueText } from "../core/schema-issues.ts";
 import { constantTimeEqual } from "../core/token.ts";
 
 export const MAX_BODY_BYTES = 1 << 20;
@@ -209,9 +210,8 @@ export async function readJson<const S extends v.GenericSchema>(request: Request
   const value = await readJsonValue(request);
   const result = v.safeParse(schema, value);
   if (!result.success) {
-    const issue = result.issues[0];
-    const path = issue?.path?.map((p) => String(p.key)).join(".") ?? "";
-    throw new HttpError(400, "invalid_request", `${path ? `${path}: ` : ""}${issue?.message ?? "invalid body"}`, path ? { field: path } : {});
+    const { path, text } = firstIssueText(result.issues, "dotted", "invalid body");
+    throw new HttpError(400, "invalid_request", text, path ? { field: path } : {});
   }
   return result.output;
 }

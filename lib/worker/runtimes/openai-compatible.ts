@@ -20,9 +20,9 @@ import {
 } from "./backend-errors.ts";
 import { describeUrl, joinUrl } from "../../core/public-url.ts";
 import { redact } from "../../core/secrets.ts";
+import { DEFAULT_VLLM_URL } from "../../core/urls.ts";
 import type { RunOptions, RunResult, Runtime } from "./runtime.ts";
 
-export const DEFAULT_VLLM_BASE_URL = "http://127.0.0.1:8000";
 const CHECK_TIMEOUT_MS = 10_000;
 const FINISH_REASONS: readonly FinishReason[] = ["stop", "length", "tool_calls", "content_filter"];
 
@@ -53,7 +53,7 @@ export class OpenAICompatibleRuntime implements Runtime {
 
   constructor(options: OpenAICompatibleRuntimeOptions) {
     this.name = options.name;
-    this.baseUrl = options.baseUrl || (options.name === "vllm" ? DEFAULT_VLLM_BASE_URL : "");
+    this.baseUrl = options.baseUrl || (options.name === "vllm" ? DEFAULT_VLLM_URL : "");
     this.model = options.model;
     this.advertised = options.advertised?.length ? [...options.advertised] : [options.model];
     this.#apiKey = options.apiKey || undefined;
