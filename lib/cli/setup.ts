@@ -18,13 +18,13 @@ interface WriteEnvArgs {
 }
 
 export default defineCommand({
-  meta: { name: "setup", description: "Check this host (--check: GPUs, Docker, Ollama, vLLM) or write the worker .env (--write-env, mode 0600)" },
+  meta: { name: "setup", description: "Check this host (--check: GPUs, Docker, Ollama, vLLM, llama.cpp) or write the worker .env (--write-env, mode 0600)" },
   args: {
-    check: { type: "boolean", description: "Detect OS, GPUs, Docker, Ollama and vLLM; say what is missing and what to run next. With --env-file, also check that file: the API answers, the backend serves the model, the orchestrator accepts the handshake (exit 1 if not)" },
+    check: { type: "boolean", description: "Detect OS, GPUs, Docker, Ollama, vLLM and llama.cpp's server; say what is missing and what to run next. With --env-file, also check that file: the API answers, the backend serves the model, the orchestrator accepts the handshake (exit 1 if not)" },
     "env-file": { type: "string", description: "With --check: the worker .env to check end to end", valueHint: "path" },
     "write-env": { type: "boolean", description: "Write the worker .env from the template (0600, atomic, never overwritten without --force)" },
     wallet: { type: "string", description: "Your PUBLIC reward wallet address (0x + 40 hex); never a key", valueHint: "0x..." },
-    runtime: { type: "string", description: "echo | ollama | vllm | openai", valueHint: "name" },
+    runtime: { type: "string", description: "echo | ollama | vllm | llamacpp | openai", valueHint: "name" },
     orchestrator: { type: "string", description: "Orchestrator URL (ws://host:8787 or wss://host)", valueHint: "url" },
     out: { type: "string", description: "Where to write the .env", valueHint: "path" },
     "worker-id": { type: "string", description: "The worker id (default: derived from the host name)", valueHint: "id" },
@@ -55,7 +55,7 @@ async function refuseSecretFlags(args: Record<string, unknown>): Promise<void> {
 }
 
 async function checkHost(json: boolean, envFile: string | undefined): Promise<void> {
-  const [{ detectHost }, { formatHostTable }, { DEFAULT_OLLAMA_URL, DEFAULT_VLLM_URL }, { loadWorkerEnv }, { print, say }] = await Promise.all([
+  const [{ detectHost }, { formatHostTable }, { DEFAULT_OLLAMA_URL, DEFAULT_VLLM_URL, DEFAULT_LLAMACPP_URL }, { loadWorkerEnv }, { print, say }] = await Promise.all([
     import("../io/detect-host.ts"),
     import("../core/detect/format-host-table.ts"),
     import("../core/worker-config.ts"),
@@ -65,7 +65,11 @@ async function checkHost(json: boolean, envFile: string | undefined): Promise<vo
   // The backends the env file points at, when there is one.
   const { env } = await loadWorkerEnv(envFile);
   const [report, checks] = await Promise.all([
-    detectHost({ ollamaUrl: env.BASIS_OLLAMA_URL || DEFAULT_OLLAMA_URL, vllmUrl: env.BASIS_VLLM_URL || DEFAULT_VLLM_URL }),
+    detectHost({
+      ollamaUrl: env.BASIS_OLLAMA_URL || DEFAULT_OLLAMA_URL,
+      vllmUrl: env.BASIS_VLLM_URL || DEFAULT_VLLM_URL,
+      llamacppUrl: env.BASIS_LLAMACPP_URL || DEFAULT_LLAMACPP_URL,
+    }),
     envFile === undefined ? undefined : import("../worker/check-env.ts").then((m) => m.checkWorkerEnv(envFile)),
   ]);
   if (checks?.some((check) => !check.ok)) process.exitCode = 1;
@@ -124,20 +128,21 @@ async function writeEnv(args: WriteEnvArgs): Promise<void> {
   for (const [flag, suffix] of [["backend-model", "MODEL"], ["backend-url", "URL"]] as const) {
     const value = args[flag]?.trim();
     if (!value) continue;
-    if (!backendPrefix) throw errors.inputError("backend_flag_unused", `--${flag} does not apply to the echo runtime.`, "Drop it, or pick --runtime ollama, vllm or openai.");
+    if (!backendPrefix) throw errors.inputError("backend_flag_unused", `--${flag} does not apply to the echo runtime.`, "Drop it, or pick --runtime ollama, vllm, llamacpp or openai.");
     if (suffix === "MODEL" && /\s/.test(value)) throw errors.inputError("model_malformed", "--backend-model must not contain spaces.");
     if (suffix === "URL") parseHttpUrl(value, errors.inputError);
     values[`${backendPrefix}_${suffix}`] = value;
   }
   const notes: string[] = [];
   if (derivedBase !== undefined) notes.push(`BASIS_BASE_URL=${derivedBase}: a self-hosted orchestrator serves the Basis API on its own port (pass --base to change).`);
-  if (backendPrefix && (runtime === "ollama" || runtime === "vllm")) {
+  if (backendPrefix && (runtime === "ollama" || runtime === "vllm" || runtime === "llamacpp")) {
     // The backend this host runs: its URL from the environment, and its model when it serves exactly one.
     const fromEnv = process.env[`${backendPrefix}_URL`]?.trim();
     if (!values[`${backendPrefix}_URL`] && fromEnv) values[`${backendPrefix}_URL`] = fromEnv;
     if (!values[`${backendPrefix}_MODEL`]) {
       const { probeServedModels } = await import("../io/detect-host.ts");
-      const url = values[`${backendPrefix}_URL`] ?? (runtime === "ollama" ? config.DEFAULT_OLLAMA_URL : config.DEFAULT_VLLM_URL);
+      const defaults = { ollama: config.DEFAULT_OLLAMA_URL, vllm: config.DEFAULT_VLLM_URL, llamacpp: config.DEFAULT_LLAMACPP_URL };
+      const url = values[`${backendPrefix}_URL`] ?? defaults[runtime];
       const served = await probeServedModels(runtime, url);
       if (served.length === 1) {
         values[`${backendPrefix}_MODEL`] = served[0] as string;

@@ -11,6 +11,7 @@ import { parseWallet } from "./wallet.ts";
 export const DEFAULT_ORCHESTRATOR_URL = "ws://localhost:8787";
 export const DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434";
 export const DEFAULT_VLLM_URL = "http://127.0.0.1:8000";
+export const DEFAULT_LLAMACPP_URL = "http://127.0.0.1:8080";
 export const WORKER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export interface BackendConfig {
@@ -66,7 +67,7 @@ export function parseWorkerId(value: string): string {
 export function parseRuntimeName(value: string): RuntimeName {
   const result = v.safeParse(RuntimeNameSchema, value);
   if (!result.success) {
-    fail("runtime_unknown", `Unknown runtime "${value.slice(0, 32)}".`, "Use one of: echo, ollama, vllm, openai.");
+    fail("runtime_unknown", `Unknown runtime "${value.slice(0, 32)}".`, "Use one of: echo, ollama, vllm, llamacpp, openai.");
   }
   return result.output;
 }
@@ -149,6 +150,12 @@ function backendFor(runtime: RuntimeName, env: Env): BackendConfig {
       return { url: env.BASIS_OLLAMA_URL || DEFAULT_OLLAMA_URL, model: env.BASIS_OLLAMA_MODEL || undefined, apiKey: undefined };
     case "vllm":
       return { url: env.BASIS_VLLM_URL || DEFAULT_VLLM_URL, model: env.BASIS_VLLM_MODEL || undefined, apiKey: env.BASIS_VLLM_API_KEY || undefined };
+    case "llamacpp":
+      return {
+        url: env.BASIS_LLAMACPP_URL || DEFAULT_LLAMACPP_URL,
+        model: env.BASIS_LLAMACPP_MODEL || undefined,
+        apiKey: env.BASIS_LLAMACPP_API_KEY || undefined,
+      };
     case "openai":
       return { url: env.BASIS_OPENAI_URL || "", model: env.BASIS_OPENAI_MODEL || undefined, apiKey: env.BASIS_OPENAI_API_KEY || undefined };
     case "echo":

@@ -78,6 +78,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<void> {
   });
   if (options.pull) await pullModelFirst(runtime, config.backend.model ?? "", log);
   await runtime.check();
+  for (const note of runtime.startNotes?.(config.concurrency) ?? []) log[note.level](note.message);
   const worker = await createWorker(config, runtime, loaded.env, log);
   let stopping = false;
   const stop = async (signal: string) => {

@@ -20,6 +20,8 @@ const REQUIRED_NUMBERS = [
   "cold_start_version_ms",
   "launch_to_connected_ms",
   "idle_worker_rss_mb",
+  "engine_ttft_added_ms",
+  "engine_tokens_ratio",
 ];
 /** Where the skip reason of each figure lives when the figure is null. */
 const SECTION_OF: Record<string, string> = {
@@ -34,6 +36,8 @@ const SECTION_OF: Record<string, string> = {
   cold_start_version_ms: "footprint",
   launch_to_connected_ms: "footprint",
   idle_worker_rss_mb: "footprint",
+  engine_ttft_added_ms: "engine",
+  engine_tokens_ratio: "engine",
 };
 
 function at(doc: Record<string, unknown>, path: string): unknown {
@@ -78,6 +82,14 @@ describe("bench/run-bench.ts --tiny", () => {
     }
     expect(at(doc, "dispatch.errors")).toBe(0);
     expect(at(doc, "workers_1000.dispatch_ok")).toBe(true);
+  });
+
+  test("the real engine ran both ways with the same text, and is printed side by side", () => {
+    expect(at(doc, "engine.errors")).toEqual({ direct: 0, dispatch: 0 });
+    expect(at(doc, "engine.same_text")).toBe(true);
+    expect(at(doc, "engine.direct_tokens_per_s.median") as number).toBeGreaterThan(0);
+    expect(stdout).toContain("real engine: llama-server, tiny model");
+    expect(stdout).toMatch(/time to first token p50 +[\d.]+ ms +[\d.]+ ms/);
   });
 
   test("records the machine: cores, CPU model and versions", () => {
