@@ -106,7 +106,7 @@ function summarizeEngine(results: PhaseResult[], sizes: BenchSizes, setup: { thr
     engine_tokens_ratio: round(dispatch.median / direct.median),
     engine: {
       server: setup.server,
-      model: `${ENGINE_MODEL} (scripts/tiny-model.ts: 64 wide, 2 layers, 32k vocab, F32)`,
+      model: `${ENGINE_MODEL} (scripts/tiny-model.ts: 64 wide, 2 layers, 32k vocab)`,
       threads: setup.threads,
       extra_args: setup.extraArgs,
       ttft_direct_ms: ttftDirect,

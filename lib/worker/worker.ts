@@ -237,7 +237,7 @@ export class Worker {
             // before it runs, so they travel as one event instead of one event per token; and
             // no sooner than CHUNK_INTERVAL_MS after the last event.
             const wait = lastFlush + CHUNK_INTERVAL_MS - performance.now();
-            if (wait > 0) flushTimer = setTimeout(flush, wait);
+            if (wait > 0) flushTimer = setTimeout(flush, Math.ceil(wait));
             else setImmediate(flush);
           }
         },

@@ -36,7 +36,8 @@ interface ServerFlavor {
   defaultUrl: string;
   /** A route that answers 200 only when the engine can serve (vLLM, llama-server: /health). */
   healthPath: string | undefined;
-  envPrefix: string;
+  /** The variable that holds the API key. */
+  keyVariable: string;
   unhealthyHint: string;
   startHint: string;
   modelHint: (model: string) => string;
@@ -47,7 +48,7 @@ const FLAVORS: Record<OpenAICompatibleName, ServerFlavor> = {
     label: "vLLM",
     defaultUrl: DEFAULT_VLLM_BASE_URL,
     healthPath: "/health",
-    envPrefix: "BASIS_VLLM",
+    keyVariable: "BASIS_VLLM_API_KEY",
     unhealthyHint: "The engine is not ready or has died; check `docker logs vllm`.",
     startHint: "Start vLLM (e.g. `docker run --gpus all -p 8000:8000 vllm/vllm-openai --model NAME`) or set BASIS_VLLM_URL.",
     modelHint: (model) => `Start vLLM with \`--model ${model}\` or set BASIS_VLLM_MODEL to a model it serves.`,
@@ -57,7 +58,7 @@ const FLAVORS: Record<OpenAICompatibleName, ServerFlavor> = {
     defaultUrl: DEFAULT_LLAMACPP_BASE_URL,
     // 503 while the model loads, 200 once slots can take requests.
     healthPath: "/health",
-    envPrefix: "BASIS_LLAMACPP",
+    keyVariable: "BASIS_LLAMACPP_API_KEY",
     unhealthyHint: "llama-server is still loading the model or failed to; check its log.",
     startHint: "Start llama.cpp's server (e.g. `llama-server -m MODEL.gguf --alias NAME --port 8080`) or set BASIS_LLAMACPP_URL.",
     modelHint: (model) => `Start llama-server with \`--alias ${model}\` or set BASIS_LLAMACPP_MODEL to the id GET /v1/models lists.`,
@@ -66,7 +67,7 @@ const FLAVORS: Record<OpenAICompatibleName, ServerFlavor> = {
     label: "The OpenAI-compatible server",
     defaultUrl: "",
     healthPath: undefined,
-    envPrefix: "BASIS_OPENAI",
+    keyVariable: "BASIS_OPENAI_API_KEY",
     unhealthyHint: "",
     startHint: "Check BASIS_OPENAI_URL and that the server is running.",
     modelHint: () => "Set BASIS_OPENAI_MODEL to a model listed by GET /v1/models.",
@@ -237,7 +238,7 @@ export class OpenAICompatibleRuntime implements Runtime {
       });
     }
     if (response.status === 401 || response.status === 403) {
-      const variable = `${this.#flavor.envPrefix}_API_KEY`;
+      const variable = this.#flavor.keyVariable;
       return new BasisError("backend_auth_failed", `${this.#label()} refused the API key (HTTP ${response.status}).`, {
         hint: `Check ${variable}.`,
       });
