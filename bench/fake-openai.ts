@@ -2,13 +2,16 @@
  * A fast OpenAI-compatible backend for the benchmarks: `/v1/chat/completions` (one JSON, or SSE
  * with one event per token, as vLLM sends them, written as fast as the socket takes them),
  * `/v1/models` and `/health`. It answers `max_tokens` tokens of " tok" so a benchmark chooses the
- * answer length; it does no work per token beyond copying pre-encoded bytes.
+ * answer length; it does no work per token beyond copying pre-encoded bytes. A spot check it
+ * answers like an instruction-following model (docs/SPOT-CHECKS.md).
  * Run as a process: `bun bench/fake-openai.ts --port-file F [--port N] [--token-delay-ms MS]` (the
  * harness does). A token delay makes a slow backend: one event per token, each after the delay,
  * so the reliability tests can kill a process while a job is still streaming.
  */
 import { renameSync } from "node:fs";
 import { parseArgs } from "node:util";
+import type { ChatMessage } from "../lib/core/protocol.ts";
+import { followSpotCheck } from "../lib/core/spot-check.ts";
 
 export const FAKE_MODEL = "bench-model";
 export const FAKE_TOKEN = " tok";
@@ -27,6 +30,7 @@ interface ChatBody {
   max_tokens?: unknown;
   stream?: unknown;
   stream_options?: { include_usage?: unknown };
+  messages?: unknown;
 }
 
 const encoder = new TextEncoder();
@@ -49,6 +53,35 @@ function completion(model: string, tokens: number): Response {
 
 function sseEvent(payload: unknown): string {
   return `data: ${JSON.stringify(payload)}\n\n`;
+}
+
+/**
+ * A spot check (docs/SPOT-CHECKS.md) is answered the way an instruction-following model does:
+ * with the words it asks for, one token each, whole or streamed.
+ */
+function spotCheckAnswer(model: string, words: string, stream: boolean, includeUsage: boolean): Response {
+  const tokens = words.split(" ").map((word, i) => (i === 0 ? word : ` ${word}`));
+  const usage = { prompt_tokens: 8, completion_tokens: tokens.length, total_tokens: 8 + tokens.length };
+  const created = Math.floor(Date.now() / 1000);
+  if (!stream) {
+    return Response.json({
+      id: "chatcmpl-bench",
+      object: "chat.completion",
+      created,
+      model,
+      choices: [{ index: 0, message: { role: "assistant", content: words }, logprobs: null, finish_reason: "stop" }],
+      usage,
+    });
+  }
+  const base = { id: "chatcmpl-bench", object: "chat.completion.chunk", created, model };
+  const events = [
+    sseEvent({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }] }),
+    ...tokens.map((token) => sseEvent({ ...base, choices: [{ index: 0, delta: { content: token }, logprobs: null, finish_reason: null }] })),
+    sseEvent({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }] }),
+    ...(includeUsage ? [sseEvent({ ...base, choices: [], usage })] : []),
+    "data: [DONE]\n\n",
+  ];
+  return new Response(events.join(""), { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
 }
 
 /** One event per token, each after `delayMs`: a slow model, for fault injection mid-stream. */
@@ -118,6 +151,8 @@ export function startFakeOpenAI(port = 0, tokenDelayMs = 0): FakeOpenAI {
         const body = (await request.json().catch(() => ({}))) as ChatBody;
         const model = typeof body.model === "string" ? body.model : FAKE_MODEL;
         if (model !== FAKE_MODEL) return Response.json({ error: { message: `model ${model} not found`, type: "NotFoundError", code: 404 } }, { status: 404 });
+        const followed = followSpotCheck(Array.isArray(body.messages) ? (body.messages as ChatMessage[]) : []);
+        if (followed) return spotCheckAnswer(model, followed, body.stream === true, body.stream_options?.include_usage === true);
         const tokens = countTokens(body);
         if (body.stream === true) return completionStream(model, tokens, body.stream_options?.include_usage === true, tokenDelayMs);
         if (tokenDelayMs > 0) await Bun.sleep(tokenDelayMs * tokens);

@@ -1,5 +1,6 @@
 /** The results document (bench/results.json), its targets, and the printed table. */
 import type { MachineInfo } from "./machine.ts";
+import type { PeerResult } from "./sections/peer.ts";
 import type { RelayResult } from "./sections/relay.ts";
 import type { AddedLatency, AddedLatencyAtRate } from "./sections/latency.ts";
 import type { ScaleResult } from "./sections/scale.ts";
@@ -23,6 +24,8 @@ export interface BenchResults {
   relay_tokens_per_s: number | null;
   relay_ratio: number | null;
   relay: RelayResult["relay"] | { skipped: string };
+  /** Portkey's open-source gateway in the same run: `peer.portkey_added_ms` beside ours. */
+  peer: PeerResult["peer"] | { skipped: string };
   dispatch_jobs_per_s: number | null;
   dispatch: ThroughputResult["dispatch"] | { skipped: string };
   workers_1000: ScaleResult | { online_s: null; orchestrator_rss_mb: null; skipped: string };
@@ -69,10 +72,24 @@ export function checkTargets(r: Results): TargetCheck[] {
     check("1,000 workers online", r.workers_1000.online_s, "s", "<", 10),
     check("orchestrator RSS with 1,000 workers", r.workers_1000.orchestrator_rss_mb, "MB", "<=", 300),
     { figure: "dispatch among 1,000 workers", value: scaleDispatchOk === null ? null : Number(scaleDispatchOk), unit: "", target: "works", met: scaleDispatchOk },
+    ...peerChecks(r),
     check("cold start --version", r.cold_start_version_ms, "ms", "<=", 20),
     check("launch to connected", r.launch_to_connected_ms, "ms", "<=", 50),
     check("idle worker RSS", r.idle_worker_rss_mb, "MB", "<=", 50),
   ];
+}
+
+/** Our two hops add no more than Portkey's one, at p50 and p99, whole answers and streams. */
+function peerChecks(r: Results): TargetCheck[] {
+  const peer = "portkey_added_ms" in r.peer ? r.peer : undefined;
+  return (["whole", "stream"] as const).flatMap((kind) =>
+    (["p50", "p99"] as const).map((q) => {
+      const ours = peer ? peer.ours_added_ms[kind][q] : null;
+      const theirs = peer ? peer.portkey_added_ms[kind][q] : null;
+      const target = theirs === null ? "<= Portkey's" : `<= ${theirs} ms (Portkey)`;
+      return { figure: `added ${q}, ${kind === "whole" ? "whole answers" : "streams"}, vs Portkey`, value: ours, unit: "ms", target, met: ours === null || theirs === null ? null : ours <= theirs };
+    }),
+  );
 }
 
 function show(value: number | null): string {
@@ -90,6 +107,7 @@ export function formatTable(results: BenchResults): string {
     ["added latency", results.added_latency_ms],
     ["500 req/s", results.added_latency_500rps_ms],
     ["relay", results.relay],
+    ["peer", results.peer],
     ["dispatch", results.dispatch],
     ["scale", results.workers_1000],
     ["footprint", results.footprint],

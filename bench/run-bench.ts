@@ -3,7 +3,7 @@
  * and a load generator (each in its own process), measures, writes bench/results.json and
  * prints a table. A section that cannot run says why and reports null, never a made-up number.
  * The engine section runs the same against a real llama.cpp llama-server (`make engine`).
- * Usage: bun bench/run-bench.ts [--tiny] [--out PATH] [--only footprint,latency,rate,relay,throughput,engine,scale]
+ * Usage: bun bench/run-bench.ts [--tiny] [--out PATH] [--only footprint,latency,rate,relay,peer,throughput,engine,scale]
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -18,13 +18,14 @@ import { type BenchResults, checkTargets, formatTable } from "./report.ts";
 import { measureFootprint } from "./sections/footprint.ts";
 import { measureEngine } from "./sections/engine.ts";
 import { measureAddedLatency, measureAddedLatencyAtRate } from "./sections/latency.ts";
+import { measurePeer } from "./sections/peer.ts";
 import { measureRelay } from "./sections/relay.ts";
 import { measureScale } from "./sections/scale.ts";
 import { measureThroughput } from "./sections/throughput.ts";
 import { type BenchSizes, FULL, TINY } from "./sizes.ts";
 import { round } from "./stats.ts";
 
-export const SECTIONS = ["footprint", "latency", "rate", "relay", "throughput", "engine", "scale"] as const;
+export const SECTIONS = ["footprint", "latency", "rate", "relay", "peer", "throughput", "engine", "scale"] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 export interface RunBenchOptions {
@@ -53,6 +54,7 @@ function emptyResults(machine: BenchResults["machine"], sizes: BenchSizes): Omit
     relay_tokens_per_s: null,
     relay_ratio: null,
     relay: { skipped: notRun },
+    peer: { skipped: notRun },
     dispatch_jobs_per_s: null,
     dispatch: { skipped: notRun },
     workers_1000: { online_s: null, orchestrator_rss_mb: null, skipped: notRun },
@@ -88,7 +90,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResults> 
       }
     }
 
-    if (wanted("latency") || wanted("rate") || wanted("relay")) {
+    if (wanted("latency") || wanted("rate") || wanted("relay") || wanted("peer")) {
       const fake = await startFakeBackend(ctx);
       let worker: RunningWorker | undefined;
       let unavailable: string | undefined;
@@ -127,6 +129,13 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResults> 
         `streaming relay, ${sizes.relayTokens.toLocaleString("en-US")} tokens per stream`,
         () => measureRelay(ctx, sizes, orchestrator, fake),
         (skipped) => (results.relay = { skipped }),
+        (value) => Object.assign(results, value),
+      );
+      await attempt(
+        "peer",
+        "peer: Portkey's gateway (one hop) and ours (two hops) in front of the same fake, whole answers and streams",
+        () => measurePeer(ctx, sizes, orchestrator, fake),
+        (skipped) => (results.peer = { skipped }),
         (value) => Object.assign(results, value),
       );
       if (worker) await group.stop(worker.child);

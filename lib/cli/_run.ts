@@ -160,8 +160,11 @@ export function reportError(error: unknown, { verbose, json, usage }: { verbose:
 /** citty's help text; colour only on a terminal, and never with NO_COLOR. */
 async function showHelp(cmd: CommandDef<any>, parent: CommandDef<any> | undefined): Promise<void> {
   let text = await renderUsage(cmd, parent);
-  // A command that reads variables lists them: `environment` rides on the command object.
-  const environment = (cmd as { environment?: readonly (readonly [string, string])[] }).environment;
+  // A command that reads variables lists them: `environment` rides on the command object, as
+  // rows or as a loader (the env schema pulls in the wallet checksum, too heavy for every start).
+  type Rows = readonly (readonly [string, string])[];
+  const listed = (cmd as { environment?: Rows | (() => Promise<Rows>) }).environment;
+  const environment = typeof listed === "function" ? await listed() : listed;
   if (environment && environment.length > 0) {
     const width = Math.max(...environment.map(([name]) => name.length)) + 2;
     text += `\n\nENVIRONMENT\n\n${environment.map(([name, about]) => `  ${name.padEnd(width)}${about}`).join("\n")}`;

@@ -17,10 +17,11 @@ export default defineCommand({
   },
   async run({ args }) {
     // Loaded here, not at the top, so --help stays light.
-    const [{ hostname }, { parseWallet }, config, { resolveIdentity }, { createBasisApi }, format, { print, say }] = await Promise.all([
+    const [{ hostname }, { parseWallet }, config, fields, { resolveIdentity }, { createBasisApi }, format, { print, say }] = await Promise.all([
       import("node:os"),
       import("../core/wallet.ts"),
       import("../core/worker-config.ts"),
+      import("../core/worker-fields.ts"),
       import("../io/worker-identity.ts"),
       import("../io/basis-api.ts"),
       import("../core/status-format.ts"),
@@ -30,11 +31,11 @@ export default defineCommand({
     const { workerId, base, env } = await resolveIdentity("register", args);
     // From an env file, the runtime and models are the ones `start` will advertise.
     const planned = args["env-file"] ? config.readWorkerConfig(env, hostname()) : undefined;
-    const models = config.parseModelList(args.models);
+    const models = fields.parseModelList(args.models);
     const request = {
       worker_id: workerId as string,
       worker_wallet: parseWallet(args.wallet ?? env.BASIS_WORKER_WALLET, args.wallet === undefined && env.BASIS_WORKER_WALLET ? "BASIS_WORKER_WALLET" : "--wallet"),
-      runtime: config.parseRuntimeName(args.runtime ?? planned?.runtime ?? "echo"),
+      runtime: fields.parseRuntimeName(args.runtime ?? planned?.runtime ?? "echo"),
       models: models.length > 0 ? models : (planned?.models ?? ["basis-default"]),
     };
     const api = createBasisApi({ base });

@@ -55,10 +55,10 @@ async function refuseSecretFlags(args: Record<string, unknown>): Promise<void> {
 }
 
 async function checkHost(json: boolean, envFile: string | undefined): Promise<void> {
-  const [{ detectHost }, { formatHostTable }, { DEFAULT_OLLAMA_URL, DEFAULT_VLLM_URL, DEFAULT_LLAMACPP_URL }, { loadWorkerEnv }, { print, say }] = await Promise.all([
+  const [{ detectHost }, { formatHostTable }, { readEnvVar, WORKER_ENV }, { loadWorkerEnv }, { print, say }] = await Promise.all([
     import("../io/detect-host.ts"),
     import("../core/detect/format-host-table.ts"),
-    import("../core/worker-config.ts"),
+    import("../core/env-schema.ts"),
     import("../io/env-source.ts"),
     import("./_run.ts"),
   ]);
@@ -66,9 +66,9 @@ async function checkHost(json: boolean, envFile: string | undefined): Promise<vo
   const { env } = await loadWorkerEnv(envFile);
   const [report, checks] = await Promise.all([
     detectHost({
-      ollamaUrl: env.BASIS_OLLAMA_URL || DEFAULT_OLLAMA_URL,
-      vllmUrl: env.BASIS_VLLM_URL || DEFAULT_VLLM_URL,
-      llamacppUrl: env.BASIS_LLAMACPP_URL || DEFAULT_LLAMACPP_URL,
+      ollamaUrl: readEnvVar("BASIS_OLLAMA_URL", WORKER_ENV.BASIS_OLLAMA_URL, env.BASIS_OLLAMA_URL),
+      vllmUrl: readEnvVar("BASIS_VLLM_URL", WORKER_ENV.BASIS_VLLM_URL, env.BASIS_VLLM_URL),
+      llamacppUrl: readEnvVar("BASIS_LLAMACPP_URL", WORKER_ENV.BASIS_LLAMACPP_URL, env.BASIS_LLAMACPP_URL),
     }),
     envFile === undefined ? undefined : import("../worker/check-env.ts").then((m) => m.checkWorkerEnv(envFile)),
   ]);
@@ -85,13 +85,16 @@ async function checkHost(json: boolean, envFile: string | undefined): Promise<vo
 }
 
 async function writeEnv(args: WriteEnvArgs): Promise<void> {
-  const [{ hostname }, { resolve }, errors, { parseWallet }, config, { renderWorkerEnv }, { parseDotenv }, { resolveBaseUrl }, { apiBaseFor }, { describeUrl }] =
+  const [{ hostname }, { resolve }, errors, { parseWallet }, config, fields, ids, urls, { renderWorkerEnv }, { parseDotenv }, { resolveBaseUrl }, { apiBaseFor }, { describeUrl }] =
     await Promise.all([
       import("node:os"),
       import("node:path"),
       import("../core/errors.ts"),
       import("../core/wallet.ts"),
       import("../core/worker-config.ts"),
+      import("../core/worker-fields.ts"),
+      import("../core/worker-id.ts"),
+      import("../core/urls.ts"),
       import("../core/env-template.ts"),
       import("../core/dotenv.ts"),
       import("../io/basis-api.ts"),
@@ -106,11 +109,11 @@ async function writeEnv(args: WriteEnvArgs): Promise<void> {
 
   // Everything is validated before the file is touched: bad input writes nothing.
   const wallet = parseWallet(args.wallet, "--wallet");
-  const runtime = config.parseRuntimeName(required("runtime"));
-  const orchestrator = renameFlag(() => config.parseOrchestratorUrl(required("orchestrator")), "BASIS_ORCHESTRATOR_URL", "--orchestrator");
+  const runtime = fields.parseRuntimeName(required("runtime"));
+  const orchestrator = urls.parseOrchestratorUrl(required("orchestrator"), "--orchestrator");
   const out = required("out");
-  const workerId = config.parseWorkerId(args["worker-id"]?.trim() || config.defaultWorkerId(hostname()));
-  const models = config.parseModelList(args.models);
+  const workerId = ids.parseWorkerId(args["worker-id"]?.trim() || ids.defaultWorkerId(hostname()));
+  const models = fields.parseModelList(args.models);
   const values: Record<string, string> = {
     BASIS_WORKER_WALLET: wallet,
     BASIS_WORKER_ID: workerId,
@@ -130,7 +133,8 @@ async function writeEnv(args: WriteEnvArgs): Promise<void> {
     if (!value) continue;
     if (!backendPrefix) throw errors.inputError("backend_flag_unused", `--${flag} does not apply to the echo runtime.`, "Drop it, or pick --runtime ollama, vllm, llamacpp or openai.");
     if (suffix === "MODEL" && /\s/.test(value)) throw errors.inputError("model_malformed", "--backend-model must not contain spaces.");
-    if (suffix === "URL") parseHttpUrl(value, errors.inputError);
+    const problem = suffix === "URL" ? urls.urlProblem(value, urls.HTTP_URL) : undefined;
+    if (problem) throw errors.inputError("backend_url_malformed", `--backend-url ${problem}.`, "e.g. http://127.0.0.1:11434");
     values[`${backendPrefix}_${suffix}`] = value;
   }
   const notes: string[] = [];
@@ -141,7 +145,7 @@ async function writeEnv(args: WriteEnvArgs): Promise<void> {
     if (!values[`${backendPrefix}_URL`] && fromEnv) values[`${backendPrefix}_URL`] = fromEnv;
     if (!values[`${backendPrefix}_MODEL`]) {
       const { probeServedModels } = await import("../io/detect-host.ts");
-      const defaults = { ollama: config.DEFAULT_OLLAMA_URL, vllm: config.DEFAULT_VLLM_URL, llamacpp: config.DEFAULT_LLAMACPP_URL };
+      const defaults = { ollama: urls.DEFAULT_OLLAMA_URL, vllm: urls.DEFAULT_VLLM_URL, llamacpp: urls.DEFAULT_LLAMACPP_URL };
       const url = values[`${backendPrefix}_URL`] ?? defaults[runtime];
       const served = await probeServedModels(runtime, url);
       if (served.length === 1) {
@@ -202,26 +206,5 @@ async function checkStartReads(
       return `${error.message} Fill it in before starting (or pass --backend-model / --backend-url).`;
     }
     throw error;
-  }
-}
-
-function renameFlag<T>(parse: () => T, from: string, to: string): T {
-  try {
-    return parse();
-  } catch (error) {
-    if (error instanceof Error) error.message = error.message.replace(from, to);
-    throw error;
-  }
-}
-
-function parseHttpUrl(value: string, inputError: (code: string, message: string, hint?: string) => Error): void {
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.username || url.password) {
-    throw inputError("backend_url_malformed", "--backend-url must be an http(s) URL without credentials.", "e.g. http://127.0.0.1:11434");
   }
 }

@@ -1,19 +1,20 @@
 import { defineCommand } from "citty";
 // Embedded as text: `start --help` lists the variables it reads, described as in the template.
 import template from "../../templates/worker.env.example" with { type: "text" };
-import { describeTemplate } from "../core/env-template.ts";
 import { verboseArg } from "./_args.ts";
 
-/** Read by `start` beyond the template's settings (timings and logs). */
-const TUNING: [string, string][] = [
-  ["BASIS_WORKER_MODEL_CONCURRENCY", "Per-model limits within BASIS_WORKER_CONCURRENCY: model=n[,model=n...]"],
-  ["BASIS_FIRST_TOKEN_TIMEOUT_MS", "How long the backend may take to its first token before the job fails"],
-  ["BASIS_JOB_TIMEOUT_MS", "How long one job may run on the backend"],
-  ["BASIS_HEARTBEAT_MS", "How often the log says how the worker is doing (default 30000)"],
-  ["BASIS_HEALTH_POLL_MS", "How often the backend's health is checked (default 5000)"],
-  ["BASIS_DRAIN_TIMEOUT_MS", "How long a stop waits for in-flight jobs (default 30000)"],
-  ["BASIS_LOG_LEVEL", "debug | info (default) | quiet"],
-];
+/**
+ * What `start --help` lists: the template's variables as the template describes them, then the
+ * rest of the env contract (WORKER_ENV: timings and logs). Loaded on demand: the schema brings
+ * the wallet checksum, too heavy for every start of the CLI.
+ */
+export async function startEnvironment(): Promise<[string, string][]> {
+  const [{ describeTemplate }, { describeEnvVar, WORKER_ENV }] = await Promise.all([import("../core/env-template.ts"), import("../core/env-schema.ts")]);
+  const listed = describeTemplate(template);
+  const names = new Set(listed.map(([name]) => name));
+  const rest = Object.entries(WORKER_ENV).filter(([name]) => !names.has(name) && name !== "BASIS_WORKER_PRIVATE_KEY");
+  return [...listed, ...rest.map(([name, spec]): [string, string] => [name, describeEnvVar(spec)])];
+}
 
 export default Object.assign(
   defineCommand({
@@ -32,5 +33,5 @@ export default Object.assign(
       await startWorker({ envFile: args["env-file"], pull: args.pull === true });
     },
   }),
-  { environment: [...describeTemplate(template), ...TUNING] },
+  { environment: startEnvironment },
 );

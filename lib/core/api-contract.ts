@@ -16,9 +16,11 @@
 import * as v from "valibot";
 import { isBasisError } from "./errors.ts";
 import { HardwareSchema, ManifestSchema, ModelOfferSchema } from "./manifest.ts";
-import { FinishReasonSchema, InferenceRequestSchema, RuntimeNameSchema, type Usage } from "./protocol.ts";
+import { ChatCompletionBodySchema } from "./chat-request.ts";
+import { FinishReasonSchema, RuntimeNameSchema, type Usage } from "./protocol.ts";
 import { parseWallet } from "./wallet.ts";
-import { WORKER_ID_PATTERN } from "./worker-config.ts";
+import { WALLET_PATTERN } from "./address.ts";
+import { WORKER_ID_PATTERN, WORKER_ID_RULE } from "./worker-id.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Paths
@@ -78,7 +80,7 @@ export const MAX_MODELS = 64;
 
 export const WorkerIdSchema = v.pipe(
   v.string("worker_id must be a string."),
-  v.regex(WORKER_ID_PATTERN, "worker_id must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit."),
+  v.regex(WORKER_ID_PATTERN, `worker_id must be ${WORKER_ID_RULE}.`),
 );
 
 /** Same rules as the CLI (lib/core/wallet.ts): 0x + 40 hex, EIP-55 checked when mixed case. */
@@ -96,7 +98,7 @@ export const WalletSchema = v.pipe(
 );
 
 /** An address as the API answers with it (already checked when it was registered). */
-const WalletOut = v.pipe(v.string(), v.regex(/^0x[0-9a-fA-F]{40}$/, "a 0x + 40 hex address"));
+const WalletOut = v.pipe(v.string(), v.regex(WALLET_PATTERN, "a 0x + 40 hex address"));
 
 const MODEL_MESSAGE = "each model must be a non-empty name of at most 200 characters without spaces.";
 const ModelNameSchema = v.pipe(v.string(MODEL_MESSAGE), v.regex(/^\S{1,200}$/, MODEL_MESSAGE));
@@ -395,11 +397,11 @@ export const VerificationSchema = v.strictObject({
 // ---------------------------------------------------------------------------------------------
 // POST /v1/dispatch and /v1/chat/completions (OpenAI chat completions)
 
-export const DispatchBodySchema = v.object({
-  ...InferenceRequestSchema.entries,
-  stream: v.optional(v.boolean()),
-  stream_options: v.optional(v.object({ include_usage: v.optional(v.boolean()) })),
-});
+/**
+ * The body: OpenAI's chat-completions request, as lib/core/chat-request.ts reads it (which also
+ * refuses any top-level parameter it does not know, by name).
+ */
+export const DispatchBodySchema = ChatCompletionBodySchema;
 
 const UsageOut = v.strictObject({ prompt_tokens: Count, completion_tokens: Count, total_tokens: Count });
 const FinishReason = FinishReasonSchema;

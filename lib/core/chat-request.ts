@@ -5,6 +5,7 @@
  */
 import * as v from "valibot";
 import { ChatRoleSchema, type ChatMessage, type InferenceRequest, InferenceRequestSchema, ToolCallSchema } from "./protocol.ts";
+import { firstIssueText } from "./schema-issues.ts";
 
 const TextPartSchema = v.object({ type: v.literal("text"), text: v.pipe(v.string(), v.maxLength(1_000_000)) });
 const PartSchema = v.looseObject({ type: v.pipe(v.string(), v.maxLength(64)) });
@@ -21,7 +22,8 @@ const BodyMessageSchema = v.object({
 
 const { messages: _messages, stop: _stop, n: _n, ...inferenceEntries } = InferenceRequestSchema.entries;
 
-const ChatCompletionBodySchema = v.object({
+/** The body of `POST /v1/chat/completions` and `/v1/dispatch` (the API contract's DispatchBodySchema). */
+export const ChatCompletionBodySchema = v.object({
   ...inferenceEntries,
   messages: v.pipe(v.array(BodyMessageSchema), v.minLength(1), v.maxLength(1000)),
   stop: v.optional(v.nullable(v.union([v.pipe(v.string(), v.minLength(1), v.maxLength(100)), v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(100))), v.maxLength(8))]))),
@@ -60,9 +62,8 @@ export function parseChatCompletionBody(body: unknown): ChatRequestResult {
   }
   const result = v.safeParse(ChatCompletionBodySchema, body);
   if (!result.success) {
-    const issue = result.issues[0];
-    const param = issue?.path?.map((p) => String(p.key)).join(".") || undefined;
-    return refuse("invalid_request", param, `${param ? `${param}: ` : ""}${issue?.message ?? "invalid body"}`);
+    const { path, text } = firstIssueText(result.issues, "dotted", "invalid body");
+    return refuse("invalid_request", path || undefined, text);
   }
   const { stream, stream_options, stop, n, messages, ...rest } = result.output;
   if (n !== undefined && n !== null && n !== 1) {

@@ -5,9 +5,13 @@
  */
 import { formatDotenvValue } from "./dotenv.ts";
 import { BasisError } from "./errors.ts";
-import { SECRET_ENV_NAMES, SECRET_WARNING, secretKind } from "./secrets.ts";
+import { SECRET_ENV_NAMES, type WORKER_ENV } from "./env-schema.ts";
+import { SECRET_WARNING, secretKind } from "./secrets.ts";
 
-/** Every variable the worker reads. Fixed: the worker, docs and template all use these names. */
+/**
+ * The variables templates/worker.env.example lists, in its order: the ones an operator sets.
+ * Each is an entry of WORKER_ENV (env-schema.ts), which also holds the tuning ones left out here.
+ */
 export const WORKER_ENV_NAMES = [
   "BASIS_WORKER_WALLET",
   "BASIS_WORKER_ID",
@@ -29,7 +33,7 @@ export const WORKER_ENV_NAMES = [
   "BASIS_OPENAI_MODEL",
   "BASIS_OPENAI_API_KEY",
   "BASIS_BASE_URL",
-] as const;
+] as const satisfies readonly (keyof typeof WORKER_ENV)[];
 export type WorkerEnvName = (typeof WORKER_ENV_NAMES)[number];
 
 const ASSIGNMENT = /^(\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*)(.*)$/;
@@ -58,7 +62,7 @@ export function renderWorkerEnv(template: string, values: Record<string, string>
 }
 
 export function isSecretEnvName(key: string): boolean {
-  return (SECRET_ENV_NAMES as readonly string[]).includes(key) || SECRET_NAME.test(key);
+  return SECRET_ENV_NAMES.includes(key) || SECRET_NAME.test(key);
 }
 
 function refuseUnsafe(key: string, value: string): void {

@@ -4,6 +4,9 @@
  * prices file is most likely a typo, and one in a published manifest would be a field the
  * signature might not cover, so both are refused rather than dropped.
  */
+import { describeIssues, type SchemaProblem } from "./schema-issues.ts";
+import { WALLET_PATTERN } from "./address.ts";
+import { WORKER_ID_PATTERN, WORKER_ID_RULE } from "./worker-id.ts";
 import * as v from "valibot";
 import { BasisError } from "./errors.ts";
 import { assertWithinRails, MICRO_CREDITS_MESSAGE, MICRO_CREDITS_PATTERN } from "./price-rails.ts";
@@ -16,8 +19,8 @@ const MAX_TOKENS = 100_000_000;
 const MAX_HARDWARE_JSON_CHARS = 4_096;
 
 const MICRO_CREDITS = v.pipe(v.string(MICRO_CREDITS_MESSAGE), v.regex(MICRO_CREDITS_PATTERN, MICRO_CREDITS_MESSAGE));
-const SLUG_MESSAGE = "must be 1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit";
-const SLUG = v.pipe(v.string(SLUG_MESSAGE), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, SLUG_MESSAGE));
+const SLUG_MESSAGE = `must be ${WORKER_ID_RULE}`;
+const SLUG = v.pipe(v.string(SLUG_MESSAGE), v.regex(WORKER_ID_PATTERN, SLUG_MESSAGE));
 const MODEL_ID_MESSAGE = "must be a model name of 1-200 characters without spaces";
 const MODEL_ID = v.pipe(v.string(MODEL_ID_MESSAGE), v.regex(/^[^\s]{1,200}$/, MODEL_ID_MESSAGE));
 
@@ -90,7 +93,7 @@ const ISO_UTC = v.pipe(
 const NONCE_MESSAGE = "must be 32 lowercase hex characters (128 random bits)";
 const NONCE = v.pipe(v.string(NONCE_MESSAGE), v.regex(/^[0-9a-f]{32}$/, NONCE_MESSAGE));
 const WALLET_MESSAGE = "must be a 0x-prefixed 40-hex address";
-const WALLET = v.pipe(v.string(WALLET_MESSAGE), v.regex(/^0x[0-9a-fA-F]{40}$/, WALLET_MESSAGE));
+const WALLET = v.pipe(v.string(WALLET_MESSAGE), v.regex(WALLET_PATTERN, WALLET_MESSAGE));
 const SIGNATURE_MESSAGE = "must be a 0x-prefixed 65-byte (130-hex) signature";
 const SIGNATURE = v.pipe(v.string(SIGNATURE_MESSAGE), v.regex(/^0x[0-9a-fA-F]{130}$/, SIGNATURE_MESSAGE));
 
@@ -122,37 +125,7 @@ export const ManifestSchema = v.pipe(
   v.forward(v.check((manifest) => checkValidityWindow(manifest), WINDOW_MESSAGE), ["valid_until"]),
 );
 export type Manifest = v.InferOutput<typeof ManifestSchema>;
-
-export interface SchemaProblem {
-  /** Where the problem is, e.g. `models[0].prompt_credits_per_1m`; "" for the whole value. */
-  path: string;
-  message: string;
-}
-
-function formatPath(issue: v.BaseIssue<unknown>): string {
-  let out = "";
-  for (const item of issue.path ?? []) {
-    const key = (item as { key: unknown }).key;
-    out += typeof key === "number" ? `[${key}]` : out === "" ? String(key) : `.${String(key)}`;
-  }
-  return out;
-}
-
-/**
- * Describe issues by path and rule, never by received value: a field might hold something that
- * must not be echoed (a key pasted in the wrong place).
- */
-export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): SchemaProblem[] {
-  return issues.map((issue) => {
-    const path = formatPath(issue);
-    const isObjectIssue = issue.type === "object" || issue.type === "strict_object";
-    let message = issue.message;
-    if (isObjectIssue && issue.expected === "never") message = "is not a known field";
-    else if (isObjectIssue && issue.received === "undefined" && issue.expected?.startsWith('"')) message = "is required";
-    else if (isObjectIssue) message = "must be a JSON object";
-    return { path, message };
-  });
-}
+export type { SchemaProblem };
 
 function schemaError(code: string, what: string, issues: readonly v.BaseIssue<unknown>[]): BasisError {
   const problems = describeIssues(issues);

@@ -3,6 +3,8 @@
  * Worker and orchestrator both import this module and define no event or shape of their own.
  * A payload that fails its schema is refused, never trusted.
  */
+import { WALLET_PATTERN } from "./address.ts";
+import { WORKER_ID_PATTERN } from "./worker-id.ts";
 import * as v from "valibot";
 
 export const PROTOCOL_VERSION = 1;
@@ -27,8 +29,8 @@ export const EVENTS = {
   fail: "job:fail",
 } as const;
 
-const WALLET = v.pipe(v.string(), v.regex(/^0x[0-9a-fA-F]{40}$/, "a 0x-prefixed 40-hex address"));
-const ID = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "a short slug"));
+const WALLET = v.pipe(v.string(), v.regex(WALLET_PATTERN, "a 0x-prefixed 40-hex address"));
+const ID = v.pipe(v.string(), v.regex(WORKER_ID_PATTERN, "a short slug"));
 const MODEL = v.pipe(v.string(), v.minLength(1), v.maxLength(200));
 const COUNT = v.pipe(v.number(), v.integer(), v.minValue(0));
 

@@ -5,6 +5,9 @@
 
 const HEX64 = /^(0x)?[0-9a-fA-F]{64}$/;
 const WORD = /^[a-z]{3,8}$/;
+/** BIP-39 phrase lengths; the shortest is 12 words. */
+const MNEMONIC_WORD_COUNTS = [12, 15, 18, 21, 24];
+export const MNEMONIC_MIN_WORDS = 12;
 
 /** A 64-hex or 0x+64-hex string: the shape of a secp256k1 private key. */
 export function looksLikePrivateKey(value: string): boolean {
@@ -17,8 +20,13 @@ export function looksLikePrivateKey(value: string): boolean {
  */
 export function looksLikeMnemonic(value: string): boolean {
   const words = value.trim().split(/\s+/);
-  if (![12, 15, 18, 21, 24].includes(words.length)) return false;
-  return words.every((word) => WORD.test(word.toLowerCase()));
+  if (!MNEMONIC_WORD_COUNTS.includes(words.length)) return false;
+  return words.every((word) => looksLikeMnemonicWord(word.toLowerCase()));
+}
+
+/** One word of a seed phrase by shape: 3-8 lowercase letters (a phrase typed unquoted arrives word by word). */
+export function looksLikeMnemonicWord(word: string): boolean {
+  return WORD.test(word);
 }
 
 export type SecretKind = "private_key" | "mnemonic";
@@ -31,19 +39,6 @@ export function secretKind(value: string): SecretKind | undefined {
 
 export const SECRET_WARNING =
   "That looks like a private key or seed phrase. Never share it: the worker needs only your PUBLIC wallet address (0x + 40 hex). Nothing was stored.";
-
-/** Names of environment variables whose values are secrets and are never printed. */
-export const SECRET_ENV_NAMES = [
-  "BASIS_WORKER_TOKEN",
-  "BASIS_WORKER_AUTH_KEY",
-  "BASIS_ORCHESTRATOR_SECRET",
-  "INTERNAL_API_SECRET",
-  "BASIS_WORKER_PRIVATE_KEY",
-  "BASIS_WORKER_TOKENS",
-  "BASIS_VLLM_API_KEY",
-  "BASIS_LLAMACPP_API_KEY",
-  "BASIS_OPENAI_API_KEY",
-] as const;
 
 /** Replace every occurrence of the given secret values in text (for logs of child output). */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {

@@ -65,8 +65,11 @@ export function composeSpotCheck(model: string, random: () => number): SpotCheck
     ...(system ? [{ role: "system" as const, content: system }] : []),
     { role: "user" as const, content: phrasing.replace("{words}", words.join(" ")) },
   ];
+  const limit = pick([48, 64, 96, 128], random);
+  // Clients name the limit either way (older SDKs max_tokens, newer max_completion_tokens).
+  const limitField = random() < 0.5 ? { max_tokens: limit } : { max_completion_tokens: limit };
   return {
-    request: { model, messages, max_tokens: pick([48, 64, 96, 128], random), ...(random() < 0.5 ? { temperature: 0 } : {}) },
+    request: { model, messages, ...limitField, ...(random() < 0.5 ? { temperature: 0 } : {}) },
     words,
     instruction: phrasing.replace("{words}", " "),
     stream: random() < 0.5,

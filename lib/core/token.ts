@@ -8,6 +8,7 @@
  *      worker auth configured accepts.
  * Web Crypto only, so this runs unchanged on Bun, Deno and Node.
  */
+import { WALLET_PATTERN_BODY } from "./address.ts";
 
 export type TokenSource = "token" | "auth_key" | "dev";
 
@@ -104,9 +105,11 @@ export async function verifyHandshakeProof(policy: TokenPolicy, proof: string, c
   return { ok: false, reason: "token_invalid" };
 }
 
+const WALLET_BOUND_TOKEN = new RegExp(`^(${WALLET_PATTERN_BODY})\\.[0-9a-f]{64}$`);
+
 /** The wallet a wallet-bound token names (`<wallet>.<hex>`), or undefined for any other token. */
 export function tokenWallet(token: string): string | undefined {
-  const match = /^(0x[0-9a-fA-F]{40})\.[0-9a-f]{64}$/.exec(token);
+  const match = WALLET_BOUND_TOKEN.exec(token);
   return match?.[1]?.toLowerCase();
 }
 

@@ -5,7 +5,7 @@
  * the one place that decides what a command line may hold.
  */
 import { BasisError } from "./errors.ts";
-import { SECRET_WARNING, secretKind } from "./secrets.ts";
+import { looksLikeMnemonicWord, MNEMONIC_MIN_WORDS, SECRET_WARNING, secretKind } from "./secrets.ts";
 
 /** The part of a citty argument definition this module reads. */
 export interface FlagDef {
@@ -145,16 +145,13 @@ function argumentParts(arg: string): string[] {
   return arg.startsWith("-") && equals > 0 ? [arg, arg.slice(equals + 1)] : [arg];
 }
 
-const WORD = /^[a-z]{3,8}$/;
-/** An unquoted seed phrase arrives as 12+ separate lowercase words; no real command line has that. */
-const MNEMONIC_MIN_WORDS = 12;
-
 /** The index of the first argument that is (or ends) a private key or a seed phrase, if any. */
 export function secretArgumentIndex(argv: readonly string[]): number | undefined {
   let wordRun = 0;
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index] as string;
-    wordRun = WORD.test(arg) ? wordRun + 1 : 0;
+    // An unquoted seed phrase arrives as 12+ separate lowercase words; no real command line has that.
+    wordRun = looksLikeMnemonicWord(arg) ? wordRun + 1 : 0;
     if (argumentParts(arg).some((part) => secretKind(part) !== undefined) || wordRun >= MNEMONIC_MIN_WORDS) return index;
   }
   return undefined;

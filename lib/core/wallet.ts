@@ -2,11 +2,11 @@
  * Public reward wallets: `0x` + 40 hex, EIP-55 checksum enforced when mixed case.
  * A value shaped like a key or a seed phrase is refused with a warning and never echoed.
  */
+import { WALLET_PATTERN } from "./address.ts";
 import { keccak_256 } from "@noble/hashes/sha3";
 import { BasisError } from "./errors.ts";
 import { SECRET_WARNING, secretKind } from "./secrets.ts";
 
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
 /** Returns the wallet as given (validated) or throws a BasisError with exit code 2. */
 export function parseWallet(input: string | undefined, source = "wallet"): `0x${string}` {
@@ -23,7 +23,7 @@ export function parseWallet(input: string | undefined, source = "wallet"): `0x${
       hint: "Use the public address of that wallet instead, and keep the key where it is.",
     });
   }
-  if (!ADDRESS.test(value)) {
+  if (!WALLET_PATTERN.test(value)) {
     throw new BasisError("wallet_malformed", `The ${source} is not a 0x-prefixed 40-hex EVM address.`, {
       exitCode: 2,
       hint: "Copy the public address again; it is 42 characters and starts with 0x.",

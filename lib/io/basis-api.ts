@@ -8,7 +8,10 @@
  */
 import * as v from "valibot";
 import { BasisError } from "../core/errors.ts";
+import { readEnvVar, WORKER_ENV } from "../core/env-schema.ts";
 import { describeUrl } from "../core/public-url.ts";
+import { issuePath } from "../core/schema-issues.ts";
+import { parseBaseUrl } from "../core/urls.ts";
 import {
   API_PATHS,
   IDEMPOTENCY_HEADER,
@@ -26,8 +29,6 @@ import {
   workerPath,
 } from "../core/api-contract.ts";
 import { type ApiRequest, readAnswer } from "./basis-api-answers.ts";
-
-export const DEFAULT_BASE_URL = "https://basis.watch";
 
 export interface BasisApiOptions {
   base: string;
@@ -55,24 +56,7 @@ const DEFAULTS = { tries: 3, timeoutMs: 2_500, backoffMs: 300 };
 
 /** `--base`, else BASIS_BASE_URL, else basis.watch; validated so a typo fails before any request. */
 export function resolveBaseUrl(flag: string | undefined, envValue: string | undefined): string {
-  const value = (flag?.trim() || envValue?.trim() || DEFAULT_BASE_URL).replace(/\/+$/, "");
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw baseUrlError("is not a URL");
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw baseUrlError("must use http or https");
-  if (url.username || url.password) throw baseUrlError("must not carry credentials");
-  if (url.search || url.hash) throw baseUrlError("must not have a query or fragment");
-  return value;
-}
-
-function baseUrlError(why: string): BasisError {
-  return new BasisError("base_url_malformed", `The Basis API base URL ${why}.`, {
-    exitCode: 2,
-    hint: "Pass --base https://basis.watch (or http://127.0.0.1:8787 for a local reference API).",
-  });
+  return flag?.trim() ? parseBaseUrl(flag) : readEnvVar("BASIS_BASE_URL", WORKER_ENV.BASIS_BASE_URL, envValue);
 }
 
 export function createBasisApi(options: BasisApiOptions) {
@@ -161,8 +145,7 @@ function isRetriable(status: number): boolean {
 function validate<S extends v.GenericSchema>(schema: S, answer: unknown, base: string, path: string): v.InferOutput<S> {
   const result = v.safeParse(schema, answer);
   if (result.success) return result.output;
-  const issue = result.issues[0];
-  const field = issue?.path?.map((p) => String(p.key)).join(".") || "the answer";
+  const field = issuePath(result.issues[0], "dotted") || "the answer";
   throw new BasisError("api_bad_response", `The Basis API at ${describeUrl(base)} answered ${path.split("?")[0]} in an unexpected shape (${field}).`, {
     hint: "This client may be older than the API; update basis-worker.",
   });

@@ -3,13 +3,13 @@
  * returns the systemctl commands for the operator to run. It never runs them: enabling a
  * service is the operator's decision, and often needs sudo we should not ask for.
  */
-import { randomBytes } from "node:crypto";
-import { chmod, link, mkdir, open, rename, stat, unlink } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { BasisError } from "../core/errors.ts";
 import { renderServiceUnit, SERVICE_NAME, type ServiceScope } from "../core/service-unit.ts";
+import { writeFileAtomic } from "./atomic-write.ts";
 import { isCompiled } from "./sibling.ts";
 
 export interface InstallServiceOptions {
@@ -112,7 +112,7 @@ async function requireExecutable(binary: string): Promise<void> {
   }
 }
 
-/** Same dance as the private env writer, with mode 0644: never half-written, no silent overwrite. */
+/** Mode 0644 (systemd and people reviewing it read it): never half-written, no silent overwrite. */
 async function writePublicFile(path: string, text: string, force: boolean): Promise<void> {
   const folder = dirname(path);
   if (!(await stat(folder).catch(() => undefined))?.isDirectory()) {
@@ -121,23 +121,9 @@ async function writePublicFile(path: string, text: string, force: boolean): Prom
       hint: "Is systemd installed? Pass --unit-dir to write the unit elsewhere.",
     });
   }
-  const temp = join(folder, `.${SERVICE_NAME}.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    const handle = await open(temp, "wx", UNIT_MODE);
-    try {
-      await handle.writeFile(text, "utf8");
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    // open() honours the umask; the unit must be readable by systemd and by people reviewing it.
-    await chmod(temp, UNIT_MODE);
-    if (force) await rename(temp, path);
-    else await link(temp, path).finally(() => unlink(temp).catch(() => undefined));
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
+  await writeFileAtomic(path, text, { mode: UNIT_MODE, replace: force }).catch((error: unknown) => {
     throw describeWriteError(error, path);
-  }
+  });
 }
 
 function describeWriteError(error: unknown, path: string): BasisError {

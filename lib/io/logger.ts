@@ -8,6 +8,7 @@
  */
 import { type ConsolaInstance, type ConsolaReporter, createConsola, type LogObject } from "consola/core";
 import process from "node:process";
+import { readEnvVar, WORKER_ENV } from "../core/env-schema.ts";
 
 const LABELS: Record<string, string> = { success: "ok ", warn: "WARN ", error: "ERROR ", fatal: "FATAL ", debug: "debug ", trace: "trace " };
 
@@ -58,7 +59,9 @@ const lineReporter: ConsolaReporter = {
 let root: ConsolaInstance | undefined;
 
 export function logger(tag: string): ConsolaInstance {
-  const level = process.env.BASIS_LOG_LEVEL;
-  root ??= createConsola({ reporters: [lineReporter], level: level === "debug" ? 4 : level === "quiet" ? 1 : 3 });
+  if (!root) {
+    const level = readEnvVar("BASIS_LOG_LEVEL", WORKER_ENV.BASIS_LOG_LEVEL, process.env.BASIS_LOG_LEVEL);
+    root = createConsola({ reporters: [lineReporter], level: level === "debug" ? 4 : level === "quiet" ? 1 : 3 });
+  }
   return root.withTag(tag);
 }

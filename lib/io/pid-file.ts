@@ -4,10 +4,11 @@
  * a crash is not mistaken for the worker (and never sent a signal).
  */
 import { readFileSync, unlinkSync } from "node:fs";
-import { link, open, readdir, readFile, unlink } from "node:fs/promises";
+import { readdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
 import { BasisError, isBasisError } from "../core/errors.ts";
+import { writeFileAtomic } from "./atomic-write.ts";
 import { ensureStateDir, resolveStateDir } from "./state-dir.ts";
 
 const SUFFIX = ".pid";
@@ -117,34 +118,14 @@ function parseContent(text: string): PidFileContent | undefined {
   return { pid, startTicks: start };
 }
 
-/** Written to a temp file first and linked into place, so the pid file is never seen half-written. */
+/**
+ * Never seen half-written, never replacing another start's file: false when one is there. Where
+ * there are no hard links, O_EXCL keeps it exclusive (only briefly empty). Not synced: a pid
+ * file need not outlive a power cut.
+ */
 async function createExclusive(path: string, text: string): Promise<boolean> {
-  const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  const handle = await open(temp, "wx", 0o600);
   try {
-    await handle.writeFile(text, "utf8");
-  } finally {
-    await handle.close();
-  }
-  try {
-    await link(temp, path);
-    return true;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") return false;
-    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw error;
-    return createWithoutLinks(path, text);
-  } finally {
-    await unlink(temp).catch(() => undefined);
-  }
-}
-
-/** Filesystems without hard links: 'wx' is still exclusive, only briefly empty. */
-async function createWithoutLinks(path: string, text: string): Promise<boolean> {
-  try {
-    const handle = await open(path, "wx", 0o600);
-    await handle.writeFile(text, "utf8");
-    await handle.close();
+    await writeFileAtomic(path, text, { mode: 0o600, replace: false, withoutLinks: "exclusive", durable: false });
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;

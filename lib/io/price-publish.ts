@@ -8,7 +8,7 @@ import process from "node:process";
 import { BasisError } from "../core/errors.ts";
 import { buildManifest, parsePricesFile } from "../core/manifest.ts";
 import { signManifest } from "../core/manifest-signature.ts";
-import { parseWorkerId } from "../core/worker-config.ts";
+import { parseWorkerId } from "../core/worker-id.ts";
 import { parseWallet } from "../core/wallet.ts";
 import { print, say } from "../cli/_run.ts";
 import { createBasisApi, resolveBaseUrl } from "./basis-api.ts";

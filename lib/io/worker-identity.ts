@@ -6,7 +6,7 @@
  * `start` makes of it: the id derived from this host's name.
  */
 import { hostname } from "node:os";
-import { defaultWorkerId, parseWorkerId } from "../core/worker-config.ts";
+import { defaultWorkerId, parseWorkerId } from "../core/worker-id.ts";
 import { usageError } from "../core/usage.ts";
 import { resolveBaseUrl } from "./basis-api.ts";
 import { loadWorkerEnv } from "./env-source.ts";

@@ -132,7 +132,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
       return answer({ instance: self, ack: { accepted: false, reason: "over_capacity" } });
     }
     session.active++;
-    const ack = await offerToSocket(session, message.payload, requestTimeoutMs);
+    const ack = await offerToSocket(session, message.payload, requestTimeoutMs, () => recordSetback(session, registry.now(), registry.trust));
     if (!ack.accepted) {
       session.active--;
       if (ack.reason === "draining") session.draining = true;
@@ -255,7 +255,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
       const rank = (worker: LiveWorker) => (isEligible(worker, now) ? worker.active / worker.capacity : Number.POSITIVE_INFINITY);
       return found.sort((a, b) => rank(a) - rank(b));
     },
-    async offer(worker, payload) {
+    async offerJob(worker, payload) {
       const jobId = payload.job_id;
       // Registered before asking, so events that overtake the answer wait in the buffer.
       const job: OutboundJob = { workerId: worker.info.worker_id, owner: undefined, sink: undefined, next: 0, buffer: new Map() };

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { judgeFailedJob, judgeJob, type JobVerdict, MISCONDUCT_REASONS, type Standing } from "../core/anti-cheat.ts";
+import { ORCHESTRATOR_ENV } from "../core/env-schema.ts";
 import { OutputCollector, transcriptOf } from "../core/output-collector.ts";
 import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobChunk, type JobDone, parsePayload } from "../core/protocol.ts";
 import { pickWeighted, routingWeights } from "../core/routing.ts";
@@ -23,7 +24,7 @@ import { ledgerEntryFor } from "./rewards.ts";
 import { isEligible, type JobSink, recordCompletion, recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
 import type { JobRecord, Store } from "./store.ts";
 
-export const DEFAULT_FIRST_TOKEN_TIMEOUT_MS = 30_000;
+export const DEFAULT_FIRST_TOKEN_TIMEOUT_MS = ORCHESTRATOR_ENV.BASIS_FIRST_TOKEN_TIMEOUT_MS.fallback;
 
 export interface DispatchDeps {
   registry: SessionRegistry;
@@ -52,6 +53,10 @@ export interface DispatchEvents {
   job(event: JobEvent): void;
   refused(reason: string, model: string): void;
   queued(model: string): void;
+  /** A setback for a worker (earned capacity halved, a cooldown): a timeout, a failure, misconduct. */
+  penalty?(workerId: string, reason: string): void;
+  /** A job left a worker before its first token for another try. */
+  moved?(model: string, reason: string): void;
 }
 
 /** The worker a job went to, wherever it is connected. */
@@ -82,7 +87,7 @@ export interface Relay {
    */
   candidates(model: string, workerId: string | undefined): Promise<LiveWorker[]>;
   /** Offers the job; on acceptance, a target whose events arrive from the owning instance. */
-  offer(worker: LiveWorker, payload: AssignPayload, timeoutMs: number): Promise<{ ack: JobAck; target?: JobTarget }>;
+  offerJob(worker: LiveWorker, payload: AssignPayload, timeoutMs: number): Promise<{ ack: JobAck; target?: JobTarget }>;
 }
 
 export interface AssignPayload {
@@ -124,11 +129,20 @@ export function newJobId(): string {
 }
 
 /** Offers a job to a local worker's socket and waits for its ack. */
-export async function offerToSocket(session: WorkerSession, payload: AssignPayload, timeoutMs: number): Promise<JobAck> {
+/**
+ * Offers a job to a local worker's socket and waits for its ack. A worker that does not answer
+ * in time, or answers with no valid ack, takes a setback (`onSilent`): otherwise one that never
+ * acks would hold up every dispatch that picks it for the whole ack timeout.
+ */
+export async function offerToSocket(session: WorkerSession, payload: AssignPayload, timeoutMs: number, onSilent?: () => void): Promise<JobAck> {
   try {
     const answer: unknown = await session.socket.timeout(timeoutMs).emitWithAck(EVENTS.assign, payload);
-    return parsePayload(JobAckSchema, answer) ?? { accepted: false, reason: "invalid" };
+    const ack = parsePayload(JobAckSchema, answer);
+    if (ack) return ack;
+    onSilent?.();
+    return { accepted: false, reason: "invalid" };
   } catch {
+    if (session.socket.connected) onSilent?.();
     return { accepted: false, reason: "unavailable" };
   }
 }
@@ -195,9 +209,11 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
     } catch (error) {
       if (error instanceof NoFirstToken) {
         silent++;
+        deps.events?.moved?.(request.model, "no_first_token");
       } else if (error instanceof FailedBeforeFirstToken && moved < MOVES_ON_FAILURE) {
         moved++;
         failure = error.answer;
+        deps.events?.moved?.(request.model, "worker_failed");
       } else {
         throw error instanceof FailedBeforeFirstToken ? error.answer : error;
       }
@@ -219,7 +235,10 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
       const payload = payloadFor();
       // Count the slot before the ack so concurrent dispatches do not all pick the same worker.
       session.active++;
-      const ack = await offerToSocket(session, payload, deps.ackTimeoutMs);
+      const ack = await offerToSocket(session, payload, deps.ackTimeoutMs, () => {
+        const cooldown = recordSetback(session, deps.now(), deps.registry.trust);
+        deps.log?.warn(`worker ${session.info.worker_id}: no_ack; cooling down ${cooldown} ms`);
+      });
       if (!ack.accepted) {
         session.active--;
         if (ack.reason === "draining") session.draining = true;
@@ -232,7 +251,7 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
     const offerable = remote.filter((w) => isEligible(w, deps.now()) && !triedIds.has(w.info.worker_id) && withinPrice(deps, w.info.worker_id, request.model, hooks));
     for (const worker of offerable) {
       const payload = payloadFor();
-      const { ack, target } = await deps.relay!.offer(worker, payload, deps.ackTimeoutMs);
+      const { ack, target } = await deps.relay!.offerJob(worker, payload, deps.ackTimeoutMs);
       if (!ack.accepted || !target) continue;
       const result = await run(target, payload.job_id);
       if (result) return result;
@@ -271,8 +290,7 @@ function refuseUnhonoured(registry: SessionRegistry, request: InferenceRequest, 
   let firstParam: string | undefined;
   let serving = 0;
   const runtimes = new Set<string>();
-  for (const session of registry.all()) {
-    if (!session.info.models.includes(request.model)) continue;
+  for (const session of registry.serving(request.model)) {
     serving++;
     const param = unhonouredParam(session.info.runtime, request);
     if (param === undefined) continue;
@@ -349,6 +367,7 @@ function awaitResult(
 
     /** A setback for the worker: half its capacity and a bounded cooldown, logged. */
     const penalise = (reason: string) => {
+      deps.events?.penalty?.(info.worker_id, reason);
       const cooldown = target.setback(reason);
       if (cooldown !== undefined) deps.log?.warn(`worker ${info.worker_id}: ${reason}; cooling down ${cooldown} ms`);
     };
@@ -397,7 +416,6 @@ function awaitResult(
         durationMs: job.latency_ms,
         payable: job.payable,
         reasons,
-        moved: 0,
       });
       let recording: Promise<void>;
       try {

@@ -21,8 +21,6 @@ export interface JobEvent {
   payable: boolean;
   /** Why the job paid nothing or failed, when it did. */
   reasons: readonly string[];
-  /** A worker that refused the offer or failed before its first token, and the job moved on. */
-  moved: number;
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -36,6 +34,7 @@ export class GatewayMetrics {
   readonly #refused;
   readonly #queued;
   readonly #penalties;
+  readonly #moved;
   readonly #ttft;
   readonly #perToken;
   readonly #duration;
@@ -59,7 +58,8 @@ export class GatewayMetrics {
     this.#tokens = new Counter({ name: "basis_tokens_total", help: "Tokens of completed jobs, server-counted.", labelNames: ["model", "type"], registers });
     this.#refused = new Counter({ name: "basis_dispatches_refused_total", help: "Requests refused before any worker ran them, by reason.", labelNames: ["reason"], registers });
     this.#queued = new Counter({ name: "basis_dispatches_queued_total", help: "Requests that waited for a free worker, by model.", labelNames: ["model"], registers });
-    this.#penalties = new Counter({ name: "basis_worker_penalties_total", help: "Jobs a worker failed or was not paid for, by worker and reason.", labelNames: ["worker_id", "reason"], registers });
+    this.#penalties = new Counter({ name: "basis_worker_penalties_total", help: "Setbacks (earned capacity halved, a cooldown) by worker and reason: timeout, no_first_token, worker_failed, misconduct.", labelNames: ["worker_id", "reason"], registers });
+    this.#moved = new Counter({ name: "basis_jobs_moved_total", help: "Jobs moved to another worker before their first token, by reason (no_first_token, worker_failed).", labelNames: ["model", "reason"], registers });
     const genAi = ["gen_ai_operation_name", "gen_ai_request_model"];
     this.#ttft = new Histogram({ name: "gen_ai_server_time_to_first_token_seconds", help: "Time to first token (gen_ai.server.time_to_first_token).", labelNames: genAi, buckets: SECONDS, registers });
     this.#perToken = new Histogram({ name: "gen_ai_server_time_per_output_token_seconds", help: "Time per output token after the first (gen_ai.server.time_per_output_token).", labelNames: genAi, buckets: PER_TOKEN, registers });
@@ -71,9 +71,6 @@ export class GatewayMetrics {
     const labels = { gen_ai_operation_name: "chat", gen_ai_request_model: event.model };
     this.#jobs.inc({ model: event.model, outcome: event.outcome });
     this.#duration.observe({ ...labels, error_type: event.outcome === "completed" ? "" : event.outcome }, event.durationMs / 1000);
-    for (const reason of event.outcome === "completed" ? event.reasons.filter((r) => PENALISING.has(r)) : [event.outcome]) {
-      this.#penalties.inc({ worker_id: event.workerId, reason });
-    }
     if (event.outcome !== "completed") return;
     this.#tokens.inc({ model: event.model, type: "prompt" }, event.promptTokens);
     this.#tokens.inc({ model: event.model, type: "output" }, event.outputTokens);
@@ -93,7 +90,11 @@ export class GatewayMetrics {
     this.#queued.inc({ model });
   }
 
-  /** A worker that refused an offer or failed before its first token, so the job moved on. */
+  moved(model: string, reason: string): void {
+    this.#moved.inc({ model, reason });
+  }
+
+  /** A setback the trust rules gave a worker (sessions.ts). */
   penalty(workerId: string, reason: string): void {
     this.#penalties.inc({ worker_id: workerId, reason });
   }
@@ -103,5 +104,3 @@ export class GatewayMetrics {
   }
 }
 
-/** Verdict reasons that are the worker's doing (the simulator or dev mode are not). */
-const PENALISING = new Set(["stream_mismatch", "empty_output", "implausibly_fast"]);

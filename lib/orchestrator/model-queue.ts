@@ -4,6 +4,7 @@
  * BASIS_QUEUE_TIMEOUT_MS of waiting, 429 `capacity_exhausted` with Retry-After. A client that
  * goes away leaves the queue at once.
  */
+import { ORCHESTRATOR_ENV } from "../core/env-schema.ts";
 import { DispatchError } from "./dispatch-error.ts";
 
 export interface QueueSettings {
@@ -13,7 +14,7 @@ export interface QueueSettings {
   timeoutMs: number;
 }
 
-export const DEFAULT_QUEUE: QueueSettings = { maxPerModel: 256, timeoutMs: 30_000 };
+export const DEFAULT_QUEUE: QueueSettings = { maxPerModel: ORCHESTRATOR_ENV.BASIS_QUEUE_MAX.fallback, timeoutMs: ORCHESTRATOR_ENV.BASIS_QUEUE_TIMEOUT_MS.fallback };
 /** A waiter re-checks this often even without a wake-up (a cooldown ending, a worker on another instance freeing up). */
 const RECHECK_MS = 250;
 

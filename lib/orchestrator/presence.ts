@@ -4,8 +4,9 @@
  * HTTP heartbeat, which counts for a window. A socket that disconnects stops counting at once,
  * so a worker that only ever used its socket reads offline the moment it goes away.
  */
+import { ORCHESTRATOR_ENV } from "../core/env-schema.ts";
 
-export const DEFAULT_HEARTBEAT_WINDOW_MS = 90_000;
+export const DEFAULT_HEARTBEAT_WINDOW_MS = ORCHESTRATOR_ENV.BASIS_HEARTBEAT_WINDOW_MS.fallback;
 
 export interface PresenceEvidence {
   connected: boolean;

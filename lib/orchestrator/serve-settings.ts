@@ -1,20 +1,40 @@
 /**
- * Store and presence settings for `basis-canary serve`, read once from the environment. A bad
- * store setting fails at start rather than silently falling back to a store the operator did
- * not choose.
+ * Settings for `basis-canary serve`, read once at start through the env contract
+ * (lib/core/env-schema.ts, ORCHESTRATOR_ENV). A bad store setting fails at start rather than
+ * silently falling back to a store the operator did not choose.
  */
+import { type EnvRecord, type EnvValues, ORCHESTRATOR_ENV, readEnv, readEnvVar } from "../core/env-schema.ts";
 import { BasisError } from "../core/errors.ts";
-import { DEFAULT_HEARTBEAT_WINDOW_MS } from "./presence.ts";
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type OrchestratorEnv = EnvValues<typeof ORCHESTRATOR_ENV>;
 
 export type StoreSetting = { driver: "sqlite" } | { driver: "postgres"; databaseUrl: string };
 
-/** Returns the store to open; never quotes BASIS_DATABASE_URL, which may carry a password. */
-export function resolveStoreDriver(env: Env): StoreSetting {
-  const driver = (env.BASIS_STORE_DRIVER ?? "").trim().toLowerCase();
-  const url = (env.BASIS_DATABASE_URL ?? "").trim();
-  if (driver === "" || driver === "sqlite") {
+export interface ServeSettings {
+  /** Every ORCHESTRATOR_ENV variable, checked and typed. */
+  env: OrchestratorEnv;
+  /** --port when given, else PORT, else 8787. */
+  port: number;
+  store: StoreSetting;
+  /** BASIS_WORKER_TOKENS split on commas. */
+  allowlist: string[];
+  /** --log-format when given, else BASIS_LOG_FORMAT. */
+  logFormat: OrchestratorEnv["BASIS_LOG_FORMAT"];
+}
+
+/** Throws a BasisError (exit 2) naming the first bad variable; never quotes a value. */
+export function readServeSettings(raw: EnvRecord, portFlag: string | undefined, logFormatFlag?: string): ServeSettings {
+  const env = readEnv(ORCHESTRATOR_ENV, raw);
+  const port = portFlag === undefined ? env.PORT : readEnvVar("--port", ORCHESTRATOR_ENV.PORT, portFlag);
+  const logFormat = logFormatFlag === undefined ? env.BASIS_LOG_FORMAT : readEnvVar("--log-format", ORCHESTRATOR_ENV.BASIS_LOG_FORMAT, logFormatFlag);
+  const allowlist = (env.BASIS_WORKER_TOKENS ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+  return { env, port, store: resolveStoreDriver(env), allowlist, logFormat };
+}
+
+/** The store to open, from the two variables together; never quotes BASIS_DATABASE_URL, which may carry a password. */
+export function resolveStoreDriver(env: Pick<OrchestratorEnv, "BASIS_STORE_DRIVER" | "BASIS_DATABASE_URL">): StoreSetting {
+  const url = env.BASIS_DATABASE_URL ?? "";
+  if (env.BASIS_STORE_DRIVER === "sqlite") {
     if (url !== "") {
       throw new BasisError("store_driver_mismatch", "BASIS_DATABASE_URL is set but BASIS_STORE_DRIVER is not postgres.", {
         exitCode: 2,
@@ -23,43 +43,11 @@ export function resolveStoreDriver(env: Env): StoreSetting {
     }
     return { driver: "sqlite" };
   }
-  if (driver === "postgres" || driver === "postgresql") {
-    if (!/^postgres(ql)?:\/\/[^\s]+$/i.test(url)) {
-      throw new BasisError("database_url_malformed", "BASIS_STORE_DRIVER=postgres needs BASIS_DATABASE_URL as postgres://user:password@host:port/database.", {
-        exitCode: 2,
-        hint: "Set BASIS_DATABASE_URL (it is never printed), or unset BASIS_STORE_DRIVER to use SQLite.",
-      });
-    }
-    return { driver: "postgres", databaseUrl: url };
+  if (!/^postgres(ql)?:\/\/[^\s]+$/i.test(url)) {
+    throw new BasisError("database_url_malformed", "BASIS_STORE_DRIVER=postgres needs BASIS_DATABASE_URL as postgres://user:password@host:port/database.", {
+      exitCode: 2,
+      hint: "Set BASIS_DATABASE_URL (it is never printed), or unset BASIS_STORE_DRIVER to use SQLite.",
+    });
   }
-  throw new BasisError("store_driver_unknown", "BASIS_STORE_DRIVER must be sqlite or postgres.", {
-    exitCode: 2,
-    hint: "Unset BASIS_STORE_DRIVER to use SQLite.",
-  });
-}
-
-/** A whole number of milliseconds from `min` to `max`, or undefined when unset; anything else fails at start. */
-function parseMillis(name: string, code: string, value: string | undefined, min: number, max: number): number | undefined {
-  const text = (value ?? "").trim();
-  if (text === "") return undefined;
-  if (!/^\d{1,9}$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new BasisError(code, `${name} must be a whole number of milliseconds from ${min} to ${max}.`, { exitCode: 2 });
-  }
-  return Number(text);
-}
-
-/** BASIS_HEARTBEAT_WINDOW_MS: how long an HTTP heartbeat keeps a worker online (1 s to 1 day). */
-export function parseHeartbeatWindow(value: string | undefined): number {
-  return parseMillis("BASIS_HEARTBEAT_WINDOW_MS", "heartbeat_window_malformed", value, 1_000, 86_400_000) ?? DEFAULT_HEARTBEAT_WINDOW_MS;
-}
-
-/** BASIS_SPOT_CHECK_INTERVAL_MS: mean interval between spot checks of a worker (0 turns them off; else 1 s to 1 day). */
-export function parseSpotCheckInterval(value: string | undefined, fallback: number): number {
-  if ((value ?? "").trim() === "0") return 0;
-  return parseMillis("BASIS_SPOT_CHECK_INTERVAL_MS", "spot_check_interval_malformed", value, 1_000, 86_400_000) ?? fallback;
-}
-
-/** BASIS_FIRST_TOKEN_TIMEOUT_MS: a job with no token after this long is tried on another worker (1 s to 1 hour). */
-export function parseFirstTokenTimeout(value: string | undefined): number | undefined {
-  return parseMillis("BASIS_FIRST_TOKEN_TIMEOUT_MS", "first_token_timeout_malformed", value, 1_000, 3_600_000);
+  return { driver: "postgres", databaseUrl: url };
 }

@@ -9,6 +9,7 @@ import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { Server } from "socket.io";
 import { API_PATHS as P, HealthSchema } from "../core/api-contract.ts";
+import { ORCHESTRATOR_ENV } from "../core/env-schema.ts";
 import { isDevMode, type TokenPolicy } from "../core/token.ts";
 import { DEFAULT_FIRST_TOKEN_TIMEOUT_MS, type DispatchDeps, DispatchError } from "./dispatch.ts";
 import type { EventLimits } from "./event-limiter.ts";
@@ -179,7 +180,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     store,
     devMode,
     now,
-    jobTimeoutMs: options.jobTimeoutMs ?? 120_000,
+    jobTimeoutMs: options.jobTimeoutMs ?? ORCHESTRATOR_ENV.BASIS_JOB_TIMEOUT_MS.fallback,
     ackTimeoutMs: 5_000,
     firstTokenTimeoutMs: options.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS,
     relay: cluster?.relay,
@@ -208,6 +209,12 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
       },
       queued(model) {
         metrics.queued(model);
+      },
+      penalty(workerId, reason) {
+        metrics.penalty(workerId, reason);
+      },
+      moved(model, reason) {
+        metrics.moved(model, reason);
       },
     },
   };

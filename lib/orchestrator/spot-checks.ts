@@ -6,12 +6,13 @@
  * unverified: its jobs are not payable (`failed_spot_check`) until it passes another, which
  * comes sooner after a failure. Spot-check jobs are never paid, recorded or shown to a client.
  */
+import { ORCHESTRATOR_ENV } from "../core/env-schema.ts";
 import { composeSpotCheck, judgeSpotCheck } from "../core/spot-check.ts";
 import { type DispatchDeps, dispatchJob } from "./dispatch.ts";
 import { DispatchError } from "./dispatch-error.ts";
 import { isEligible, recordSetback, type WorkerSession } from "./sessions.ts";
 
-export const DEFAULT_SPOT_CHECK_INTERVAL_MS = 600_000;
+export const DEFAULT_SPOT_CHECK_INTERVAL_MS = ORCHESTRATOR_ENV.BASIS_SPOT_CHECK_INTERVAL_MS.fallback;
 /** The first check comes within this long of a connection (or the interval, when shorter). */
 const FIRST_CHECK_WITHIN_MS = 10_000;
 /** After a failure the next check comes sooner, so an honest worker that slipped recovers soon. */

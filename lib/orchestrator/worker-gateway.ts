@@ -64,8 +64,14 @@ export function failSessionJobs(session: WorkerSession, reason: string, message:
 export function attachWorkerGateway({ io, registry, store, policy, log, now, limits = DEFAULT_EVENT_LIMITS, onSession, onCapacity }: GatewayOptions): void {
   const devMode = isDevMode(policy);
   // Socket activity is best effort: a failed touch must not take a session down.
+  // Socket activity is best effort, and a store that fails is not the worker's fault: logged only.
   const touch = (workerId: string) => {
-    store.touchWorker(workerId, now()).catch((error: unknown) => log.warn(`could not record activity of ${workerId}: ${error instanceof Error ? error.message : "unknown"}`));
+    const failed = (error: unknown) => log.warn(`could not record activity of ${workerId}: ${error instanceof Error ? error.message : "unknown"}`);
+    try {
+      store.touchWorker(workerId, now()).catch(failed);
+    } catch (error) {
+      failed(error);
+    }
   };
 
   io.use((socket, next) => {
@@ -99,6 +105,16 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
   });
 
   io.on("connection", (socket: Socket) => {
+    // The guard covers the session's start too: an error here ends this connection, not the process.
+    try {
+      startSession(socket);
+    } catch (error) {
+      log.error(`worker connection failed: ${error instanceof Error ? error.message : "unknown error"}`);
+      socket.disconnect(true);
+    }
+  });
+
+  function startSession(socket: Socket): void {
     const info = socket.data.info as WorkerSession["info"];
     const session: WorkerSession = {
       socket,
@@ -219,5 +235,5 @@ export function attachWorkerGateway({ io, registry, store, policy, log, now, lim
         log.error(`worker ${info.worker_id}: disconnect handling failed: ${error instanceof Error ? error.message : "unknown error"}`);
       }
     });
-  });
+  }
 }

@@ -52,7 +52,7 @@ export async function checkWorkerEnv(envFile: string): Promise<EnvCheck[]> {
   } catch (error) {
     checks.push({ name: "Backend", ok: false, detail: describeError(error) });
   }
-  checks.push(await checkOrchestrator(config, runtime, env, online));
+  checks.push(await checkOrchestrator(config, runtime, online));
   return checks;
 }
 
@@ -78,7 +78,7 @@ async function checkApi(config: WorkerConfig, env: Record<string, string | undef
   }
 }
 
-async function checkOrchestrator(config: WorkerConfig, runtime: Runtime, env: Record<string, string | undefined>, online: boolean): Promise<EnvCheck> {
+async function checkOrchestrator(config: WorkerConfig, runtime: Runtime, online: boolean): Promise<EnvCheck> {
   // Every instance listed (a cluster, comma-separated) must answer.
   const urls = config.orchestratorUrl.split(",");
   const where = urls.map(describeUrl).join(", ");
@@ -88,7 +88,7 @@ async function checkOrchestrator(config: WorkerConfig, runtime: Runtime, env: Re
   }
   if (online) return { name: "Orchestrator", ok: true, detail: `${where} answers; worker ${config.workerId} is online there now, so its credentials work` };
   // One real handshake with this worker's credentials, then a clean goodbye.
-  const worker = await createWorker(config, runtime, env, createConsola({ level: 0 }));
+  const worker = await createWorker(config, runtime, createConsola({ level: 0 }));
   let refused: unknown;
   worker.start().catch((error: unknown) => {
     refused = error;

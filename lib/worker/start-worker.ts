@@ -26,17 +26,8 @@ export interface StartWorkerOptions {
   pull?: boolean;
 }
 
-function readMs(env: Record<string, string | undefined>, name: string): number | undefined {
-  const value = env[name]?.trim();
-  if (!value) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1) {
-    throw new BasisError("duration_malformed", `${name} must be a whole number of milliseconds.`, { exitCode: 2 });
-  }
-  return Number(value);
-}
-
 /** The worker as `start` runs it (credentials, connection, timings); `setup --check` reuses it for one handshake. */
-export async function createWorker(config: WorkerConfig, runtime: Runtime, env: Record<string, string | undefined>, log: ConsolaInstance): Promise<Worker> {
+export async function createWorker(config: WorkerConfig, runtime: Runtime, log: ConsolaInstance): Promise<Worker> {
   const { token, source } = await resolveWorkerToken({ wallet: config.wallet, token: config.token, authKey: config.authKey });
   // The token never crosses the wire, so the orchestrator cannot say it names another wallet: we do.
   const boundTo = tokenWallet(token);
@@ -55,9 +46,9 @@ export async function createWorker(config: WorkerConfig, runtime: Runtime, env: 
     log,
     connect: (url, opts) => sio(url, opts),
     version: VERSION,
-    heartbeatMs: readMs(env, "BASIS_HEARTBEAT_MS"),
-    drainTimeoutMs: readMs(env, "BASIS_DRAIN_TIMEOUT_MS"),
-    healthPollMs: readMs(env, "BASIS_HEALTH_POLL_MS"),
+    heartbeatMs: config.timings.heartbeatMs,
+    drainTimeoutMs: config.timings.drainTimeoutMs,
+    healthPollMs: config.timings.healthPollMs,
     // Loaded on the first failure only: a healthy start never pays for it.
     diagnose: (url) => import("../io/orchestrator-probe.ts").then(({ probeOrchestrator }) => probeOrchestrator(url)).then((probe) => probe.failure),
   });
@@ -73,13 +64,13 @@ export async function startWorker(options: StartWorkerOptions): Promise<void> {
   // Before any slow step, so a second start of the same id fails at once; `stop` reads it.
   await holdPidFile(config.workerId, (message) => log.warn(message));
   const runtime = await createRuntime(config, {
-    firstTokenTimeoutMs: readMs(loaded.env, "BASIS_FIRST_TOKEN_TIMEOUT_MS"),
-    totalTimeoutMs: readMs(loaded.env, "BASIS_JOB_TIMEOUT_MS"),
+    firstTokenTimeoutMs: config.timings.firstTokenTimeoutMs,
+    totalTimeoutMs: config.timings.jobTimeoutMs,
   });
   if (options.pull) await pullModelFirst(runtime, config.backend.model ?? "", log);
   await runtime.check();
   for (const note of runtime.startNotes?.(config.concurrency) ?? []) log[note.level](note.message);
-  const worker = await createWorker(config, runtime, loaded.env, log);
+  const worker = await createWorker(config, runtime, log);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {

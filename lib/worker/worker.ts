@@ -6,6 +6,7 @@ import type { ConsolaInstance } from "consola";
 import { setImmediate } from "node:timers";
 import type { Socket } from "socket.io-client";
 import { type ConnectionFailure, describeRefusal } from "../core/connection-failure.ts";
+import { WORKER_ENV } from "../core/env-schema.ts";
 import { BasisError } from "../core/errors.ts";
 import { describeUrl } from "../core/public-url.ts";
 import { type SocketTarget, socketTargets } from "../core/socket-target.ts";
@@ -163,8 +164,8 @@ export class Worker {
       if (cancel) this.jobs.get(cancel.job_id)?.abort(new BasisError("job_cancelled", `Cancelled: ${cancel.reason}.`));
     });
 
-    this.timers.push(setInterval(() => this.logHeartbeat(), this.options.heartbeatMs ?? 30_000));
-    this.timers.push(setInterval(() => void this.pollHealth(), this.options.healthPollMs ?? 5_000));
+    this.timers.push(setInterval(() => this.logHeartbeat(), this.options.heartbeatMs ?? WORKER_ENV.BASIS_HEARTBEAT_MS.fallback));
+    this.timers.push(setInterval(() => void this.pollHealth(), this.options.healthPollMs ?? WORKER_ENV.BASIS_HEALTH_POLL_MS.fallback));
     return new Promise((_, reject) => {
       this.refusal = reject;
     });
@@ -332,7 +333,7 @@ export class Worker {
   async drain(): Promise<{ unfinished: number }> {
     this.state.draining = true;
     this.sendStatus("draining");
-    const limit = Date.now() + (this.options.drainTimeoutMs ?? 30_000);
+    const limit = Date.now() + (this.options.drainTimeoutMs ?? WORKER_ENV.BASIS_DRAIN_TIMEOUT_MS.fallback);
     if (this.state.active > 0) this.options.log.info(`draining: waiting for ${this.state.active} job(s) to finish`);
     while (this.state.active > 0 && Date.now() < limit) await new Promise((r) => setTimeout(r, 25));
     const unfinished = this.state.active;

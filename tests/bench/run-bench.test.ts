@@ -20,6 +20,12 @@ const REQUIRED_NUMBERS = [
   "cold_start_version_ms",
   "launch_to_connected_ms",
   "idle_worker_rss_mb",
+  "peer.portkey_added_ms.whole.p50",
+  "peer.portkey_added_ms.whole.p99",
+  "peer.portkey_added_ms.stream.p50",
+  "peer.portkey_added_ms.stream.p99",
+  "peer.ours_added_ms.whole.p50",
+  "peer.ours_added_ms.stream.p99",
   "engine_ttft_added_ms",
   "engine_tokens_ratio",
 ];
@@ -36,6 +42,12 @@ const SECTION_OF: Record<string, string> = {
   cold_start_version_ms: "footprint",
   launch_to_connected_ms: "footprint",
   idle_worker_rss_mb: "footprint",
+  "peer.portkey_added_ms.whole.p50": "peer",
+  "peer.portkey_added_ms.whole.p99": "peer",
+  "peer.portkey_added_ms.stream.p50": "peer",
+  "peer.portkey_added_ms.stream.p99": "peer",
+  "peer.ours_added_ms.whole.p50": "peer",
+  "peer.ours_added_ms.stream.p99": "peer",
   engine_ttft_added_ms: "engine",
   engine_tokens_ratio: "engine",
 };
@@ -82,6 +94,8 @@ describe("bench/run-bench.ts --tiny", () => {
     }
     expect(at(doc, "dispatch.errors")).toBe(0);
     expect(at(doc, "workers_1000.dispatch_ok")).toBe(true);
+    // Portkey, ours and the direct side all answered every measured request.
+    expect(at(doc, "peer.errors")).toEqual({ direct: 0, ours: 0, portkey: 0 });
   });
 
   test("the real engine ran both ways with the same text, and is printed side by side", () => {

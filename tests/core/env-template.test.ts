@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseDotenv } from "../../lib/core/dotenv.ts";
 import { describeTemplate, isSecretEnvName, renderWorkerEnv, WORKER_ENV_NAMES } from "../../lib/core/env-template.ts";
-import { SECRET_ENV_NAMES } from "../../lib/core/secrets.ts";
+import { SECRET_ENV_NAMES } from "../../lib/core/env-schema.ts";
 import { catchBasisError } from "../helpers/errors.ts";
 
 const TEMPLATE = readFileSync(join(import.meta.dir, "../../templates/worker.env.example"), "utf8");

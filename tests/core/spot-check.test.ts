@@ -24,7 +24,7 @@ describe("composeSpotCheck", () => {
       expect(new Set(check.words).size).toBe(SPOT_CHECK_WORD_COUNT);
       expect(lastUser(check)).toContain(check.words.join(" "));
       expect(check.request.model).toBe("m");
-      expect(check.request.max_tokens).toBeGreaterThanOrEqual(48);
+      expect(check.request.max_tokens ?? check.request.max_completion_tokens).toBeGreaterThanOrEqual(48);
       phrasings.add(check.instruction);
     }
     expect(phrasings.size).toBe(6);
@@ -73,7 +73,7 @@ describe("followSpotCheck", () => {
   });
   test("the echo simulator passes every spot check", () => {
     for (const check of checks) {
-      const answer = composeEchoAnswer(check.request.messages, check.request.max_tokens);
+      const answer = composeEchoAnswer(check.request.messages, check.request.max_tokens ?? check.request.max_completion_tokens);
       expect(judgeSpotCheck(check, answer.tokens.join(""))).toBe("passed");
     }
   });

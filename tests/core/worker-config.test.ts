@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { BasisError } from "../../lib/core/errors.ts";
-import { defaultWorkerId, readWorkerConfig } from "../../lib/core/worker-config.ts";
+import { readWorkerConfig } from "../../lib/core/worker-config.ts";
+import { defaultWorkerId } from "../../lib/core/worker-id.ts";
 
 const WALLET = "0x52908400098527886e0f7030069857d2e4169ee7";
 const KEY = `0x${"ab".repeat(32)}`;
@@ -63,8 +64,8 @@ describe("readWorkerConfig", () => {
     ["credentials in the URL", { BASIS_WORKER_WALLET: WALLET, BASIS_ORCHESTRATOR_URL: "ws://u:p@h" }, "orchestrator_url_malformed"],
     ["an empty entry in a URL list", { BASIS_WORKER_WALLET: WALLET, BASIS_ORCHESTRATOR_URL: "ws://a:1,,ws://b:2" }, "orchestrator_url_malformed"],
     ["a bad URL in a list", { BASIS_WORKER_WALLET: WALLET, BASIS_ORCHESTRATOR_URL: "ws://a:1,ftp://b" }, "orchestrator_url_malformed"],
-    ["zero concurrency", { BASIS_WORKER_WALLET: WALLET, BASIS_WORKER_CONCURRENCY: "0" }, "concurrency_malformed"],
-    ["fractional concurrency", { BASIS_WORKER_WALLET: WALLET, BASIS_WORKER_CONCURRENCY: "1.5" }, "concurrency_malformed"],
+    ["zero concurrency", { BASIS_WORKER_WALLET: WALLET, BASIS_WORKER_CONCURRENCY: "0" }, "env_invalid"],
+    ["fractional concurrency", { BASIS_WORKER_WALLET: WALLET, BASIS_WORKER_CONCURRENCY: "1.5" }, "env_invalid"],
     ["ollama without a model", { BASIS_WORKER_WALLET: WALLET, BASIS_WORKER_RUNTIME: "ollama" }, "backend_model_missing"],
     ["openai without a URL", { BASIS_WORKER_WALLET: WALLET, BASIS_WORKER_RUNTIME: "openai", BASIS_OPENAI_MODEL: "m" }, "backend_url_missing"],
   ];

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { SECRET_ENV_NAMES } from "../../lib/core/secrets.ts";
+import { SECRET_ENV_NAMES } from "../../lib/core/env-schema.ts";
 import { ROOT } from "../helpers/binaries.ts";
 
 const COMPOSE_TEXT = readFileSync(join(ROOT, "templates", "docker-compose.worker.yml"), "utf8");

@@ -8,7 +8,7 @@ import type { Orchestrator } from "../../lib/orchestrator/server.ts";
 import { startFakeOllama } from "../fakes/fake-ollama.ts";
 import type { FakeModelScript } from "../fakes/fake-stream.ts";
 import { startFakeVllm } from "../fakes/fake-vllm.ts";
-import { requireBinaries, run, WORKER_BIN } from "../helpers/binaries.ts";
+import { binaryEnv, requireBinaries, run, WORKER_BIN } from "../helpers/binaries.ts";
 import { dispatch, startTestOrchestrator, WALLET, waitUntil } from "../helpers/harness.ts";
 
 requireBinaries();
@@ -37,15 +37,9 @@ afterEach(async () => {
   await waitUntil("worker gone", () => orchestrator.registry.size === 0);
 });
 
-function cleanEnv(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("BASIS_"))) as Record<string, string>;
-}
-
 async function startWorker(env: Record<string, string>): Promise<void> {
   worker = Bun.spawn([WORKER_BIN, "start"], {
-    env: {
-      ...cleanEnv(),
-      NO_COLOR: "1",
+    env: binaryEnv({
       BASIS_WORKER_WALLET: WALLET,
       BASIS_WORKER_ID: "runtime-worker",
       BASIS_WORKER_MODELS: "basis-default",
@@ -53,7 +47,7 @@ async function startWorker(env: Record<string, string>): Promise<void> {
       BASIS_HEALTH_POLL_MS: "100",
       BASIS_ORCHESTRATOR_URL: orchestrator.url,
       ...env,
-    },
+    }),
     stdout: "ignore",
     stderr: "ignore",
   });
@@ -180,7 +174,7 @@ describe("compiled worker start checks", () => {
     try {
       const env = { BASIS_WORKER_RUNTIME: "ollama", BASIS_OLLAMA_URL: fake.url, BASIS_OLLAMA_MODEL: "llama3.2", BASIS_WORKER_MODELS: "llama3.2" };
       worker = Bun.spawn([WORKER_BIN, "start", "--pull"], {
-        env: { ...cleanEnv(), NO_COLOR: "1", BASIS_WORKER_WALLET: WALLET, BASIS_WORKER_ID: "runtime-worker", BASIS_ORCHESTRATOR_URL: orchestrator.url, ...env },
+        env: binaryEnv({ BASIS_WORKER_WALLET: WALLET, BASIS_WORKER_ID: "runtime-worker", BASIS_ORCHESTRATOR_URL: orchestrator.url, ...env }),
         stdout: "ignore",
         stderr: "pipe",
       });

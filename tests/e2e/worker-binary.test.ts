@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deriveWalletToken } from "../../lib/core/token.ts";
 import type { Orchestrator } from "../../lib/orchestrator/server.ts";
-import { requireBinaries, run, WORKER_BIN } from "../helpers/binaries.ts";
+import { binaryEnv, requireBinaries, run, WORKER_BIN } from "../helpers/binaries.ts";
 import { startTestOrchestrator, WALLET, waitUntil } from "../helpers/harness.ts";
 
 requireBinaries();
@@ -85,9 +85,8 @@ describe("basis-worker start against a real orchestrator", () => {
       [`BASIS_WORKER_WALLET=${WALLET}`, "BASIS_WORKER_ID=e2e-worker", `BASIS_ORCHESTRATOR_URL=${orchestrator.url.replace("http", "ws")}`, `BASIS_WORKER_AUTH_KEY=${AUTH_KEY}`].join("\n"),
     );
     await chmod(envFile, 0o600);
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("BASIS_"))) as Record<string, string>;
     const proc = Bun.spawn([WORKER_BIN, "start", "--env-file", envFile], {
-      env: { ...base, NO_COLOR: "1", BASIS_HEARTBEAT_MS: "100" },
+      env: binaryEnv({ BASIS_HEARTBEAT_MS: "100" }),
       stdout: "pipe",
       stderr: "pipe",
     });

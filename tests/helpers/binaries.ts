@@ -1,5 +1,6 @@
 /** Paths to the compiled binaries (built by `make build`, which `make test` runs first). */
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dir, "../..");
@@ -18,10 +19,26 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs a binary to completion with a clean environment (no inherited BASIS_* settings). */
-export async function run(argv: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<RunResult> {
+let stateHome: string | undefined;
+
+/**
+ * The environment a test gives a binary: no inherited BASIS_* settings, no colours, and a state
+ * folder (XDG_STATE_HOME: pid files) of this test process's own, so a worker id used here never
+ * meets one from another test run on the same host.
+ */
+export function binaryEnv(extra: Record<string, string> = {}): Record<string, string> {
+  if (!stateHome) {
+    const dir = mkdtempSync(join(tmpdir(), "basis-test-state-"));
+    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+    stateHome = dir;
+  }
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("BASIS_"))) as Record<string, string>;
-  const proc = Bun.spawn(argv, { env: { ...base, NO_COLOR: "1", ...env }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  return { ...base, NO_COLOR: "1", XDG_STATE_HOME: stateHome, ...extra };
+}
+
+/** Runs a binary to completion with binaryEnv(env). */
+export async function run(argv: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<RunResult> {
+  const proc = Bun.spawn(argv, { env: binaryEnv(env), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { BasisError } from "../../lib/core/errors.ts";
-import { createBasisApi, DEFAULT_BASE_URL, resolveBaseUrl } from "../../lib/io/basis-api.ts";
+import { createBasisApi, resolveBaseUrl } from "../../lib/io/basis-api.ts";
+import { DEFAULT_BASE_URL } from "../../lib/core/urls.ts";
 import { startDeadUrl } from "../fakes/helpers.ts";
 
 const WALLET = "0x52908400098527886e0f7030069857d2e4169ee7";

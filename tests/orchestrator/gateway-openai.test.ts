@@ -182,6 +182,10 @@ describe("failures and aborts", () => {
     const answer = await client.chat.completions.create({ model: "basis-default", messages: ASK });
     expect(answer.choices[0]!.message.content).toBe("tok tok tok tok ");
     expect(failing.started).toBe(1);
+    const value = async (name: string, labels: Record<string, string>) =>
+      (await orchestrator!.metrics.registry.getSingleMetric(name)?.get())?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+    expect(await value("basis_jobs_moved_total", { model: "basis-default", reason: "worker_failed" })).toBe(1);
+    expect(await value("basis_worker_penalties_total", { worker_id: "w-fail", reason: "worker_failed" })).toBe(1);
   });
 
   test("after tokens have streamed, a failure is an error event, never a silent truncation", async () => {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CANARY_BIN, requireBinaries, run } from "../helpers/binaries.ts";
+import { binaryEnv, CANARY_BIN, requireBinaries, run } from "../helpers/binaries.ts";
 import { WALLET, waitUntil } from "../helpers/harness.ts";
 
 requireBinaries();
@@ -19,16 +19,11 @@ function tempDir(): string {
   return dir;
 }
 
-function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("BASIS_"))) as Record<string, string>;
-  return { ...base, NO_COLOR: "1", ...extra };
-}
-
 /** Starts `serve --port 0` on a data directory and answers its base URL once it listens. */
 async function serve(dataDir: string): Promise<{ base: string; stop: () => Promise<number> }> {
   const portFile = join(dataDir, `port-${Date.now()}`);
   const proc = Bun.spawn([CANARY_BIN, "serve", "--port", "0", "--port-file", portFile, "--data", dataDir], {
-    env: cleanEnv(),
+    env: binaryEnv(),
     stdout: "ignore",
     stderr: "ignore",
   });

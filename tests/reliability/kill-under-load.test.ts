@@ -130,7 +130,10 @@ describe("the orchestrator stopped with SIGTERM during jobs", () => {
       return ((await res.json()) as { worker: { activeJobs: number } }).worker.activeJobs === 4;
     }, 10_000);
     await Bun.sleep(50);
+    // The late request goes out once the orchestrator says it is stopping, not at a guessed moment.
+    const stopping = orchestrator.child.waitForLine(/stopping: new dispatches get 503/, 10_000);
     orchestrator.child.proc.kill("SIGTERM");
+    expect(await stopping).toBeDefined();
     const late = await ask(4).then((res) => res.status, () => "no answer");
     const shortAnswers = await Promise.all(short);
     const longAnswers = await Promise.all(long.map((p) => p.then((res) => res.status, () => "no answer")));

@@ -124,7 +124,7 @@ describe("secrets through every command", () => {
     children.push(worker.proc);
     await worker.waitFor(/connected: worker/, 20_000);
 
-    // Jobs through the network, whole and streamed, and the internal canary job.
+    // Jobs through the network, whole and streamed, and the internal verification job.
     const auth = { authorization: `Bearer ${SECRETS.BASIS_ORCHESTRATOR_SECRET}`, "content-type": "application/json" };
     for (const stream of [false, true]) {
       const res = await fetch(`${url}/v1/dispatch`, { method: "POST", headers: auth, body: JSON.stringify({ model: "bench-model", messages: [{ role: "user", content: "hi" }], max_tokens: 8, stream }) });
@@ -133,9 +133,9 @@ describe("secrets through every command", () => {
     }
     const wrong = await fetch(`${url}/v1/dispatch`, { method: "POST", headers: { ...auth, authorization: `Bearer ${SECRETS.BASIS_ORCHESTRATOR_SECRET}x` }, body: "{}" });
     outputs.push({ who: "dispatch with a wrong secret", text: await wrong.text() });
-    const canary = await fetch(`${url}/api/workers/scan-worker/canary`, { method: "POST", headers: { authorization: `Bearer ${SECRETS.INTERNAL_API_SECRET}` } });
-    outputs.push({ who: "canary route", text: await canary.text() });
-    expect(canary.status).toBe(200);
+    const verification = await fetch(`${url}/api/workers/scan-worker/verification`, { method: "POST", headers: { authorization: `Bearer ${SECRETS.INTERNAL_API_SECRET}` } });
+    outputs.push({ who: "verification route", text: await verification.text() });
+    expect(verification.status).toBe(200);
 
     // A price manifest signed with the key from a 0600 file, and from the environment.
     const keyFile = join(home, "reward.key");

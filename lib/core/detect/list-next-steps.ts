@@ -3,9 +3,8 @@
  * filled in); any after it set up a GPU backend, then re-run the check to pick it up.
  */
 import type { RuntimeName } from "../protocol.ts";
+import { DEFAULT_ORCHESTRATOR_URL } from "../urls.ts";
 import type { GpuInfo, HostFacts } from "./host-facts.ts";
-
-export const DEFAULT_ORCHESTRATOR_URL = "ws://localhost:8787";
 export const STARTER_MODEL = "llama3.2";
 
 export function buildWriteEnvCommand(runtime: RuntimeName): string {

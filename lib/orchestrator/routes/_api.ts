@@ -3,6 +3,7 @@
  * secret-shaped values before anything else and never quotes a value back in an error.
  */
 import * as v from "valibot";
+import { formatKeyPath, issuePath } from "../../core/schema-issues.ts";
 import { SECRET_WARNING, secretKind } from "../../core/secrets.ts";
 import { HttpError, readJsonValue } from "../http.ts";
 import type { Fleet } from "../fleet.ts";
@@ -24,10 +25,6 @@ export interface ApiDeps {
 /** Wallet problems get their own code so clients can say "malformed wallet" in plain words. */
 const WALLET_FIELD = "worker_wallet";
 
-function formatPath(keys: readonly unknown[]): string {
-  return keys.map((key, i) => (typeof key === "number" ? `[${key}]` : `${i === 0 ? "" : "."}${String(key)}`)).join("");
-}
-
 interface ScanFrame {
   value: unknown;
   parent: ScanFrame | undefined;
@@ -37,7 +34,7 @@ interface ScanFrame {
 function pathOf(frame: ScanFrame | undefined): string {
   const keys: (string | number)[] = [];
   for (let at = frame; at?.key !== undefined; at = at.parent) keys.push(at.key);
-  return formatPath(keys.reverse()) || "body";
+  return formatKeyPath(keys.reverse()) || "body";
 }
 
 /**
@@ -68,7 +65,7 @@ export function findSecret(root: unknown): string | undefined {
 
 function issueToError(issue: v.BaseIssue<unknown>): HttpError {
   const keys = issue.path?.map((item) => item.key) ?? [];
-  const field = formatPath(keys);
+  const field = issuePath(issue);
   if (!field) return new HttpError(400, "invalid_request", "The body must be a JSON object.");
   let message = issue.message;
   if (issue.type === "strict_object") {

@@ -1,6 +1,6 @@
 /** Worker records as the Basis API serves them: `GET /api/workers/:id`. */
 import { type AnswerOf, WorkerAnswerSchema, type WorkerSchema } from "../../core/api-contract.ts";
-import { WORKER_ID_PATTERN } from "../../core/worker-config.ts";
+import { WORKER_ID_PATTERN } from "../../core/worker-id.ts";
 import { answer, type Handler, HttpError } from "../http.ts";
 import type { LiveWorker } from "../fleet.ts";
 import { judgePresence, type Presence } from "../presence.ts";

@@ -3,6 +3,7 @@
  * timeout or a cancellation into one BasisError with a stable code, and never letting a
  * credential into the message.
  */
+import { WORKER_ENV } from "../../core/env-schema.ts";
 import { BasisError } from "../../core/errors.ts";
 import { describeUrl } from "../../core/public-url.ts";
 
@@ -10,8 +11,8 @@ import { describeUrl } from "../../core/public-url.ts";
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
 /** Cold model loads take a while; after this long without a token the job is failed. */
-export const DEFAULT_FIRST_TOKEN_TIMEOUT_MS = 120_000;
-export const DEFAULT_TOTAL_TIMEOUT_MS = 600_000;
+export const DEFAULT_FIRST_TOKEN_TIMEOUT_MS = WORKER_ENV.BASIS_FIRST_TOKEN_TIMEOUT_MS.fallback;
+export const DEFAULT_TOTAL_TIMEOUT_MS = WORKER_ENV.BASIS_JOB_TIMEOUT_MS.fallback;
 /** `healthy()` must answer fast: it runs on a timer while jobs are in flight. */
 export const HEALTH_TIMEOUT_MS = 2_000;
 

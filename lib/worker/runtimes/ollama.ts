@@ -20,9 +20,9 @@ import {
   unreachableError,
 } from "./backend-errors.ts";
 import { describeUrl, joinUrl } from "../../core/public-url.ts";
+import { DEFAULT_OLLAMA_URL } from "../../core/urls.ts";
 import type { RunOptions, RunResult, Runtime } from "./runtime.ts";
 
-export const DEFAULT_OLLAMA_BASE_URL = "http://127.0.0.1:11434";
 const CHECK_TIMEOUT_MS = 10_000;
 const START_HINT = "Start Ollama (`ollama serve`) or set BASIS_OLLAMA_URL to where it listens.";
 
@@ -51,7 +51,7 @@ export class OllamaRuntime implements Runtime {
   readonly #now: () => number;
 
   constructor(options: OllamaRuntimeOptions) {
-    this.baseUrl = options.baseUrl || DEFAULT_OLLAMA_BASE_URL;
+    this.baseUrl = options.baseUrl || DEFAULT_OLLAMA_URL;
     this.model = options.model;
     this.advertised = options.advertised?.length ? [...options.advertised] : [options.model];
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));

@@ -21,10 +21,9 @@ import {
 } from "./backend-errors.ts";
 import { describeUrl, joinUrl } from "../../core/public-url.ts";
 import { redact } from "../../core/secrets.ts";
+import { DEFAULT_LLAMACPP_URL, DEFAULT_VLLM_URL } from "../../core/urls.ts";
 import type { RunOptions, RunResult, Runtime } from "./runtime.ts";
 
-export const DEFAULT_VLLM_BASE_URL = "http://127.0.0.1:8000";
-export const DEFAULT_LLAMACPP_BASE_URL = "http://127.0.0.1:8080";
 const CHECK_TIMEOUT_MS = 10_000;
 const FINISH_REASONS: readonly FinishReason[] = ["stop", "length", "tool_calls", "content_filter"];
 
@@ -46,7 +45,7 @@ interface ServerFlavor {
 const FLAVORS: Record<OpenAICompatibleName, ServerFlavor> = {
   vllm: {
     label: "vLLM",
-    defaultUrl: DEFAULT_VLLM_BASE_URL,
+    defaultUrl: DEFAULT_VLLM_URL,
     healthPath: "/health",
     keyVariable: "BASIS_VLLM_API_KEY",
     unhealthyHint: "The engine is not ready or has died; check `docker logs vllm`.",
@@ -55,7 +54,7 @@ const FLAVORS: Record<OpenAICompatibleName, ServerFlavor> = {
   },
   llamacpp: {
     label: "llama-server",
-    defaultUrl: DEFAULT_LLAMACPP_BASE_URL,
+    defaultUrl: DEFAULT_LLAMACPP_URL,
     // 503 while the model loads, 200 once slots can take requests.
     healthPath: "/health",
     keyVariable: "BASIS_LLAMACPP_API_KEY",
