@@ -36,7 +36,6 @@ const ROUTES: [string, string][] = [
   ["GET", "/api/workers/market"],
   ["POST", "/api/workers/prices"],
   ["POST", "/api/workers/hostile-worker/verification"],
-  ["POST", "/api/workers/hostile-worker/verification"],
   ["GET", "/v1/models"],
   ["GET", "/v1/models/basis-default"],
   ["GET", `/api/receipts/${"ab".repeat(32)}`],
