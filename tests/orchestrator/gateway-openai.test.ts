@@ -163,6 +163,28 @@ describe("the queue", () => {
   });
 });
 
+describe("shutdown with a queue", () => {
+  test("requests still waiting get 503 shutting_down with Retry-After at once; the running job finishes", async () => {
+    const client = await serve({ queue: { maxPerModel: 8, timeoutMs: 20_000 } });
+    const runtime = new ScriptedRuntime("hold");
+    await online("w-1", runtime);
+    const running = client.chat.completions.create({ model: "basis-default", messages: ASK });
+    await waitUntil("first running", () => runtime.started === 1);
+    const waiting = client.chat.completions.create({ model: "basis-default", messages: ASK }).catch((e: unknown) => e);
+    const queued = async () => (await orchestrator!.metrics.registry.getSingleMetric("basis_dispatches_queued_total")?.get())?.values[0]?.value ?? 0;
+    await waitUntil("second queued", async () => (await queued()) >= 1);
+    const stopped = orchestrator!.shutdown(10_000);
+    const turnedAway = (await waiting) as APIError;
+    expect(turnedAway.status).toBe(503);
+    expect(turnedAway.code).toBe("shutting_down");
+    expect(turnedAway.headers?.get("retry-after")).toBe("5");
+    runtime.release?.();
+    expect((await running).choices[0]!.message.content).toBe("partial answer");
+    expect(await stopped).toEqual({ unfinished: 0 });
+    orchestrator = undefined;
+  });
+});
+
 describe("failures and aborts", () => {
   test("aborting a stream mid-answer cancels the job on its worker", async () => {
     const client = await serve();
