@@ -7,7 +7,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { API_PATHS, workerPath } from "../core/api-contract.ts";
+import * as v from "valibot";
+import { API_PATHS, ChatCompletionSchema, DISPATCH_HEADERS, workerPath } from "../core/api-contract.ts";
 import { composeEchoAnswer } from "../core/echo.ts";
 import { deriveWalletToken } from "../core/token.ts";
 import { type Child, ProcessGroup, waitExit } from "./processes.ts";
@@ -171,11 +172,12 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryReport> {
       const res = await dispatch();
       const body = (await res.json()) as { choices?: { message: { content: string } }[] };
       check(res.status === 200, `got ${res.status} ${JSON.stringify(body)}`);
+      check(v.is(ChatCompletionSchema, body), "the answer is not a chat.completion as the API contract defines it");
       const expected = composeEchoAnswer([{ role: "user", content: "canary: say something short" }], 64).tokens.join("");
       check(body.choices?.[0]?.message.content === expected, "the answer is not the echo simulator's");
-      check(res.headers.get("x-basis-worker-id") === workerId, "x-basis-worker-id is missing or wrong");
-      check(res.headers.get("x-basis-worker-wallet") === wallet, "x-basis-worker-wallet is missing or wrong");
-      check(res.headers.get("x-basis-payable") === "false", "x-basis-payable should be false for the simulator");
+      check(res.headers.get(DISPATCH_HEADERS.workerId) === workerId, "x-basis-worker-id is missing or wrong");
+      check(res.headers.get(DISPATCH_HEADERS.workerWallet) === wallet, "x-basis-worker-wallet is missing or wrong");
+      check(res.headers.get(DISPATCH_HEADERS.payable) === "false", "x-basis-payable should be false for the simulator");
       return "200, echo answer, x-basis-worker-id/-wallet, x-basis-payable: false";
     });
 

@@ -137,6 +137,7 @@ export const ORCHESTRATOR_ENV = {
   BASIS_QUEUE_TIMEOUT_MS: ms("How long a request may wait for a free worker; past it: 429 with Retry-After.", 30_000, 0),
   BASIS_METRICS_TOKEN: secret("Bearer token for GET /metrics; unset: BASIS_ORCHESTRATOR_SECRET; neither: open."),
   BASIS_STORE_DRIVER: choice(["sqlite", "postgres", "postgresql"], "sqlite (--data DIR makes it durable) or postgres (with BASIS_DATABASE_URL; instances on one database form a cluster).", "sqlite"),
+  BASIS_STORE_SYNC: choice(["normal", "full"], "SQLite: normal (an answered job survives a crash of the process) or full (also a power cut: each group commit's WAL is fsynced before its answers leave).", "normal"),
   BASIS_DATABASE_URL: secret("postgres://user:pass@host/db for BASIS_STORE_DRIVER=postgres (it may carry a password)."),
   BASIS_LOG_LEVEL: logLevel,
   BASIS_LOG_FORMAT: choice(["text", "json"], "Log lines as text, or one JSON object a line; --log-format wins.", "text"),

@@ -36,6 +36,11 @@ export interface JobOutcome {
 
 export type LedgerState = "pending" | "batching" | "settled" | "not_payable";
 
+/** Whether a ledger line pays: its state, written from the verdict (lib/core/anti-cheat.ts), says so. */
+export function ledgerLinePays(state: string): boolean {
+  return state !== "not_payable";
+}
+
 export interface JobReward {
   charged_raw: bigint;
   reward_raw: bigint;

@@ -8,8 +8,6 @@ import { judgeFailedJob, judgeJob, type JobVerdict, MISCONDUCT_REASONS, type Sta
 import { ORCHESTRATOR_ENV } from "../core/env-schema.ts";
 import { OutputCollector, transcriptOf } from "../core/output-collector.ts";
 import { EVENTS, type InferenceRequest, type JobAck, JobAckSchema, type JobChunk, type JobDone, parsePayload } from "../core/protocol.ts";
-import { pickWeighted, routingWeights } from "../core/routing.ts";
-import { unhonouredParam } from "../core/runtime-capabilities.ts";
 import { jobTextCapBytes, utf8Bytes } from "../core/usage-bounds.ts";
 import { logSafe, publicFailure } from "../core/worker-failure.ts";
 import type { LiveWorker, WorkerInfo } from "./fleet.ts";
@@ -18,11 +16,12 @@ import { DispatchError } from "./dispatch-error.ts";
 export { DispatchError, type DispatchFailure } from "./dispatch-error.ts";
 import type { JobEvent } from "./metrics.ts";
 import type { ModelQueues } from "./model-queue.ts";
-import { DEFAULT_OUTPUT_ASK, type LatencyBook, type PriceBook } from "./routing-state.ts";
+import type { LatencyBook, PriceBook } from "./routing-state.ts";
 import { receiptFor } from "./receipts.ts";
 import { ledgerEntryFor } from "./rewards.ts";
 import { isEligible, type JobSink, recordCompletion, recordSetback, type SessionRegistry, type WorkerSession } from "./sessions.ts";
 import type { JobRecord, Store } from "./store.ts";
+import { anyWithinPrice, pickSession, refuseUnhonoured, servesModel, withinPrice } from "./worker-choice.ts";
 
 export const DEFAULT_FIRST_TOKEN_TIMEOUT_MS = ORCHESTRATOR_ENV.BASIS_FIRST_TOKEN_TIMEOUT_MS.fallback;
 
@@ -282,69 +281,10 @@ export async function dispatchJob(deps: DispatchDeps, request: InferenceRequest,
   }
 }
 
-/**
- * Workers whose runtime cannot honour a parameter the request sets are never offered the job;
- * when that leaves none of the model's workers, the client gets a 400 naming the parameter.
- */
-function refuseUnhonoured(registry: SessionRegistry, request: InferenceRequest, exclude: Set<WorkerSession>): void {
-  let firstParam: string | undefined;
-  let serving = 0;
-  const runtimes = new Set<string>();
-  for (const session of registry.serving(request.model)) {
-    serving++;
-    const param = unhonouredParam(session.info.runtime, request);
-    if (param === undefined) continue;
-    firstParam ??= param;
-    runtimes.add(session.info.runtime);
-    exclude.add(session);
-  }
-  if (serving > 0 && exclude.size === serving && firstParam !== undefined) {
-    throw new DispatchError("unsupported_parameter", `\`${firstParam}\` as sent cannot be honoured by the ${[...runtimes].join("/")} runtime of the workers serving ${request.model}.`, { param: firstParam });
-  }
-}
-
 function refused(deps: DispatchDeps, error: unknown, model: string): unknown {
   if (error instanceof DispatchError) deps.events?.refused(error.code, model);
   return error;
 }
-
-/** A named worker (the canary), else a weighted pick among the eligible (lib/core/routing.ts). */
-function pickSession(deps: DispatchDeps, model: string, tried: ReadonlySet<WorkerSession>, hooks: DispatchHooks): WorkerSession | undefined {
-  const { registry } = deps;
-  if (hooks.workerId !== undefined) {
-    const session = registry.get(hooks.workerId);
-    return session && !tried.has(session) && session.info.models.includes(model) ? session : undefined;
-  }
-  const now = deps.now();
-  const eligible = registry
-    .serving(model)
-    .filter((session) => !tried.has(session) && isEligible(session, now) && withinPrice(deps, session.info.worker_id, model, hooks));
-  if (eligible.length <= 1) return eligible[0];
-  const weights = routingWeights(
-    eligible.map((session) => ({
-      active: session.active,
-      capacity: session.capacity,
-      ...(deps.latency?.get(session.info.worker_id) ?? { ttftMs: undefined, tpotMs: undefined }),
-      outputAsk: deps.prices?.outputAsk(session.info.worker_id, model) ?? DEFAULT_OUTPUT_ASK,
-    })),
-  );
-  return eligible[pickWeighted(weights, deps.random)];
-}
-
-function withinPrice(deps: DispatchDeps, workerId: string, model: string, hooks: DispatchHooks): boolean {
-  if (hooks.maxPrice === undefined) return true;
-  return (deps.prices?.outputAsk(workerId, model) ?? DEFAULT_OUTPUT_ASK) <= hooks.maxPrice;
-}
-
-function anyWithinPrice(deps: DispatchDeps, model: string, hooks: DispatchHooks, remote: readonly LiveWorker[]): boolean {
-  const ids = [...deps.registry.serving(model).map((s) => s.info.worker_id), ...remote.map((w) => w.info.worker_id)];
-  return ids.some((id) => withinPrice(deps, id, model, hooks));
-}
-
-function servesModel(registry: SessionRegistry, model: string): boolean {
-  return registry.serving(model).length > 0;
-}
-
 
 function awaitResult(
   deps: DispatchDeps,

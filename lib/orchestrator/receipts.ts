@@ -2,7 +2,7 @@
 import type { AnswerOf, ReceiptAnswerSchema } from "../core/api-contract.ts";
 import { buildReceiptCore, hashReceipt } from "../core/receipt.ts";
 import { canonicalJson } from "../core/canonical-json.ts";
-import { rewardForJob } from "../core/rewards.ts";
+import { ledgerLinePays, rewardForJob } from "../core/rewards.ts";
 import { SETTLEMENT } from "./rewards.ts";
 import type { JobRecord, ReceiptRecord, RewardEntry } from "./store.ts";
 
@@ -29,7 +29,7 @@ export function receiptView(receipt: ReceiptRecord, reward: RewardEntry | undefi
     receipt: JSON.parse(receipt.core) as Record<string, unknown>,
     // Outside the hash: where the job's ledger line stands, and settlement pointers.
     status: reward?.state ?? "pending",
-    payable: reward ? reward.state !== "not_payable" : false,
+    payable: reward ? ledgerLinePays(reward.state) : false,
     reason: reward?.reason ?? null,
     hashAlgorithm: "sha256(rfc8785-jcs(receipt))",
     settlement: { ...SETTLEMENT, batchHash: null, txHash: null },

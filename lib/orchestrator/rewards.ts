@@ -1,6 +1,6 @@
 /** A routed job's ledger line, and the ledger as `GET /api/workers/:id/rewards` serves it. */
 import type { AnswerOf, RewardsSchema } from "../core/api-contract.ts";
-import { rewardForJob, WORKER_SHARE_BPS, NETWORK_DEFAULT_PRICE } from "../core/rewards.ts";
+import { ledgerLinePays, rewardForJob, WORKER_SHARE_BPS, NETWORK_DEFAULT_PRICE } from "../core/rewards.ts";
 import type { JobRecord, RewardEntry, Store, WorkerRecord } from "./store.ts";
 
 export const SETTLEMENT = {
@@ -50,7 +50,7 @@ export async function rewardsView(store: Store, worker: WorkerRecord, limit: num
       model: entry.model,
       status: entry.job_status,
       state: entry.state,
-      payable: entry.state !== "not_payable",
+      payable: ledgerLinePays(entry.state),
       charged_raw: entry.charged_raw,
       reward_raw: entry.reward_raw,
       reason: entry.reason,

@@ -30,6 +30,7 @@ export async function serveOrchestrator(options: ServeOptions): Promise<void> {
     host: options.host,
     port,
     dataDir: options.dataDir,
+    storeSync: env.BASIS_STORE_SYNC,
     databaseUrl,
     dispatchSecret: env.BASIS_ORCHESTRATOR_SECRET,
     internalApiSecret: env.INTERNAL_API_SECRET,

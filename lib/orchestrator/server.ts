@@ -49,6 +49,8 @@ export interface OrchestratorOptions {
   host: string;
   port: number;
   dataDir?: string | undefined;
+  /** SQLite only: `full` fsyncs each group commit's WAL before its answers leave (power-cut safe). */
+  storeSync?: "normal" | "full";
   /**
    * A PostgreSQL URL: the store lives there instead of SQLite, and this instance joins every
    * other orchestrator on the same database (Socket.io adapter, cross-instance dispatch).
@@ -148,7 +150,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
   checkBearerSecret("BASIS_METRICS_TOKEN", options.metricsToken);
   const now = options.now ?? Date.now;
   const { log } = options;
-  const store: Store = options.databaseUrl ? await openPostgresStore(options.databaseUrl) : openSqliteStore(options.dataDir);
+  const store: Store = options.databaseUrl ? await openPostgresStore(options.databaseUrl) : openSqliteStore(options.dataDir, { sync: options.storeSync ?? "normal" });
   const registry = new SessionRegistry(now, options.trust ?? DEFAULT_TRUST);
   // Bun's own engine, not node:http's: its compatibility layer cost about half the CPU under load.
   const io = new Server({ serveClient: false });
@@ -392,6 +394,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     metrics,
     async shutdown(graceMs) {
       stopping = true;
+      // Requests still waiting for a worker will not get one here: 503 with Retry-After now.
+      queues.close();
       await settled(graceMs);
       const unfinished = inFlight;
       await close();

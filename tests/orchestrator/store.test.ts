@@ -136,6 +136,21 @@ describe("SqliteStore", () => {
     await store.close();
   });
 
+  test("with sync full, a group commit's WAL is fsynced once before its callers hear back; normal never fsyncs", async () => {
+    for (const sync of ["full", "normal"] as const) {
+      const dir = tempDir();
+      const store = openSqliteStore(dir, { sync });
+      await store.registerWorker({ worker_id: "gpu-1", worker_wallet: WALLET, runtime: "echo", models: ["m"], at: 1 });
+      const heard: number[] = [];
+      const writes = Array.from({ length: 50 }, (_, i) => store.recordJob(job(`job_${i}`, i), entry(`job_${i}`, "1", "pending", i)).then(() => heard.push(store.walSyncs)));
+      await Promise.all(writes);
+      // Fifty jobs of one turn: one transaction, one fsync, and nobody told before it.
+      expect(heard).toEqual(Array(50).fill(sync === "full" ? 1 : 0));
+      expect(await store.countRewardEntries("gpu-1")).toBe(50);
+      await store.close();
+    }
+  });
+
   test("an in-memory store says it is not durable", async () => {
     const store = openSqliteStore(undefined);
     expect(store.durable).toBe(false);

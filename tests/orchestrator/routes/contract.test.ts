@@ -15,6 +15,8 @@ import {
   HealthSchema,
   HeartbeatAnswerSchema,
   MarketSchema,
+  ModelListSchema,
+  ModelSchema,
   OpenAIErrorSchema,
   ReceiptAnswerSchema,
   receiptPath,
@@ -106,6 +108,10 @@ describe("every route answers in the contract's shape", () => {
     const whole = await send("POST", API_PATHS.dispatch, { model: "basis-default", messages, max_tokens: 5 });
     expect(whole.status).toBe(200);
     expectFits(ChatCompletionSchema, whole.body);
+    const models = await send("GET", API_PATHS.models);
+    expect((models.body as { data: { id: string }[] }).data.map((m) => m.id)).toContain("basis-default");
+    expectFits(ModelListSchema, models.body);
+    expectFits(ModelSchema, (await send("GET", API_PATHS.model.replace(":id", "basis-default"))).body);
     const receipt = await send("GET", receiptPath(whole.headers.get("x-basis-receipt") ?? ""));
     expect(receipt.status).toBe(200);
     expectFits(ReceiptAnswerSchema, receipt.body);
