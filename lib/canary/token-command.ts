@@ -5,6 +5,7 @@
  * the environment only and is never printed.
  */
 import process from "node:process";
+import { ORCHESTRATOR_ENV, readEnvVar } from "../core/env-schema.ts";
 import { BasisError } from "../core/errors.ts";
 import { deriveWalletToken, weakKeyWarning } from "../core/token.ts";
 import { parseWallet } from "../core/wallet.ts";
@@ -13,7 +14,7 @@ import { logger } from "../io/logger.ts";
 
 export async function mintTokenCommand(options: { wallet: string | undefined }): Promise<void> {
   const wallet = parseWallet(options.wallet, "--wallet");
-  const key = process.env.BASIS_WORKER_AUTH_KEY;
+  const key = readEnvVar("BASIS_WORKER_AUTH_KEY", ORCHESTRATOR_ENV.BASIS_WORKER_AUTH_KEY, process.env.BASIS_WORKER_AUTH_KEY);
   if (!key) {
     throw new BasisError("auth_key_missing", "BASIS_WORKER_AUTH_KEY is not set: there is no key to mint a token from.", {
       exitCode: 2,

@@ -18,6 +18,7 @@ import {
   IDEMPOTENT_POSTS,
   OfferAcceptedReadSchema,
   OnboardingReadSchema,
+  type RegisterInput,
   type OnboardingView,
   type PublishedOffer,
   RegistrationReadSchema,
@@ -43,13 +44,8 @@ export interface BasisApiOptions {
 
 export type { PublishedOffer };
 
-/** The register body as a client sends it (the contract's RegisterBodySchema checks it on the server). */
-export interface RegisterInput {
-  worker_id: string;
-  worker_wallet: string;
-  runtime: string;
-  models: string[];
-}
+/** The register body as a client sends it: the input of the contract's RegisterBodySchema. */
+export type { RegisterInput };
 
 /** Three tries of 2.5 s with 0.3 s + 0.6 s between them: a dead API fails in under 10 s. */
 const DEFAULTS = { tries: 3, timeoutMs: 2_500, backoffMs: 300 };

@@ -23,7 +23,9 @@ export type DispatchFailure =
   /** The caller went away; the job was cancelled on the worker. */
   | "client_gone"
   /** The job ended but its record could not be written; it is not billed. */
-  | "not_recorded";
+  | "not_recorded"
+  /** The orchestrator is stopping: a request still waiting for a worker is turned away. */
+  | "shutting_down";
 
 /** The stable code of each failure: what clients, logs and metrics name it by. */
 const FAILURE_CODES: Record<DispatchFailure, string> = {
@@ -37,6 +39,7 @@ const FAILURE_CODES: Record<DispatchFailure, string> = {
   timeout: "worker_timeout",
   client_gone: "client_closed",
   not_recorded: "not_recorded",
+  shutting_down: "shutting_down",
 };
 
 export interface DispatchErrorDetails {

@@ -20,10 +20,15 @@ const RECHECK_MS = 250;
 
 interface Waiter {
   wake: () => void;
+  fail: (error: DispatchError) => void;
 }
+
+/** Seconds a request turned away at shutdown is told to wait. */
+const SHUTDOWN_RETRY_AFTER_S = 5;
 
 export class ModelQueues {
   readonly #waiting = new Map<string, Set<Waiter>>();
+  #closed = false;
 
   constructor(readonly settings: QueueSettings = DEFAULT_QUEUE) {}
 
@@ -37,6 +42,12 @@ export class ModelQueues {
     return [...this.#waiting.entries()].map(([model, set]) => [model, set.size]);
   }
 
+  /** The orchestrator is stopping: every waiter, and every later request, gets 503 shutting_down. */
+  close(): void {
+    this.#closed = true;
+    for (const set of this.#waiting.values()) for (const waiter of set) waiter.fail(shuttingDown());
+  }
+
   /** Capacity may have freed for these models (a slot released, a worker came or became available). */
   notify(models: Iterable<string>): void {
     for (const model of models) for (const waiter of this.#waiting.get(model) ?? []) waiter.wake();
@@ -47,6 +58,7 @@ export class ModelQueues {
    * leaves (499). `deadline` is fixed at the first wait, so re-queueing never extends it.
    */
   async wait(model: string, deadline: number, now: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.#closed) throw shuttingDown();
     let set = this.#waiting.get(model);
     if (!set) this.#waiting.set(model, (set = new Set()));
     if (set.size >= this.settings.maxPerModel) throw exhausted(model, `${set.size} requests already wait for it`, this.settings.timeoutMs);
@@ -54,7 +66,7 @@ export class ModelQueues {
     if (left <= 0) throw exhausted(model, `no slot freed within ${this.settings.timeoutMs} ms`, this.settings.timeoutMs);
     const queue = set;
     await new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { wake: () => finish(resolve) };
+      const waiter: Waiter = { wake: () => finish(resolve), fail: (error) => finish(() => reject(error)) };
       const recheck = setTimeout(() => finish(resolve), Math.min(RECHECK_MS, left));
       const onAbort = () => finish(() => reject(new DispatchError("client_gone", "The client went away while its request waited.")));
       function finish(then: () => void) {
@@ -69,6 +81,10 @@ export class ModelQueues {
     });
     if (queue.size === 0 && this.#waiting.get(model) === queue) this.#waiting.delete(model);
   }
+}
+
+function shuttingDown(): DispatchError {
+  return new DispatchError("shutting_down", "This orchestrator is shutting down; retry shortly.", { retryAfterS: SHUTDOWN_RETRY_AFTER_S });
 }
 
 function exhausted(model: string, why: string, timeoutMs: number): DispatchError {

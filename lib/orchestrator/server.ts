@@ -394,6 +394,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<O
     metrics,
     async shutdown(graceMs) {
       stopping = true;
+      // Requests still waiting for a worker will not get one here: 503 with Retry-After now.
+      queues.close();
       await settled(graceMs);
       const unfinished = inFlight;
       await close();

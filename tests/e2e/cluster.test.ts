@@ -32,6 +32,27 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Each child's output, kept to say what happened when a wait times out. */
+const logs = new Map<string, string>();
+function collect(name: string, proc: Subprocess): void {
+  for (const stream of [proc.stdout, proc.stderr]) {
+    if (!(stream instanceof ReadableStream)) continue;
+    void (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) logs.set(name, ((logs.get(name) ?? "") + decoder.decode(chunk)).slice(-4000));
+    })();
+  }
+}
+
+async function waitOrTell(what: string, probe: () => Promise<boolean>, ms: number): Promise<void> {
+  try {
+    await waitUntil(what, probe, ms);
+  } catch (error) {
+    const told = [...logs].map(([name, text]) => `--- ${name}\n${text.split("\n").slice(-12).join("\n")}`).join("\n");
+    throw new Error(`${(error as Error).message}\n${told}`);
+  }
+}
+
 function cleanEnv(extra: Record<string, string>): Record<string, string> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("BASIS_"))) as Record<string, string>;
   return { ...base, NO_COLOR: "1", ...extra };
@@ -42,9 +63,10 @@ async function serve(name: string, databaseUrl: string): Promise<{ base: string;
   const proc = Bun.spawn([CANARY_BIN, "serve", "--port", "0", "--port-file", portFile], {
     env: cleanEnv({ BASIS_STORE_DRIVER: "postgres", BASIS_DATABASE_URL: databaseUrl, BASIS_JOB_TIMEOUT_MS: "20000" }),
     stdout: "ignore",
-    stderr: "ignore",
+    stderr: "pipe",
   });
   children.push(proc);
+  collect(name, proc);
   await waitUntil(`${name} to listen`, () => existsSync(portFile), 15_000);
   return { base: `http://127.0.0.1:${readFileSync(portFile, "utf8").trim()}`, proc };
 }
@@ -78,12 +100,13 @@ describe("two compiled orchestrators on one PostgreSQL", () => {
         BASIS_WORKER_CONCURRENCY: "4",
         BASIS_ORCHESTRATOR_URL: `${a.base.replace("http", "ws")},${b.base.replace("http", "ws")}`,
       }),
-      stdout: "ignore",
-      stderr: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
     });
     children.push(proc);
+    collect("worker", proc);
     // Connected to A (the first URL); B's API answers for it through the shared presence.
-    await waitUntil("the worker online, seen from B", async () => (await worker(b.base))?.available === true, 15_000);
+    await waitOrTell("the worker online, seen from B", async () => (await worker(b.base))?.available === true, 30_000);
 
     // Acknowledged by A just before the kill: a registration over A's HTTP API.
     const registered = await fetch(`${a.base}/api/workers/register`, {
@@ -114,7 +137,7 @@ describe("two compiled orchestrators on one PostgreSQL", () => {
     expect(((await relayed.json()) as { error: { code: string } }).error.code).toBe("worker_failed");
     expect(Date.now() - killedAt).toBeLessThan(10_000);
 
-    await waitUntil("the worker online on B", async () => (await (await fetch(`${b.base}/healthz`)).json() as { workersOnline: number }).workersOnline === 1, 10_000);
+    await waitOrTell("the worker online on B", async () => (await (await fetch(`${b.base}/healthz`)).json() as { workersOnline: number }).workersOnline === 1, 10_000);
     expect(Date.now() - killedAt).toBeLessThan(10_000);
     const after = await ask(b.base);
     expect(after.status).toBe(200);

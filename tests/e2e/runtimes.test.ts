@@ -137,9 +137,12 @@ for (const backend of backends) {
 
         await serve(backend, fake.url, "slow-model");
         const abortsBefore = fake.aborts;
+        const slowCalls = () => fake.requests.filter((r) => r.method === "POST" && (r.body as { model?: string } | undefined)?.model === "slow-model").length;
+        const callsBefore = slowCalls();
         const client = new AbortController();
         const pending = ask("basis-default", client.signal).catch(() => "aborted");
-        await Bun.sleep(600);
+        // Abort once the backend has the job (its tokens come 400 ms apart), not after a guessed delay.
+        await waitUntil("the backend has the job", () => slowCalls() > callsBefore, 20_000);
         client.abort();
         expect(await pending).toBe("aborted");
         await waitUntil("the backend sees the abort", () => fake.aborts > abortsBefore, 3_000);

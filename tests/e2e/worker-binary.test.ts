@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deriveWalletToken } from "../../lib/core/token.ts";
 import type { Orchestrator } from "../../lib/orchestrator/server.ts";
-import { binaryEnv, requireBinaries, run, WORKER_BIN } from "../helpers/binaries.ts";
+import { binaryEnv, requireBinaries, run, WORKER_BIN, watchOutput } from "../helpers/binaries.ts";
 import { startTestOrchestrator, WALLET, waitUntil } from "../helpers/harness.ts";
 
 requireBinaries();
@@ -90,19 +90,19 @@ describe("basis-worker start against a real orchestrator", () => {
       stdout: "pipe",
       stderr: "pipe",
     });
-    const stderr = new Response(proc.stderr).text();
+    const stderr = watchOutput(proc.stderr);
     await waitUntil("worker online", () => orchestrator.registry.get("e2e-worker") !== undefined, 10_000);
     const res = await fetch(`${orchestrator.url}/v1/dispatch`, {
       method: "POST",
       body: JSON.stringify({ model: "basis-default", messages: [{ role: "user", content: "hi" }] }),
     });
     expect(res.status).toBe(200);
-    await Bun.sleep(250);
+    // The heartbeat line (every 100 ms here) that counts the job, however long the machine takes to print it.
+    await stderr.waitFor(/heartbeat: connected, worker e2e-worker, idle, 1 jobs completed/, "a heartbeat counting the job");
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
-    const log = await stderr;
+    const log = await stderr.done;
     expect(log).toContain(`wallet ${WALLET}`);
-    expect(log).toMatch(/heartbeat: connected, worker e2e-worker, idle, 1 jobs completed/);
     expect(log).toContain("stopped cleanly");
     expect(log).not.toContain(AUTH_KEY);
     const token = await deriveWalletToken(AUTH_KEY, WALLET);

@@ -44,3 +44,50 @@ export async function run(argv: string[], env: Record<string, string> = {}, time
   clearTimeout(timer);
   return { code, stdout, stderr };
 }
+
+export interface OutputWatch {
+  /** Everything read so far. */
+  text(): string;
+  /** Resolves with the first line matching `pattern` (already read or still to come); rejects when the stream ends without one. */
+  waitFor(pattern: RegExp, what: string): Promise<string>;
+  /** The whole output once the stream ends. */
+  done: Promise<string>;
+}
+
+/** Reads a child's stdout or stderr as it comes, so a test waits on a log line instead of a guessed delay. */
+export function watchOutput(stream: ReadableStream<Uint8Array>): OutputWatch {
+  let text = "";
+  let ended = false;
+  const waiters = new Set<{ pattern: RegExp; what: string; resolve: (line: string) => void; reject: (error: Error) => void }>();
+  const settle = () => {
+    for (const waiter of waiters) {
+      const line = text.split("\n").find((l) => waiter.pattern.test(l));
+      if (line !== undefined) {
+        waiters.delete(waiter);
+        waiter.resolve(line);
+      } else if (ended) {
+        waiters.delete(waiter);
+        waiter.reject(new Error(`the output ended without ${waiter.what}`));
+      }
+    }
+  };
+  const done = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      text += decoder.decode(chunk, { stream: true });
+      settle();
+    }
+    ended = true;
+    settle();
+    return text;
+  })();
+  return {
+    text: () => text,
+    waitFor: (pattern, what) =>
+      new Promise((resolve, reject) => {
+        waiters.add({ pattern, what, resolve, reject });
+        settle();
+      }),
+    done,
+  };
+}

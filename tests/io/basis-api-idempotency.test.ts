@@ -164,7 +164,7 @@ describe("the client repeats only what is safe to repeat", () => {
       },
     });
     const api = createBasisApi({ base: `http://127.0.0.1:${proxy.port}`, ...FAST });
-    const input = { worker_id: "k-3", worker_wallet: OWNER.wallet, runtime: "echo", models: ["m"] };
+    const input = { worker_id: "k-3", worker_wallet: OWNER.wallet, runtime: "echo" as const, models: ["m"] };
     expect((await api.register(input)).created).toBe(true);
     expect((await api.register(input)).created).toBe(false);
     expect(keys).toHaveLength(3);

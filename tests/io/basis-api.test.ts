@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { BasisError } from "../../lib/core/errors.ts";
-import { createBasisApi, resolveBaseUrl } from "../../lib/io/basis-api.ts";
+import { createBasisApi, type RegisterInput, resolveBaseUrl } from "../../lib/io/basis-api.ts";
 import { DEFAULT_BASE_URL } from "../../lib/core/urls.ts";
 import { startDeadUrl } from "../fakes/helpers.ts";
 
@@ -53,7 +53,7 @@ async function failure(promise: Promise<unknown>): Promise<BasisError> {
   return error;
 }
 
-const REGISTER = { worker_id: "gpu-1", worker_wallet: WALLET, runtime: "echo", models: ["basis-default"] };
+const REGISTER: RegisterInput = { worker_id: "gpu-1", worker_wallet: WALLET, runtime: "echo", models: ["basis-default"] };
 
 describe("resolveBaseUrl", () => {
   test("prefers --base, then BASIS_BASE_URL, then basis.watch", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { runCommand } from "../../lib/io/exec.ts";
+import { waitUntil } from "../helpers/harness.ts";
 
 describe("runCommand", () => {
   test("captures stdout, stderr and a zero exit code", async () => {
@@ -18,21 +19,18 @@ describe("runCommand", () => {
     expect(result).toMatchObject({ ok: false, code: null, notFound: true, timedOut: false });
   });
 
+  // The commands would run for a minute: resolving within the test's own timeout proves the kill.
   test("kills a command that outlives its timeout and resolves promptly", async () => {
-    const started = performance.now();
-    const result = await runCommand("sleep", ["5"], { timeoutMs: 200 });
+    const result = await runCommand("sleep", ["60"], { timeoutMs: 200 });
     expect(result).toMatchObject({ ok: false, code: null, timedOut: true, notFound: false });
-    expect(performance.now() - started).toBeLessThan(1500);
   });
 
   test("on timeout also kills what the command started", async () => {
-    const started = performance.now();
-    const result = await runCommand("sh", ["-c", "sleep 7 & echo $!; wait"], { timeoutMs: 300 });
+    const result = await runCommand("sh", ["-c", "sleep 60 & echo $!; wait"], { timeoutMs: 300 });
     expect(result.timedOut).toBe(true);
-    expect(performance.now() - started).toBeLessThan(1500);
     const grandchild = Number(result.stdout.trim());
-    await Bun.sleep(100);
-    expect(isAlive(grandchild)).toBe(false);
+    expect(grandchild).toBeGreaterThan(0);
+    await waitUntil("the grandchild gone", () => !isAlive(grandchild), 20_000);
   });
 
   test("runs in the given working directory", async () => {

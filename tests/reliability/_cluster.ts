@@ -61,6 +61,9 @@ export class Cluster {
       BASIS_ORCHESTRATOR_SECRET: this.secrets.dispatch,
       BASIS_WORKER_AUTH_KEY: this.secrets.authKey,
       INTERNAL_API_SECRET: this.secrets.internal,
+      // Hidden spot checks (docs/SPOT-CHECKS.md) would take worker slots these tests count job by
+      // job; the rogue-worker and spot-check suites cover them against serve.
+      BASIS_SPOT_CHECK_INTERVAL_MS: "0",
       ...env,
     });
     const bound = Number(await waitForFile(portFile, child, 15_000));

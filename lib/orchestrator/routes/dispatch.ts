@@ -24,6 +24,7 @@ const FAILURE_STATUS: Record<DispatchFailure, number> = {
   // Nobody reads it (the client is gone); nginx's code for "client closed request".
   client_gone: 499,
   not_recorded: 503,
+  shutting_down: 503,
 };
 
 /** A dispatch failure as the HTTP error a route answers with. */

@@ -25,20 +25,21 @@ describe("readErrorBody", () => {
 
 describe("createRunGuard", () => {
   const reasonOf = (signal: AbortSignal) => (signal.reason as BasisError).code;
+  /** The guard's own abort event, however late the machine delivers it. */
+  const aborted = (signal: AbortSignal) => new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
 
   test("aborts with first_token_timeout when no token comes in time", async () => {
     const guard = createRunGuard({ signal: new AbortController().signal, firstTokenTimeoutMs: 20, totalTimeoutMs: 1_000 });
-    await Bun.sleep(40);
+    await aborted(guard.signal);
     expect(reasonOf(guard.signal)).toBe("first_token_timeout");
     guard.dispose();
   });
 
   test("stops the first-token clock once a token came, leaving the total timeout", async () => {
+    // The first-token clock (20 ms) would fire long before the total (60 ms): the reason tells which one did.
     const guard = createRunGuard({ signal: new AbortController().signal, firstTokenTimeoutMs: 20, totalTimeoutMs: 60 });
     guard.gotFirstToken();
-    await Bun.sleep(35);
-    expect(guard.signal.aborted).toBe(false);
-    await Bun.sleep(50);
+    await aborted(guard.signal);
     expect(reasonOf(guard.signal)).toBe("job_timeout");
     guard.dispose();
   });
@@ -68,7 +69,8 @@ describe("createRunGuard", () => {
     const guard = createRunGuard({ signal: controller.signal, firstTokenTimeoutMs: 10, totalTimeoutMs: 10 });
     guard.dispose();
     controller.abort();
-    await Bun.sleep(25);
+    // Timers fire in deadline order: by the time one due after the guard's (10 ms) fires, theirs would have.
+    await new Promise((resolve) => setTimeout(resolve, 30));
     expect(guard.signal.aborted).toBe(false);
   });
 });

@@ -110,10 +110,9 @@ describe("OllamaRuntime.run", () => {
 
   test("fails with first_token_timeout when no token comes, and closes the request", async () => {
     const before = fake.aborts;
-    const started = Date.now();
+    // The silent model never answers: only the 150 ms first-token clock can end this run.
     const error = await catchFailure(runCollecting(runtimeFor("silent:1b", { firstTokenTimeoutMs: 150 }), request()));
     expect(error).toMatchObject({ code: "first_token_timeout" });
-    expect(Date.now() - started).toBeLessThan(1_000);
     expect(await waitForAborts(fake, before + 1)).toBe(before + 1);
   });
 
@@ -127,19 +126,19 @@ describe("OllamaRuntime.run", () => {
   test("rejects with job_cancelled at once when the signal aborts, and the backend sees the client leave", async () => {
     const before = fake.aborts;
     const controller = new AbortController();
-    let abortedAt = 0;
+    // At once: no token after the first reaches the caller once the signal aborts.
+    let deltas = 0;
     const running = runtimeFor("slow:1b").run(request(), {
       signal: controller.signal,
       onDelta: () => {
-        if (abortedAt) return;
-        abortedAt = Date.now();
+        deltas++;
         controller.abort("client went away");
       },
     });
     const error = await catchFailure(running);
     expect(error).toMatchObject({ code: "job_cancelled" });
     expect(error.message).toContain("client went away");
-    expect(Date.now() - abortedAt).toBeLessThan(100);
+    expect(deltas).toBe(1);
     expect(await waitForAborts(fake, before + 1)).toBe(before + 1);
   });
 
