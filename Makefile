@@ -44,7 +44,7 @@ canary: build
 
 # docs/PERFORMANCE.md: writes bench/results.json and prints a table (bounded under 5 minutes);
 # then docs/SCALING.md's figures (orchestrators on PostgreSQL): bench/scaling.json.
-bench: build
+bench: build engine
 	$(BUN) bench/run-bench.ts
 	$(BUN) bench/scaling.ts
 

@@ -36,7 +36,7 @@ export interface RunningWorker {
 
 export interface WorkerSpec {
   id: string;
-  runtime: "echo" | "openai";
+  runtime: "echo" | "openai" | "llamacpp";
   concurrency: number;
   backendUrl?: string;
   backendModel?: string;
@@ -70,8 +70,9 @@ export function workerEnv(orchestrator: RunningOrchestrator, spec: WorkerSpec, s
     BASIS_WORKER_CONCURRENCY: String(spec.concurrency),
     BASIS_ORCHESTRATOR_URL: orchestrator.wsUrl,
     BASIS_WORKER_AUTH_KEY: secrets.authKey,
-    BASIS_OPENAI_URL: spec.backendUrl,
-    BASIS_OPENAI_MODEL: spec.backendModel,
+    ...(spec.runtime === "llamacpp"
+      ? { BASIS_LLAMACPP_URL: spec.backendUrl, BASIS_LLAMACPP_MODEL: spec.backendModel }
+      : { BASIS_OPENAI_URL: spec.backendUrl, BASIS_OPENAI_MODEL: spec.backendModel }),
     BASIS_WORKER_MODELS: spec.backendModel,
   };
 }

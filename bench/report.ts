@@ -6,6 +6,7 @@ import type { AddedLatency, AddedLatencyAtRate } from "./sections/latency.ts";
 import type { ScaleResult } from "./sections/scale.ts";
 import type { ThroughputResult } from "./sections/throughput.ts";
 import type { FootprintResult } from "./sections/footprint.ts";
+import type { EngineResult } from "./sections/engine.ts";
 
 export interface SkippedFigure {
   p50: null;
@@ -33,6 +34,9 @@ export interface BenchResults {
   launch_to_connected_ms: number | null;
   idle_worker_rss_mb: number | null;
   footprint: FootprintResult["footprint"] | { skipped: string };
+  engine_ttft_added_ms: number | null;
+  engine_tokens_ratio: number | null;
+  engine: EngineResult["engine"] | { skipped: string };
   targets: TargetCheck[];
 }
 
@@ -107,6 +111,7 @@ export function formatTable(results: BenchResults): string {
     ["dispatch", results.dispatch],
     ["scale", results.workers_1000],
     ["footprint", results.footprint],
+    ["engine", results.engine],
   ]
     .filter(([, section]) => typeof section === "object" && section !== null && "skipped" in section)
     .map(([name, section]) => `  ${name as string}: skipped: ${(section as { skipped: string }).skipped}`);
@@ -116,6 +121,30 @@ export function formatTable(results: BenchResults): string {
     line(header),
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),
+    ...formatEngine(results.engine),
     ...(skipped.length ? ["", ...skipped] : []),
   ].join("\n");
+}
+
+/** The real engine's figures, straight from llama-server and through orchestrator + worker, side by side. */
+function formatEngine(engine: BenchResults["engine"]): string[] {
+  if ("skipped" in engine) return [];
+  const rows = [
+    ["", "llama-server", "via worker", "added"],
+    ["time to first token p50", `${engine.ttft_direct_ms.p50} ms`, `${engine.ttft_dispatch_ms.p50} ms`, `${engine.ttft_added_ms.p50} ms`],
+    ["time to first token p99", `${engine.ttft_direct_ms.p99} ms`, `${engine.ttft_dispatch_ms.p99} ms`, `${engine.ttft_added_ms.p99} ms`],
+    [
+      `tokens/s (median, ${engine.tokens_per_stream.toLocaleString("en-US")} per stream)`,
+      engine.direct_tokens_per_s.median.toLocaleString("en-US"),
+      engine.dispatch_tokens_per_s.median.toLocaleString("en-US"),
+      `x${(engine.dispatch_tokens_per_s.median / engine.direct_tokens_per_s.median).toFixed(2)}`,
+    ],
+  ];
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => (row[i] as string).length)));
+  const errors = engine.errors.direct + engine.errors.dispatch;
+  return [
+    "",
+    `real engine: llama-server, tiny model, ${engine.threads} thread${engine.threads === 1 ? "" : "s"}${engine.extra_args.length ? ` ${engine.extra_args.join(" ")}` : ""}; same text both ways: ${engine.same_text ? "yes" : "NO"}${errors ? `; ${errors} errors` : ""}`,
+    ...rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join("  ")),
+  ];
 }

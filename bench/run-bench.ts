@@ -2,7 +2,8 @@
  * `make bench`: starts the compiled orchestrator and workers, a fake OpenAI-compatible backend
  * and a load generator (each in its own process), measures, writes bench/results.json and
  * prints a table. A section that cannot run says why and reports null, never a made-up number.
- * Usage: bun bench/run-bench.ts [--tiny] [--out PATH] [--only footprint,latency,rate,relay,peer,throughput,scale]
+ * The engine section runs the same against a real llama.cpp llama-server (`make engine`).
+ * Usage: bun bench/run-bench.ts [--tiny] [--out PATH] [--only footprint,latency,rate,relay,peer,throughput,engine,scale]
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -15,6 +16,7 @@ import { describeMachine } from "./machine.ts";
 import { ChildGroup, killAllChildren } from "./processes.ts";
 import { type BenchResults, checkTargets, formatTable } from "./report.ts";
 import { measureFootprint } from "./sections/footprint.ts";
+import { measureEngine } from "./sections/engine.ts";
 import { measureAddedLatency, measureAddedLatencyAtRate } from "./sections/latency.ts";
 import { measurePeer } from "./sections/peer.ts";
 import { measureRelay } from "./sections/relay.ts";
@@ -23,7 +25,7 @@ import { measureThroughput } from "./sections/throughput.ts";
 import { type BenchSizes, FULL, TINY } from "./sizes.ts";
 import { round } from "./stats.ts";
 
-export const SECTIONS = ["footprint", "latency", "rate", "relay", "peer", "throughput", "scale"] as const;
+export const SECTIONS = ["footprint", "latency", "rate", "relay", "peer", "throughput", "engine", "scale"] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 export interface RunBenchOptions {
@@ -61,6 +63,9 @@ function emptyResults(machine: BenchResults["machine"], sizes: BenchSizes): Omit
     launch_to_connected_ms: null,
     idle_worker_rss_mb: null,
     footprint: { skipped: notRun },
+    engine_ttft_added_ms: null,
+    engine_tokens_ratio: null,
+    engine: { skipped: notRun },
   };
 }
 
@@ -143,6 +148,14 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResults> 
         Object.assign(results, await measureThroughput(ctx, sizes, orchestrator));
       } catch (error) {
         results.dispatch = { skipped: `failed: ${errorText(error)}` };
+      }
+    }
+    if (wanted("engine")) {
+      log(`real engine: llama-server + tiny model, ${sizes.engineRounds} rounds per side, direct vs through orchestrator + worker`);
+      try {
+        Object.assign(results, await measureEngine(ctx, sizes, orchestrator));
+      } catch (error) {
+        results.engine = { skipped: `failed: ${errorText(error)}` };
       }
     }
     await group.stop(orchestrator.child);

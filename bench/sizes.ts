@@ -30,6 +30,10 @@ export interface BenchSizes {
   /** Scale: simulated connections, and dispatches sent once they are online. */
   scaleWorkers: number;
   scaleDispatches: number;
+  /** Real engine (llama-server, tiny model): rounds per side, TTFT requests per round, tokens per rate stream. */
+  engineRounds: number;
+  engineTtftPerRound: number;
+  engineTokens: number;
 }
 
 export const FULL: BenchSizes = {
@@ -54,6 +58,9 @@ export const FULL: BenchSizes = {
   throughputSeconds: 3,
   scaleWorkers: 1_000,
   scaleDispatches: 200,
+  engineRounds: 3,
+  engineTtftPerRound: 10,
+  engineTokens: 1_000,
 };
 
 export const TINY: BenchSizes = {
@@ -78,4 +85,7 @@ export const TINY: BenchSizes = {
   throughputSeconds: 0.3,
   scaleWorkers: 20,
   scaleDispatches: 5,
+  engineRounds: 1,
+  engineTtftPerRound: 2,
+  engineTokens: 64,
 };

@@ -9,7 +9,7 @@
 import { type GgufFile, type GgufTensorToWrite, GgufType, type GgufValue } from "./gguf.ts";
 
 /** Bump when the weights or metadata a given seed produces change (cached files are keyed by it). */
-export const TINY_MODEL_FORMAT = 2;
+export const TINY_MODEL_FORMAT = 3;
 
 /** The file name a generated model is cached under, in the engine folder's models/. */
 export function tinyModelFileName(seed: number): string {
@@ -32,7 +32,8 @@ export const TINY_MODEL_DEFAULTS: TinyModelOptions = {
   layers: 2,
   heads: 4,
   feedForward: 128,
-  contextLength: 4096,
+  // The context it claims to be trained on: llama-server caps each slot's context at it.
+  contextLength: 32_768,
   name: "basis-tiny-llama",
 };
 

@@ -10,7 +10,7 @@ export default defineCommand({
     wallet: { type: "string", description: "Your PUBLIC reward wallet address (0x + 40 hex); never a key (default: BASIS_WORKER_WALLET from --env-file)", valueHint: "0x..." },
     ...workerIdArg,
     ...envFileArg,
-    runtime: { type: "string", description: "echo | ollama | vllm | openai (default: from --env-file, else echo)", valueHint: "name" },
+    runtime: { type: "string", description: "echo | ollama | vllm | llamacpp | openai (default: from --env-file, else echo)", valueHint: "name" },
     models: { type: "string", description: "Comma-separated Basis model names (default: from --env-file, else basis-default)", valueHint: "a,b" },
     ...baseArg,
     ...jsonArg,

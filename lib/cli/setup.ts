@@ -18,13 +18,13 @@ interface WriteEnvArgs {
 }
 
 export default defineCommand({
-  meta: { name: "setup", description: "Check this host (--check: GPUs, Docker, Ollama, vLLM) or write the worker .env (--write-env, mode 0600)" },
+  meta: { name: "setup", description: "Check this host (--check: GPUs, Docker, Ollama, vLLM, llama.cpp) or write the worker .env (--write-env, mode 0600)" },
   args: {
-    check: { type: "boolean", description: "Detect OS, GPUs, Docker, Ollama and vLLM; say what is missing and what to run next. With --env-file, also check that file: the API answers, the backend serves the model, the orchestrator accepts the handshake (exit 1 if not)" },
+    check: { type: "boolean", description: "Detect OS, GPUs, Docker, Ollama, vLLM and llama.cpp's server; say what is missing and what to run next. With --env-file, also check that file: the API answers, the backend serves the model, the orchestrator accepts the handshake (exit 1 if not)" },
     "env-file": { type: "string", description: "With --check: the worker .env to check end to end", valueHint: "path" },
     "write-env": { type: "boolean", description: "Write the worker .env from the template (0600, atomic, never overwritten without --force)" },
     wallet: { type: "string", description: "Your PUBLIC reward wallet address (0x + 40 hex); never a key", valueHint: "0x..." },
-    runtime: { type: "string", description: "echo | ollama | vllm | openai", valueHint: "name" },
+    runtime: { type: "string", description: "echo | ollama | vllm | llamacpp | openai", valueHint: "name" },
     orchestrator: { type: "string", description: "Orchestrator URL (ws://host:8787 or wss://host)", valueHint: "url" },
     out: { type: "string", description: "Where to write the .env", valueHint: "path" },
     "worker-id": { type: "string", description: "The worker id (default: derived from the host name)", valueHint: "id" },
@@ -68,6 +68,7 @@ async function checkHost(json: boolean, envFile: string | undefined): Promise<vo
     detectHost({
       ollamaUrl: readEnvVar("BASIS_OLLAMA_URL", WORKER_ENV.BASIS_OLLAMA_URL, env.BASIS_OLLAMA_URL),
       vllmUrl: readEnvVar("BASIS_VLLM_URL", WORKER_ENV.BASIS_VLLM_URL, env.BASIS_VLLM_URL),
+      llamacppUrl: readEnvVar("BASIS_LLAMACPP_URL", WORKER_ENV.BASIS_LLAMACPP_URL, env.BASIS_LLAMACPP_URL),
     }),
     envFile === undefined ? undefined : import("../worker/check-env.ts").then((m) => m.checkWorkerEnv(envFile)),
   ]);
@@ -130,7 +131,7 @@ async function writeEnv(args: WriteEnvArgs): Promise<void> {
   for (const [flag, suffix] of [["backend-model", "MODEL"], ["backend-url", "URL"]] as const) {
     const value = args[flag]?.trim();
     if (!value) continue;
-    if (!backendPrefix) throw errors.inputError("backend_flag_unused", `--${flag} does not apply to the echo runtime.`, "Drop it, or pick --runtime ollama, vllm or openai.");
+    if (!backendPrefix) throw errors.inputError("backend_flag_unused", `--${flag} does not apply to the echo runtime.`, "Drop it, or pick --runtime ollama, vllm, llamacpp or openai.");
     if (suffix === "MODEL" && /\s/.test(value)) throw errors.inputError("model_malformed", "--backend-model must not contain spaces.");
     const problem = suffix === "URL" ? urls.urlProblem(value, urls.HTTP_URL) : undefined;
     if (problem) throw errors.inputError("backend_url_malformed", `--backend-url ${problem}.`, `e.g. ${urls.DEFAULT_OLLAMA_URL}`);
@@ -138,13 +139,14 @@ async function writeEnv(args: WriteEnvArgs): Promise<void> {
   }
   const notes: string[] = [];
   if (derivedBase !== undefined) notes.push(`BASIS_BASE_URL=${derivedBase}: a self-hosted orchestrator serves the Basis API on its own port (pass --base to change).`);
-  if (backendPrefix && (runtime === "ollama" || runtime === "vllm")) {
+  if (backendPrefix && (runtime === "ollama" || runtime === "vllm" || runtime === "llamacpp")) {
     // The backend this host runs: its URL from the environment, and its model when it serves exactly one.
     const fromEnv = process.env[`${backendPrefix}_URL`]?.trim();
     if (!values[`${backendPrefix}_URL`] && fromEnv) values[`${backendPrefix}_URL`] = fromEnv;
     if (!values[`${backendPrefix}_MODEL`]) {
       const { probeServedModels } = await import("../io/detect-host.ts");
-      const url = values[`${backendPrefix}_URL`] ?? (runtime === "ollama" ? urls.DEFAULT_OLLAMA_URL : urls.DEFAULT_VLLM_URL);
+      const defaults = { ollama: urls.DEFAULT_OLLAMA_URL, vllm: urls.DEFAULT_VLLM_URL, llamacpp: urls.DEFAULT_LLAMACPP_URL };
+      const url = values[`${backendPrefix}_URL`] ?? defaults[runtime];
       const served = await probeServedModels(runtime, url);
       if (served.length === 1) {
         values[`${backendPrefix}_MODEL`] = served[0] as string;

@@ -159,7 +159,7 @@ export const RegisterBodySchema = v.strictObject(
   {
     worker_id: WorkerIdSchema,
     worker_wallet: WalletSchema,
-    runtime: v.picklist(RuntimeNameSchema.options, "runtime must be one of echo, ollama, vllm, openai."),
+    runtime: v.picklist(RuntimeNameSchema.options, "runtime must be one of echo, ollama, vllm, llamacpp, openai."),
     models: ModelsSchema,
   },
   "The body must be a JSON object.",

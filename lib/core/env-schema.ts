@@ -12,7 +12,7 @@
 import * as v from "valibot";
 import { BasisError } from "./errors.ts";
 import { SECRET_WARNING, secretKind } from "./secrets.ts";
-import { DEFAULT_BASE_URL, DEFAULT_OLLAMA_URL, DEFAULT_ORCHESTRATOR_URL, DEFAULT_VLLM_URL, describeUrlRule, parseBaseUrl, parseOrchestratorUrl, type UrlRule, urlProblem } from "./urls.ts";
+import { DEFAULT_BASE_URL, DEFAULT_LLAMACPP_URL, DEFAULT_OLLAMA_URL, DEFAULT_ORCHESTRATOR_URL, DEFAULT_VLLM_URL, describeUrlRule, parseBaseUrl, parseOrchestratorUrl, type UrlRule, urlProblem } from "./urls.ts";
 import { parseWallet } from "./wallet.ts";
 import { parseModelConcurrency, parseModelList, parseRuntimeName } from "./worker-fields.ts";
 import { parseWorkerId } from "./worker-id.ts";
@@ -93,7 +93,7 @@ const logLevel = choice(["debug", "info", "quiet"], "How much both programs log 
 export const WORKER_ENV = {
   BASIS_WORKER_WALLET: parsed((t) => parseWallet(t, "BASIS_WORKER_WALLET"), "a PUBLIC 0x + 40-hex wallet address", "Your PUBLIC reward wallet address (required by start).", undefined),
   BASIS_WORKER_ID: parsed(parseWorkerId, "a short slug", "The worker id (default: derived from the host name).", undefined),
-  BASIS_WORKER_RUNTIME: parsed(parseRuntimeName, "echo, ollama, vllm or openai", "The inference backend.", "echo"),
+  BASIS_WORKER_RUNTIME: parsed(parseRuntimeName, "echo, ollama, vllm, llamacpp or openai", "The inference backend.", "echo"),
   BASIS_WORKER_MODELS: parsed(parseModelList, "a comma-separated list of model names", "Basis model names to advertise (default: the backend model; basis-default for echo).", [] as string[]),
   BASIS_ORCHESTRATOR_URL: parsed((t) => parseOrchestratorUrl(t), "a ws, wss, http or https URL, or a comma-separated list of them", "The orchestrator (a list: instances of one cluster, tried in turn); a path is a reverse-proxy prefix.", DEFAULT_ORCHESTRATOR_URL),
   BASIS_WORKER_TOKEN: secret("Worker token from the orchestrator operator."),
@@ -105,6 +105,9 @@ export const WORKER_ENV = {
   BASIS_VLLM_URL: url(BACKEND_URL, "vLLM server (runtime vllm).", DEFAULT_VLLM_URL),
   BASIS_VLLM_MODEL: text("vLLM model id (required by runtime vllm)."),
   BASIS_VLLM_API_KEY: secret("vLLM API key, if vLLM was started with --api-key."),
+  BASIS_LLAMACPP_URL: url(BACKEND_URL, "llama.cpp's llama-server (runtime llamacpp).", DEFAULT_LLAMACPP_URL),
+  BASIS_LLAMACPP_MODEL: text("The model id llama-server lists in /v1/models, its --alias (required by runtime llamacpp)."),
+  BASIS_LLAMACPP_API_KEY: secret("llama-server API key, if it was started with --api-key."),
   BASIS_OPENAI_URL: url(BACKEND_URL, "OpenAI-compatible server base URL (required by runtime openai).", undefined),
   BASIS_OPENAI_MODEL: text("Model to request from that server (required by runtime openai)."),
   BASIS_OPENAI_API_KEY: secret("API key for that server, if it needs one."),

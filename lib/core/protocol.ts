@@ -45,7 +45,7 @@ export const MAX_CHUNK_CHARS = 1_000_000;
 export const MAX_DONE_TEXT_CHARS = 2_000_000;
 const REPORTED = v.pipe(COUNT, v.maxValue(MAX_REPORTED_NUMBER));
 
-export const RuntimeNameSchema = v.picklist(["echo", "ollama", "vllm", "openai"]);
+export const RuntimeNameSchema = v.picklist(["echo", "ollama", "vllm", "llamacpp", "openai"]);
 export type RuntimeName = v.InferOutput<typeof RuntimeNameSchema>;
 
 /**

@@ -34,6 +34,8 @@ const OPENAI_COMPATIBLE: Record<RequestParam, Honours> = {
 
 const CAPABILITIES: Record<RuntimeName, Record<RequestParam, Honours>> = {
   vllm: OPENAI_COMPATIBLE,
+  // llama-server takes every one of them (tools and tool_choice through its default --jinja templates).
+  llamacpp: OPENAI_COMPATIBLE,
   openai: OPENAI_COMPATIBLE,
   ollama: {
     ...OPENAI_COMPATIBLE,

@@ -10,6 +10,8 @@ export const DEFAULT_ORCHESTRATOR_URL = "ws://localhost:8787";
 export const DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434";
 /** vLLM's OpenAI-compatible server's default listen address (BASIS_VLLM_URL). */
 export const DEFAULT_VLLM_URL = "http://127.0.0.1:8000";
+/** llama.cpp's llama-server's default listen address (BASIS_LLAMACPP_URL). */
+export const DEFAULT_LLAMACPP_URL = "http://127.0.0.1:8080";
 /** The Basis network API (BASIS_BASE_URL, --base). */
 export const DEFAULT_BASE_URL = "https://basis.watch";
 

@@ -62,6 +62,8 @@ function backendFor(runtime: RuntimeName, env: WorkerEnv): BackendConfig {
       return { url: env.BASIS_OLLAMA_URL, model: env.BASIS_OLLAMA_MODEL, apiKey: undefined };
     case "vllm":
       return { url: env.BASIS_VLLM_URL, model: env.BASIS_VLLM_MODEL, apiKey: env.BASIS_VLLM_API_KEY };
+    case "llamacpp":
+      return { url: env.BASIS_LLAMACPP_URL, model: env.BASIS_LLAMACPP_MODEL, apiKey: env.BASIS_LLAMACPP_API_KEY };
     case "openai":
       return { url: env.BASIS_OPENAI_URL ?? "", model: env.BASIS_OPENAI_MODEL, apiKey: env.BASIS_OPENAI_API_KEY };
     case "echo":

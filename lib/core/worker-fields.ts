@@ -12,7 +12,7 @@ function fail(code: string, message: string, hint?: string): never {
 export function parseRuntimeName(value: string): RuntimeName {
   const result = v.safeParse(RuntimeNameSchema, value);
   if (!result.success) {
-    fail("runtime_unknown", `Unknown runtime "${value.slice(0, 32)}".`, "Use one of: echo, ollama, vllm, openai.");
+    fail("runtime_unknown", `Unknown runtime "${value.slice(0, 32)}".`, "Use one of: echo, ollama, vllm, llamacpp, openai.");
   }
   return result.output;
 }

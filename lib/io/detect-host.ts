@@ -1,5 +1,5 @@
 /**
- * `setup --check`: probes GPUs, Docker, Ollama and vLLM in parallel, each bounded in time, and
+ * `setup --check`: probes GPUs, Docker, Ollama, vLLM and llama.cpp's server in parallel, each bounded in time, and
  * summarizes what it found. The tools and the network are passed in so tests can replay
  * recorded outputs; by default they are the real ones.
  */
@@ -9,6 +9,7 @@ import { NVIDIA_SMI_ARGS, readNvidiaSmi } from "../core/detect/parse-nvidia-smi.
 import { OLLAMA_TAGS_PATH, OLLAMA_VERSION_PATH, readOllama } from "../core/detect/parse-ollama.ts";
 import { ROCM_SMI_MEMORY_ARGS, ROCM_SMI_PRODUCT_ARGS, readRocmSmi } from "../core/detect/parse-rocm-smi.ts";
 import { VLLM_HEALTH_PATH, VLLM_MODELS_PATH, readVllm } from "../core/detect/parse-vllm.ts";
+import { LLAMACPP_HEALTH_PATH, LLAMACPP_MODELS_PATH, LLAMACPP_PROPS_PATH, readLlamaCpp } from "../core/detect/parse-llamacpp.ts";
 import { joinUrl } from "../core/public-url.ts";
 import {
   SYSCTL_BRAND_ARGS,
@@ -24,6 +25,8 @@ export interface DetectHostOptions {
   ollamaUrl: string;
   /** Callers apply the BASIS_VLLM_URL default (http://127.0.0.1:8000). */
   vllmUrl: string;
+  /** Callers apply the BASIS_LLAMACPP_URL default (http://127.0.0.1:8080). */
+  llamacppUrl: string;
   /** Bound on each probe; all run at once, so the whole check takes about this long at worst. */
   timeoutMs?: number;
   exec?: RunCommand;
@@ -52,7 +55,7 @@ export async function gatherHostFacts(options: DetectHostOptions): Promise<HostF
   const onMac = platform === "darwin";
   const skipped = Promise.resolve(undefined);
 
-  const [nvidia, rocmProduct, rocmMemory, docker, translated, brand, memsize, ollamaVersion, ollamaTags, vllmHealth, vllmModels] =
+  const [nvidia, rocmProduct, rocmMemory, docker, translated, brand, memsize, ollamaVersion, ollamaTags, vllmHealth, vllmModels, llamaHealth, llamaModels, llamaProps] =
     await Promise.all([
       run("nvidia-smi", NVIDIA_SMI_ARGS),
       run("rocm-smi", ROCM_SMI_PRODUCT_ARGS),
@@ -65,6 +68,9 @@ export async function gatherHostFacts(options: DetectHostOptions): Promise<HostF
       get(options.ollamaUrl, OLLAMA_TAGS_PATH),
       get(options.vllmUrl, VLLM_HEALTH_PATH),
       get(options.vllmUrl, VLLM_MODELS_PATH),
+      get(options.llamacppUrl, LLAMACPP_HEALTH_PATH),
+      get(options.llamacppUrl, LLAMACPP_MODELS_PATH),
+      get(options.llamacppUrl, LLAMACPP_PROPS_PATH),
     ]);
 
   return {
@@ -76,6 +82,7 @@ export async function gatherHostFacts(options: DetectHostOptions): Promise<HostF
     docker: readDockerRuntimes(docker),
     ollama: readOllama(options.ollamaUrl, ollamaVersion, ollamaTags),
     vllm: readVllm(options.vllmUrl, vllmHealth, vllmModels),
+    llamacpp: readLlamaCpp(options.llamacppUrl, llamaHealth, llamaModels, llamaProps),
   };
 }
 
@@ -108,11 +115,12 @@ function bound<T>(work: Promise<T>, timeoutMs: number, fallback: T): Promise<T> 
 }
 
 /**
- * The models a local Ollama or vLLM serves right now, for `setup --write-env`: with exactly one,
- * the worker's backend model is not a question. Empty when nothing answers.
+ * The models a local Ollama, vLLM or llama-server serves right now, for `setup --write-env`: with
+ * exactly one, the worker's backend model is not a question. Empty when nothing answers.
  */
-export async function probeServedModels(runtime: "ollama" | "vllm", url: string, timeoutMs = 1500, fetchFn: typeof fetch = fetch): Promise<string[]> {
+export async function probeServedModels(runtime: "ollama" | "vllm" | "llamacpp", url: string, timeoutMs = 1500, fetchFn: typeof fetch = fetch): Promise<string[]> {
   if (runtime === "ollama") return readOllama(url, TIMED_OUT_REPLY, await fetchReply(fetchFn, url, OLLAMA_TAGS_PATH, timeoutMs)).models;
+  // vLLM and llama-server list models alike (OpenAI's /v1/models).
   const models = await fetchReply(fetchFn, url, VLLM_MODELS_PATH, timeoutMs);
   return readVllm(url, models, models).models;
 }

@@ -11,7 +11,12 @@ export async function pullModelFirst(runtime: Runtime, model: string, log: Conso
   if (runtime.name !== "ollama") {
     throw new BasisError("pull_unsupported", `--pull works with the ollama runtime only (this worker runs ${runtime.name}).`, {
       exitCode: 2,
-      hint: runtime.name === "vllm" ? "vLLM loads the model named by its --model flag at start." : "Drop --pull.",
+      hint:
+        runtime.name === "vllm"
+          ? "vLLM loads the model named by its --model flag at start."
+          : runtime.name === "llamacpp"
+            ? "llama-server loads the model file named by its -m flag at start."
+            : "Drop --pull.",
     });
   }
   const { OllamaRuntime } = await import("./runtimes/ollama.ts");

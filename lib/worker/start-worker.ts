@@ -69,6 +69,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<void> {
   });
   if (options.pull) await pullModelFirst(runtime, config.backend.model ?? "", log);
   await runtime.check();
+  for (const note of runtime.startNotes?.(config.concurrency) ?? []) log[note.level](note.message);
   const worker = await createWorker(config, runtime, log);
   let stopping = false;
   const stop = async (signal: string) => {

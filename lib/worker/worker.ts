@@ -28,6 +28,13 @@ import type { WorkerConfig } from "../core/worker-config.ts";
 import type { Runtime } from "./runtimes/runtime.ts";
 
 const DEADLINE_GRACE_MS = 1_000;
+/**
+ * At most one `job:chunk` per job this often. A fast engine (a small model on llama-server or
+ * vLLM) streams well over 1,000 tokens a second, each in its own read; one event per token would
+ * outrun the orchestrator's per-job event budget (500/s, docs/PROTOCOL.md), and a dropped chunk
+ * fails the job as a stream mismatch. 5 ms caps a job at 200 events/s and delays no token more.
+ */
+const CHUNK_INTERVAL_MS = 5;
 
 export interface WorkerOptions {
   config: WorkerConfig;
@@ -199,9 +206,13 @@ export class Worker {
     let pending: OutputDelta = {};
     let firstTokenMs: number | undefined;
     let flushScheduled = false;
+    let flushTimer: ReturnType<typeof setTimeout> | undefined;
+    let lastFlush = Number.NEGATIVE_INFINITY;
     let firstTokenSent = false;
     const flush = () => {
       flushScheduled = false;
+      clearTimeout(flushTimer);
+      lastFlush = performance.now();
       if (!isEmptyDelta(pending)) {
         const { content, ...rest } = pending;
         socket.emit(EVENTS.chunk, { job_id: job.job_id, delta: content ?? "", ...rest });
@@ -224,8 +235,11 @@ export class Worker {
           if (!flushScheduled) {
             flushScheduled = true;
             // A macrotask, not a microtask: a backend's tokens parsed from one read all land
-            // before it runs, so they travel as one event instead of one event per token.
-            setImmediate(flush);
+            // before it runs, so they travel as one event instead of one event per token; and
+            // no sooner than CHUNK_INTERVAL_MS after the last event.
+            const wait = lastFlush + CHUNK_INTERVAL_MS - performance.now();
+            if (wait > 0) flushTimer = setTimeout(flush, Math.ceil(wait));
+            else setImmediate(flush);
           }
         },
       });

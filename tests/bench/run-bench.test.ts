@@ -26,6 +26,8 @@ const REQUIRED_NUMBERS = [
   "peer.portkey_added_ms.stream.p99",
   "peer.ours_added_ms.whole.p50",
   "peer.ours_added_ms.stream.p99",
+  "engine_ttft_added_ms",
+  "engine_tokens_ratio",
 ];
 /** Where the skip reason of each figure lives when the figure is null. */
 const SECTION_OF: Record<string, string> = {
@@ -46,6 +48,8 @@ const SECTION_OF: Record<string, string> = {
   "peer.portkey_added_ms.stream.p99": "peer",
   "peer.ours_added_ms.whole.p50": "peer",
   "peer.ours_added_ms.stream.p99": "peer",
+  engine_ttft_added_ms: "engine",
+  engine_tokens_ratio: "engine",
 };
 
 function at(doc: Record<string, unknown>, path: string): unknown {
@@ -92,6 +96,14 @@ describe("bench/run-bench.ts --tiny", () => {
     expect(at(doc, "workers_1000.dispatch_ok")).toBe(true);
     // Portkey, ours and the direct side all answered every measured request.
     expect(at(doc, "peer.errors")).toEqual({ direct: 0, ours: 0, portkey: 0 });
+  });
+
+  test("the real engine ran both ways with the same text, and is printed side by side", () => {
+    expect(at(doc, "engine.errors")).toEqual({ direct: 0, dispatch: 0 });
+    expect(at(doc, "engine.same_text")).toBe(true);
+    expect(at(doc, "engine.direct_tokens_per_s.median") as number).toBeGreaterThan(0);
+    expect(stdout).toContain("real engine: llama-server, tiny model");
+    expect(stdout).toMatch(/time to first token p50 +[\d.]+ ms +[\d.]+ ms/);
   });
 
   test("records the machine: cores, CPU model and versions", () => {

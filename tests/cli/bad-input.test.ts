@@ -82,7 +82,7 @@ const cases: Case[] = [
   { name: "an over-long worker id", argv: register(WALLET, "w".repeat(64)), exit: 2, code: "worker_id_malformed" },
   { name: "a worker id with spaces", argv: register(WALLET, "my gpu"), exit: 2, code: "worker_id_malformed" },
   { name: "a key as the worker id", argv: register(WALLET, KEY), exit: 2, code: "secret_refused" },
-  { name: "an unknown runtime", argv: register(WALLET, "bad-input-1", ["--runtime", "tgi"]), exit: 2, code: "runtime_unknown", says: "echo, ollama, vllm, openai" },
+  { name: "an unknown runtime", argv: register(WALLET, "bad-input-1", ["--runtime", "tgi"]), exit: 2, code: "runtime_unknown", says: "echo, ollama, vllm, llamacpp, openai" },
   { name: "a key among the models", argv: register(WALLET, "bad-input-1", ["--models", `basis-default,0x${KEY}`]), exit: 2, code: "secret_refused" },
   { name: "a malformed --base", argv: () => ["register", "--wallet", WALLET, "--worker-id", "bad-input-1", "--base", "basis.watch"], exit: 2, code: "base_url_malformed" },
   { name: "a --base with credentials", argv: () => ["status", "--worker-id", "bad-input-1", "--base", "https://op:hunter2@basis.example"], exit: 2, code: "base_url_malformed" },

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { CommandOutput } from "../../lib/core/detect/host-facts.ts";
 import { detectHost, gatherHostFacts } from "../../lib/io/detect-host.ts";
 import { exited, readFixture, replayCommands } from "../fixtures/detect/recorded.ts";
+import { startLlamaServer } from "../helpers/llama-server.ts";
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -35,7 +36,7 @@ async function closedUrl(): Promise<string> {
 describe("detectHost", () => {
   test("runs for real on this machine, finishes in under 3 s and recommends echo", async () => {
     const started = performance.now();
-    const report = await detectHost({ ollamaUrl: await closedUrl(), vllmUrl: await closedUrl() });
+    const report = await detectHost({ ollamaUrl: await closedUrl(), vllmUrl: await closedUrl(), llamacppUrl: await closedUrl() });
     expect(performance.now() - started).toBeLessThan(3000);
     expect(report.os).toBe(process.platform);
     expect(report.arch).toBe(process.arch);
@@ -50,7 +51,7 @@ describe("detectHost", () => {
       "/api/version": readFixture("ollama-version.json"),
       "/api/tags": readFixture("ollama-tags.json"),
     });
-    const report = await detectHost({ ollamaUrl, vllmUrl: await closedUrl(), exec: replayCommands({}) });
+    const report = await detectHost({ ollamaUrl, vllmUrl: await closedUrl(), llamacppUrl: await closedUrl(), exec: replayCommands({}) });
     expect(report.ollama).toEqual({ url: ollamaUrl, running: true, version: "0.5.1", models: ["llama3.2:latest", "qwen2.5:7b"] });
     expect(report.runtime).toBe("ollama");
     expect(report.next[0]).toContain("--runtime ollama");
@@ -58,9 +59,21 @@ describe("detectHost", () => {
 
   test("detects a vLLM answering on a real socket", async () => {
     const vllmUrl = await serve({ "/health": 200, "/v1/models": readFixture("vllm-models.json") });
-    const report = await detectHost({ ollamaUrl: await closedUrl(), vllmUrl, exec: replayCommands({}) });
+    const report = await detectHost({ ollamaUrl: await closedUrl(), vllmUrl, llamacppUrl: await closedUrl(), exec: replayCommands({}) });
     expect(report.vllm).toMatchObject({ running: true, healthy: true, models: ["mistralai/Mistral-7B-Instruct-v0.3"] });
     expect(report.runtime).toBe("vllm");
+  });
+
+  test("detects the real llama.cpp server (make engine) with its model, context per slot and slots", async () => {
+    const engine = await startLlamaServer({ alias: "tiny-llama", slots: 2, contextSize: 8192 });
+    try {
+      const report = await detectHost({ ollamaUrl: await closedUrl(), vllmUrl: await closedUrl(), llamacppUrl: engine.url, exec: replayCommands({}) });
+      expect(report.llamacpp).toEqual({ url: engine.url, running: true, healthy: true, models: ["tiny-llama"], context_size: 4096, slots: 2 });
+      expect(report.runtime).toBe("llamacpp");
+      expect(report.next[0]).toContain("--runtime llamacpp");
+    } finally {
+      await engine.stop();
+    }
   });
 
   test("replays a recorded GPU host: two H100s and the NVIDIA Container Toolkit", async () => {
@@ -69,7 +82,7 @@ describe("detectHost", () => {
         exited(0, readFixture("nvidia-smi-h100x2.csv")),
       "docker info --format {{json .Runtimes}}": exited(0, readFixture("docker-runtimes-nvidia.json")),
     });
-    const report = await detectHost({ ollamaUrl: await closedUrl(), vllmUrl: await closedUrl(), exec, platform: "linux", arch: "x64" });
+    const report = await detectHost({ ollamaUrl: await closedUrl(), vllmUrl: await closedUrl(), llamacppUrl: await closedUrl(), exec, platform: "linux", arch: "x64" });
     expect(report.gpus.map((gpu) => gpu.name)).toEqual(["NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3"]);
     expect(report.docker).toEqual({ installed: true, running: true, nvidia_runtime: true });
     expect(report.next).toContain("docker run -d --gpus all -p 11434:11434 -v ollama:/root/.ollama --name ollama ollama/ollama");
@@ -82,12 +95,12 @@ describe("detectHost", () => {
       "sysctl -n hw.memsize": exited(0, "17179869184\n"),
     });
     const url = await closedUrl();
-    const report = await detectHost({ ollamaUrl: url, vllmUrl: url, exec: mac, platform: "darwin", arch: "arm64" });
+    const report = await detectHost({ ollamaUrl: url, vllmUrl: url, llamacppUrl: url, exec: mac, platform: "darwin", arch: "arm64" });
     expect(report).toMatchObject({ apple_silicon: true, rosetta: false });
     expect(report.gpus[0]).toMatchObject({ vendor: "apple", name: "Apple M1", memory_total_mib: 16384 });
 
     const linux = replayCommands({});
-    await detectHost({ ollamaUrl: url, vllmUrl: url, exec: linux, platform: "linux", arch: "arm64" });
+    await detectHost({ ollamaUrl: url, vllmUrl: url, llamacppUrl: url, exec: linux, platform: "linux", arch: "arm64" });
     expect(linux.calls.some((call) => call.startsWith("sysctl"))).toBe(false);
   });
 
@@ -100,6 +113,7 @@ describe("gatherHostFacts", () => {
     await gatherHostFacts({
       ollamaUrl: url,
       vllmUrl: url,
+      llamacppUrl: url,
       timeoutMs: 700,
       exec: async (_cmd, _args, options) => {
         seen.push(options.timeoutMs);
@@ -115,6 +129,7 @@ describe("gatherHostFacts", () => {
     const facts = await gatherHostFacts({
       ollamaUrl: "http://127.0.0.1:11434",
       vllmUrl: "http://127.0.0.1:8000",
+      llamacppUrl: "http://127.0.0.1:8080",
       timeoutMs: 200,
       exec: hang as () => Promise<CommandOutput>,
       fetch: hang as unknown as typeof fetch,
@@ -122,6 +137,7 @@ describe("gatherHostFacts", () => {
     // exec and fetch never answer: only the 200 ms bounds can end this call.
     expect(facts.nvidia.reason).toBe("nvidia-smi did not answer in time");
     expect(facts.ollama.reason).toBe("nothing answered at http://127.0.0.1:11434 in time");
+    expect(facts.llamacpp.reason).toBe("nothing answered at http://127.0.0.1:8080 in time");
   });
 
   test("aborts a backend that accepts the connection but never answers", async () => {
@@ -130,14 +146,14 @@ describe("gatherHostFacts", () => {
     await new Promise<void>((done) => silent.listen(0, "127.0.0.1", done));
     const ollamaUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
     const started = performance.now();
-    const facts = await gatherHostFacts({ ollamaUrl, vllmUrl: await closedUrl(), timeoutMs: 300, exec: replayCommands({}) });
+    const facts = await gatherHostFacts({ ollamaUrl, vllmUrl: await closedUrl(), llamacppUrl: await closedUrl(), timeoutMs: 300, exec: replayCommands({}) });
     expect(performance.now() - started).toBeLessThan(1500);
     expect(facts.ollama).toMatchObject({ running: false, reason: `nothing answered at ${ollamaUrl} in time` });
     silent.closeAllConnections();
   });
 
   test("reports an invalid backend URL instead of throwing", async () => {
-    const facts = await gatherHostFacts({ ollamaUrl: "not a url", vllmUrl: await closedUrl(), exec: replayCommands({}) });
+    const facts = await gatherHostFacts({ ollamaUrl: "not a url", vllmUrl: await closedUrl(), llamacppUrl: await closedUrl(), exec: replayCommands({}) });
     expect(facts.ollama.reason).toBe("not a url is not a valid URL");
   });
 });

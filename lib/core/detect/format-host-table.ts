@@ -2,7 +2,7 @@
  * The `setup --check` report as short text for people: an aligned table, then what is missing
  * and what to run next. The --json form prints the report itself.
  */
-import type { DockerFacts, GpuInfo, HostReport, OllamaFacts, VllmFacts } from "./host-facts.ts";
+import type { DockerFacts, GpuInfo, HostReport, LlamaCppFacts, OllamaFacts, VllmFacts } from "./host-facts.ts";
 
 const MODELS_SHOWN = 3;
 
@@ -13,6 +13,7 @@ export function formatHostTable(report: HostReport): string {
   rows.push(["Docker", describeDocker(report.docker)]);
   rows.push(["Ollama", describeOllama(report.ollama)]);
   rows.push(["vLLM", describeVllm(report.vllm)]);
+  rows.push(["llama.cpp", describeLlamaCpp(report.llamacpp)]);
   rows.push(["Runtime", `${report.runtime} (recommended)`]);
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   const lines = rows.map(([label, value]) => label.padEnd(width) + value);
@@ -52,6 +53,13 @@ function describeOllama(ollama: OllamaFacts): string {
 function describeVllm(vllm: VllmFacts): string {
   if (!vllm.running) return `not running (${vllm.url})`;
   return `${vllm.healthy ? "healthy" : "unhealthy"} at ${vllm.url}, ${describeModels(vllm.models)}`;
+}
+
+function describeLlamaCpp(llama: LlamaCppFacts): string {
+  if (!llama.running) return `not running (${llama.url})`;
+  const context = llama.context_size === null ? "" : `, context ${llama.context_size} tokens per slot`;
+  const slots = llama.slots === null ? "" : `, ${llama.slots} slot${llama.slots === 1 ? "" : "s"}`;
+  return `${llama.healthy ? "healthy" : "unhealthy"} at ${llama.url}, ${describeModels(llama.models)}${context}${slots}`;
 }
 
 function describeModels(models: readonly string[]): string {

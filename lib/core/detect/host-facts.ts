@@ -73,6 +73,18 @@ export interface VllmFacts {
   reason?: string;
 }
 
+export interface LlamaCppFacts {
+  url: string;
+  running: boolean;
+  healthy: boolean;
+  models: string[];
+  /** Tokens of context each slot holds (`/props`), null when unknown. */
+  context_size: number | null;
+  /** Requests decoded at once (`-np`), null when unknown. */
+  slots: number | null;
+  reason?: string;
+}
+
 export interface HostFacts {
   platform: string;
   arch: string;
@@ -82,6 +94,7 @@ export interface HostFacts {
   docker: DockerFacts;
   ollama: OllamaFacts;
   vllm: VllmFacts;
+  llamacpp: LlamaCppFacts;
 }
 
 /** The `setup --check` report. Field names are stable: scripts read the --json form. */
@@ -94,6 +107,7 @@ export interface HostReport {
   docker: DockerFacts;
   ollama: OllamaFacts;
   vllm: VllmFacts;
+  llamacpp: LlamaCppFacts;
   /** The runtime that works on this host right now. */
   runtime: RuntimeName;
   /** What is absent, in plain words. */

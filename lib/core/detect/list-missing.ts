@@ -15,6 +15,8 @@ export function listMissing(facts: HostFacts, gpus: readonly GpuInfo[]): string[
   else if (facts.ollama.models.length === 0) missing.push("Ollama runs but has no models pulled.");
   if (!facts.vllm.running) missing.push(`vLLM: ${facts.vllm.reason ?? "not running"}.`);
   else if (facts.vllm.reason) missing.push(`vLLM: ${facts.vllm.reason}.`);
+  if (!facts.llamacpp.running) missing.push(`llama.cpp server: ${facts.llamacpp.reason ?? "not running"}.`);
+  else if (facts.llamacpp.reason) missing.push(`llama.cpp server: ${facts.llamacpp.reason}.`);
   return missing;
 }
 

@@ -18,8 +18,8 @@ export function listNextSteps(facts: HostFacts, gpus: readonly GpuInfo[], runtim
 
 function listBackendSetup(facts: HostFacts, gpus: readonly GpuInfo[]): string[] {
   if (facts.ollama.running) return facts.ollama.models.length === 0 ? [`ollama pull ${STARTER_MODEL}`] : [];
-  // A vLLM server that is up but not ready is the operator's to fix; its reason is in `missing`.
-  if (facts.vllm.running || gpus.length === 0) return [];
+  // A vLLM or llama.cpp server that is up but not ready is the operator's to fix; its reason is in `missing`.
+  if (facts.vllm.running || facts.llamacpp.running || gpus.length === 0) return [];
   const nvidia = gpus.some((gpu) => gpu.vendor === "nvidia");
   if (nvidia && facts.docker.running && facts.docker.nvidia_runtime) {
     return [

@@ -20,15 +20,17 @@ export function summarizeHost(facts: HostFacts): HostReport {
     docker: facts.docker,
     ollama: facts.ollama,
     vllm: facts.vllm,
+    llamacpp: facts.llamacpp,
     runtime,
     missing: listMissing(facts, gpus),
     next: listNextSteps(facts, gpus, runtime),
   };
 }
 
-/** Ollama first (the simplest verified path), then vLLM; echo whenever no backend is ready. */
+/** Ollama first (the simplest verified path), then vLLM, then llama-server; echo whenever no backend is ready. */
 export function pickRuntime(facts: HostFacts): RuntimeName {
   if (facts.ollama.running && facts.ollama.models.length > 0) return "ollama";
   if (facts.vllm.running && facts.vllm.healthy && facts.vllm.models.length > 0) return "vllm";
+  if (facts.llamacpp.running && facts.llamacpp.healthy && facts.llamacpp.models.length > 0) return "llamacpp";
   return "echo";
 }

@@ -18,6 +18,16 @@ export async function createRuntime(config: WorkerConfig, timeouts: RuntimeTimeo
       const { OllamaRuntime } = await import("./ollama.ts");
       return new OllamaRuntime({ baseUrl: config.backend.url, model, advertised: config.models, ...defined(timeouts) });
     }
+    case "llamacpp": {
+      const { LlamaCppRuntime } = await import("./llamacpp.ts");
+      return new LlamaCppRuntime({
+        baseUrl: config.backend.url,
+        model,
+        advertised: config.models,
+        ...(config.backend.apiKey ? { apiKey: config.backend.apiKey } : {}),
+        ...defined(timeouts),
+      });
+    }
     case "vllm":
     case "openai": {
       const { OpenAICompatibleRuntime } = await import("./openai-compatible.ts");

@@ -1,7 +1,8 @@
 /**
- * The bridge to any OpenAI-compatible server: vLLM (runtime `vllm`) or a hosted/other server
- * (runtime `openai`). Streams `/v1/chat/completions` as SSE with usage included, so token
- * counts come from the server and are never guessed.
+ * The bridge to any OpenAI-compatible server: vLLM (runtime `vllm`), llama.cpp's llama-server
+ * (runtime `llamacpp`, see llamacpp.ts) or a hosted/other server (runtime `openai`). Streams
+ * `/v1/chat/completions` as SSE with usage included, so token counts come from the server and
+ * are never guessed.
  */
 import { BasisError } from "../../core/errors.ts";
 import { OutputCollector, type OutputDelta } from "../../core/output-collector.ts";
@@ -20,19 +21,65 @@ import {
 } from "./backend-errors.ts";
 import { describeUrl, joinUrl } from "../../core/public-url.ts";
 import { redact } from "../../core/secrets.ts";
-import { DEFAULT_VLLM_URL } from "../../core/urls.ts";
+import { DEFAULT_LLAMACPP_URL, DEFAULT_VLLM_URL } from "../../core/urls.ts";
 import type { RunOptions, RunResult, Runtime } from "./runtime.ts";
 
 const CHECK_TIMEOUT_MS = 10_000;
 const FINISH_REASONS: readonly FinishReason[] = ["stop", "length", "tool_calls", "content_filter"];
 
+export type OpenAICompatibleName = "vllm" | "llamacpp" | "openai";
+
+/** What differs between the servers: names in messages, the health route, the hints. */
+interface ServerFlavor {
+  label: string;
+  defaultUrl: string;
+  /** A route that answers 200 only when the engine can serve (vLLM, llama-server: /health). */
+  healthPath: string | undefined;
+  /** The variable that holds the API key. */
+  keyVariable: string;
+  unhealthyHint: string;
+  startHint: string;
+  modelHint: (model: string) => string;
+}
+
+const FLAVORS: Record<OpenAICompatibleName, ServerFlavor> = {
+  vllm: {
+    label: "vLLM",
+    defaultUrl: DEFAULT_VLLM_URL,
+    healthPath: "/health",
+    keyVariable: "BASIS_VLLM_API_KEY",
+    unhealthyHint: "The engine is not ready or has died; check `docker logs vllm`.",
+    startHint: "Start vLLM (e.g. `docker run --gpus all -p 8000:8000 vllm/vllm-openai --model NAME`) or set BASIS_VLLM_URL.",
+    modelHint: (model) => `Start vLLM with \`--model ${model}\` or set BASIS_VLLM_MODEL to a model it serves.`,
+  },
+  llamacpp: {
+    label: "llama-server",
+    defaultUrl: DEFAULT_LLAMACPP_URL,
+    // 503 while the model loads, 200 once slots can take requests.
+    healthPath: "/health",
+    keyVariable: "BASIS_LLAMACPP_API_KEY",
+    unhealthyHint: "llama-server is still loading the model or failed to; check its log.",
+    startHint: "Start llama.cpp's server (e.g. `llama-server -m MODEL.gguf --alias NAME --port 8080`) or set BASIS_LLAMACPP_URL.",
+    modelHint: (model) => `Start llama-server with \`--alias ${model}\` or set BASIS_LLAMACPP_MODEL to the id GET /v1/models lists.`,
+  },
+  openai: {
+    label: "The OpenAI-compatible server",
+    defaultUrl: "",
+    healthPath: undefined,
+    keyVariable: "BASIS_OPENAI_API_KEY",
+    unhealthyHint: "",
+    startHint: "Check BASIS_OPENAI_URL and that the server is running.",
+    modelHint: () => "Set BASIS_OPENAI_MODEL to a model listed by GET /v1/models.",
+  },
+};
+
 export interface OpenAICompatibleRuntimeOptions {
-  name: "vllm" | "openai";
-  /** BASIS_VLLM_URL / BASIS_OPENAI_URL, with or without a trailing `/v1`. */
+  name: OpenAICompatibleName;
+  /** BASIS_<RUNTIME>_URL, with or without a trailing `/v1`. */
   baseUrl: string;
-  /** BASIS_VLLM_MODEL / BASIS_OPENAI_MODEL. */
+  /** BASIS_<RUNTIME>_MODEL. */
   model: string;
-  /** BASIS_VLLM_API_KEY / BASIS_OPENAI_API_KEY; sent as a Bearer token, never shown. */
+  /** BASIS_<RUNTIME>_API_KEY; sent as a Bearer token, never shown. */
   apiKey?: string;
   /** BASIS_WORKER_MODELS; default `[model]`. */
   advertised?: string[];
@@ -42,7 +89,7 @@ export interface OpenAICompatibleRuntimeOptions {
 }
 
 export class OpenAICompatibleRuntime implements Runtime {
-  readonly name: "vllm" | "openai";
+  readonly name: OpenAICompatibleName;
   readonly baseUrl: string;
   readonly model: string;
   readonly advertised: readonly string[];
@@ -50,10 +97,12 @@ export class OpenAICompatibleRuntime implements Runtime {
   readonly #fetch: FetchLike;
   readonly #firstTokenTimeoutMs: number;
   readonly #totalTimeoutMs: number;
+  readonly #flavor: ServerFlavor;
 
   constructor(options: OpenAICompatibleRuntimeOptions) {
     this.name = options.name;
-    this.baseUrl = options.baseUrl || (options.name === "vllm" ? DEFAULT_VLLM_URL : "");
+    this.#flavor = FLAVORS[options.name];
+    this.baseUrl = options.baseUrl || this.#flavor.defaultUrl;
     this.model = options.model;
     this.advertised = options.advertised?.length ? [...options.advertised] : [options.model];
     this.#apiKey = options.apiKey || undefined;
@@ -67,12 +116,13 @@ export class OpenAICompatibleRuntime implements Runtime {
   }
 
   async check(): Promise<void> {
-    if (this.name === "vllm") {
-      const health = await this.#get(joinUrl(this.#rootUrl(), "/health"), AbortSignal.timeout(CHECK_TIMEOUT_MS));
+    const { healthPath } = this.#flavor;
+    if (healthPath) {
+      const health = await this.#get(joinUrl(this.#rootUrl(), healthPath), AbortSignal.timeout(CHECK_TIMEOUT_MS));
       await health.body?.cancel();
       if (!health.ok) {
-        throw new BasisError("backend_unhealthy", `vLLM at ${describeUrl(this.baseUrl)} answered /health with HTTP ${health.status}.`, {
-          hint: "The engine is not ready or has died; check `docker logs vllm`.",
+        throw new BasisError("backend_unhealthy", `${this.#label()} at ${describeUrl(this.baseUrl)} answered ${healthPath} with HTTP ${health.status}.`, {
+          hint: this.#flavor.unhealthyHint,
         });
       }
     }
@@ -89,7 +139,8 @@ export class OpenAICompatibleRuntime implements Runtime {
   }
 
   async healthy(): Promise<boolean> {
-    const url = this.name === "vllm" ? joinUrl(this.#rootUrl(), "/health") : this.#apiUrl("/models");
+    const { healthPath } = this.#flavor;
+    const url = healthPath ? joinUrl(this.#rootUrl(), healthPath) : this.#apiUrl("/models");
     return await probeOk(this.#fetch, url, this.#headers());
   }
 
@@ -186,13 +237,23 @@ export class OpenAICompatibleRuntime implements Runtime {
       });
     }
     if (response.status === 401 || response.status === 403) {
-      const variable = this.name === "vllm" ? "BASIS_VLLM_API_KEY" : "BASIS_OPENAI_API_KEY";
+      const variable = this.#flavor.keyVariable;
       return new BasisError("backend_auth_failed", `${this.#label()} refused the API key (HTTP ${response.status}).`, {
         hint: `Check ${variable}.`,
       });
     }
     const code = response.status === 503 || response.status === 429 ? "backend_busy" : "backend_error";
     return new BasisError(code, `${this.#label()} answered ${path} with HTTP ${response.status}: ${message}`);
+  }
+
+  /** The server's root (the base URL without `/v1`), for routes outside the OpenAI API. */
+  protected rootUrl(): string {
+    return this.#rootUrl();
+  }
+
+  /** The Bearer header when an API key is set. */
+  protected authHeaders(): Record<string, string> {
+    return this.#headers();
   }
 
   #headers(): Record<string, string> {
@@ -213,35 +274,31 @@ export class OpenAICompatibleRuntime implements Runtime {
   }
 
   #label(): string {
-    return this.name === "vllm" ? "vLLM" : "The OpenAI-compatible server";
+    return this.#flavor.label;
   }
 
   #startHint(): string {
-    return this.name === "vllm"
-      ? "Start vLLM (e.g. `docker run --gpus all -p 8000:8000 vllm/vllm-openai --model NAME`) or set BASIS_VLLM_URL."
-      : "Check BASIS_OPENAI_URL and that the server is running.";
+    return this.#flavor.startHint;
   }
 
   #modelHint(available: string[]): string {
     const served = available.length > 0 ? ` It serves: ${available.slice(0, 5).join(", ")}.` : "";
-    return this.name === "vllm"
-      ? `Start vLLM with \`--model ${this.model}\` or set BASIS_VLLM_MODEL to a model it serves.${served}`
-      : `Set BASIS_OPENAI_MODEL to a model listed by GET /v1/models.${served}`;
+    return `${this.#flavor.modelHint(this.model)}${served}`;
   }
 }
 
 /**
- * Every parameter passes through under its OpenAI name. vLLM's chat templates know no
- * `developer` role, so there it becomes `system` (what OpenAI says it replaces).
+ * Every parameter passes through under its OpenAI name. The chat templates vLLM and llama-server
+ * apply know no `developer` role, so there it becomes `system` (what OpenAI says it replaces).
  */
-function buildChatBody(request: InferenceRequest, model: string, runtime: "vllm" | "openai"): Record<string, unknown> {
+function buildChatBody(request: InferenceRequest, model: string, runtime: OpenAICompatibleName): Record<string, unknown> {
   const { model: _advertised, messages, ...params } = request;
   return {
     ...params,
     model,
     messages: messages.map((message) => ({
       ...message,
-      role: message.role === "developer" && runtime === "vllm" ? "system" : message.role,
+      role: message.role === "developer" && runtime !== "openai" ? "system" : message.role,
       // An assistant turn that only called tools has no content (OpenAI sends null).
       content: message.content === "" && message.tool_calls?.length ? null : message.content,
     })),

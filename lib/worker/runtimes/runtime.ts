@@ -24,6 +24,11 @@ export interface RunResult {
   usage: Usage;
 }
 
+export interface RuntimeNote {
+  level: "info" | "warn";
+  message: string;
+}
+
 export interface Runtime {
   readonly name: RuntimeName;
   /** The backend model a job for `advertised` model runs on. */
@@ -32,6 +37,8 @@ export interface Runtime {
   check(): Promise<void>;
   /** While running: is the backend up? Never throws. */
   healthy(): Promise<boolean>;
+  /** After check(): what the backend told about itself that the operator should read at start. */
+  startNotes?(concurrency: number): RuntimeNote[];
   /** Runs one job; throws a BasisError on a backend failure (never returns a partial answer). */
   run(request: InferenceRequest, options: RunOptions): Promise<RunResult>;
 }

@@ -2,11 +2,14 @@ import { describe, expect, test } from "bun:test";
 import { pickRuntime, summarizeHost } from "../../../lib/core/detect/summarize-host.ts";
 import { readAppleSilicon } from "../../../lib/core/detect/read-apple-silicon.ts";
 import { readRocmSmi } from "../../../lib/core/detect/parse-rocm-smi.ts";
+import { readLlamaCpp } from "../../../lib/core/detect/parse-llamacpp.ts";
 import {
   exited,
+  LLAMACPP_URL,
   readBareLinuxFacts,
   readFixture,
   readGpuHostFacts,
+  readLlamaCppFacts,
   readOllamaFacts,
   readVllmFacts,
 } from "../../fixtures/detect/recorded.ts";
@@ -23,6 +26,7 @@ describe("summarizeHost", () => {
       "Docker: the Docker daemon is not running.",
       "Ollama: Ollama is not reachable at http://127.0.0.1:11434.",
       "vLLM: vLLM is not reachable at http://127.0.0.1:8000.",
+      "llama.cpp server: llama-server is not reachable at http://127.0.0.1:8080.",
     ]);
   });
 
@@ -40,6 +44,22 @@ describe("summarizeHost", () => {
     const report = summarizeHost({ ...readGpuHostFacts(), vllm: readVllmFacts() });
     expect(report.runtime).toBe("vllm");
     expect(report.next[0]).toContain("--runtime vllm");
+  });
+
+  test("recommends --runtime llamacpp when a healthy llama-server serves a model, after Ollama and vLLM", () => {
+    const report = summarizeHost({ ...readGpuHostFacts(), llamacpp: readLlamaCppFacts() });
+    expect(report.runtime).toBe("llamacpp");
+    expect(report.next).toEqual(["basis-worker setup --write-env --wallet 0x... --runtime llamacpp --orchestrator ws://localhost:8787 --out ./worker.env"]);
+    expect(report.llamacpp).toMatchObject({ running: true, healthy: true, models: ["tiny-llama"], context_size: 2048, slots: 2 });
+    expect(summarizeHost({ ...readGpuHostFacts(), vllm: readVllmFacts(), llamacpp: readLlamaCppFacts() }).runtime).toBe("vllm");
+  });
+
+  test("a llama-server still loading its model is reported, not recommended, and no other backend is proposed", () => {
+    const loading = readLlamaCpp(LLAMACPP_URL, { status: 503, body: readFixture("llamacpp-health-loading.json") }, { status: 503, body: "" }, { status: 503, body: "" });
+    const report = summarizeHost({ ...readGpuHostFacts(), llamacpp: loading });
+    expect(report.runtime).toBe("echo");
+    expect(report.missing).toContain("llama.cpp server: llama-server answers but /health fails (still loading the model, or it failed to).");
+    expect(report.next).toHaveLength(1);
   });
 
   test("on a GPU host with the Container Toolkit, proposes Ollama in Docker after the echo smoke test", () => {
