@@ -134,7 +134,7 @@ async function writeEnv(args: WriteEnvArgs): Promise<void> {
     if (!backendPrefix) throw errors.inputError("backend_flag_unused", `--${flag} does not apply to the echo runtime.`, "Drop it, or pick --runtime ollama, vllm, llamacpp or openai.");
     if (suffix === "MODEL" && /\s/.test(value)) throw errors.inputError("model_malformed", "--backend-model must not contain spaces.");
     const problem = suffix === "URL" ? urls.urlProblem(value, urls.HTTP_URL) : undefined;
-    if (problem) throw errors.inputError("backend_url_malformed", `--backend-url ${problem}.`, "e.g. http://127.0.0.1:11434");
+    if (problem) throw errors.inputError("backend_url_malformed", `--backend-url ${problem}.`, `e.g. ${urls.DEFAULT_OLLAMA_URL}`);
     values[`${backendPrefix}_${suffix}`] = value;
   }
   const notes: string[] = [];

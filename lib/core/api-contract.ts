@@ -13,6 +13,7 @@
  *
  * Every message is our own: none quotes the value it refuses. Pure: no I/O, runs anywhere.
  */
+import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from "./model-name.ts";
 import * as v from "valibot";
 import { isBasisError } from "./errors.ts";
 import { HardwareSchema, ManifestSchema, ModelOfferSchema } from "./manifest.ts";
@@ -100,8 +101,8 @@ export const WalletSchema = v.pipe(
 /** An address as the API answers with it (already checked when it was registered). */
 const WalletOut = v.pipe(v.string(), v.regex(WALLET_PATTERN, "a 0x + 40 hex address"));
 
-const MODEL_MESSAGE = "each model must be a non-empty name of at most 200 characters without spaces.";
-const ModelNameSchema = v.pipe(v.string(MODEL_MESSAGE), v.regex(/^\S{1,200}$/, MODEL_MESSAGE));
+const MODEL_MESSAGE = `each model must be ${MODEL_NAME_RULE}.`;
+const ModelNameSchema = v.pipe(v.string(MODEL_MESSAGE), v.regex(MODEL_NAME_PATTERN, MODEL_MESSAGE));
 
 export const ModelsSchema = v.pipe(
   v.array(ModelNameSchema, "models must be an array of model names."),

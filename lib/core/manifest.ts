@@ -4,6 +4,7 @@
  * prices file is most likely a typo, and one in a published manifest would be a field the
  * signature might not cover, so both are refused rather than dropped.
  */
+import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from "./model-name.ts";
 import { describeIssues, type SchemaProblem } from "./schema-issues.ts";
 import { WALLET_PATTERN } from "./address.ts";
 import { WORKER_ID_PATTERN, WORKER_ID_RULE } from "./worker-id.ts";
@@ -21,8 +22,8 @@ const MAX_HARDWARE_JSON_CHARS = 4_096;
 const MICRO_CREDITS = v.pipe(v.string(MICRO_CREDITS_MESSAGE), v.regex(MICRO_CREDITS_PATTERN, MICRO_CREDITS_MESSAGE));
 const SLUG_MESSAGE = `must be ${WORKER_ID_RULE}`;
 const SLUG = v.pipe(v.string(SLUG_MESSAGE), v.regex(WORKER_ID_PATTERN, SLUG_MESSAGE));
-const MODEL_ID_MESSAGE = "must be a model name of 1-200 characters without spaces";
-const MODEL_ID = v.pipe(v.string(MODEL_ID_MESSAGE), v.regex(/^[^\s]{1,200}$/, MODEL_ID_MESSAGE));
+const MODEL_ID_MESSAGE = `must be a model ${MODEL_NAME_RULE}`;
+const MODEL_ID = v.pipe(v.string(MODEL_ID_MESSAGE), v.regex(MODEL_NAME_PATTERN, MODEL_ID_MESSAGE));
 
 function positiveInteger(max: number) {
   const message = `must be a whole number from 1 to ${max} (a JSON number)`;

@@ -1,4 +1,5 @@
 /** The worker's own settings besides its id and wallet: runtime, models, per-model limits. */
+import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from "./model-name.ts";
 import * as v from "valibot";
 import { BasisError } from "./errors.ts";
 import { type RuntimeName, RuntimeNameSchema } from "./protocol.ts";
@@ -21,7 +22,7 @@ export function parseModelList(value: string | undefined): string[] {
   const models = (value ?? "").split(",").map((m) => m.trim()).filter(Boolean);
   for (const model of models) {
     if (secretKind(model)) fail("secret_refused", `Refused a model name: ${SECRET_WARNING}`);
-    if (model.length > 200 || /\s/.test(model)) fail("model_malformed", "A model name is over 200 characters or has spaces.");
+    if (!MODEL_NAME_PATTERN.test(model)) fail("model_malformed", `A model name must be ${MODEL_NAME_RULE}.`);
   }
   return [...new Set(models)];
 }

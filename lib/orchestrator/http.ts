@@ -174,7 +174,7 @@ export function requireBearer(secret: string | undefined): MiddlewareHandler {
 }
 
 /** The body as text within `BODY_READ_TIMEOUT_MS`, else 408 `body_timeout` and the connection closes. */
-async function readBodyText(request: Request): Promise<string> {
+export async function readBodyText(request: Request): Promise<string> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {

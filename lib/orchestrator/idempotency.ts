@@ -13,7 +13,7 @@
 import { createHash } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { IDEMPOTENCY_HEADER, IDEMPOTENT_REPLAYED_HEADER as REPLAYED_HEADER } from "../core/api-contract.ts";
-import { HttpError } from "./http.ts";
+import { HttpError, readBodyText } from "./http.ts";
 const KEY = /^[\x21-\x7e]{1,200}$/;
 const KEEP_MS = 24 * 60 * 60 * 1000;
 const MAX_KEYS = 10_000;
@@ -75,7 +75,8 @@ export function honourIdempotencyKey(cache: IdempotencyCache): MiddlewareHandler
     if (!KEY.test(key)) {
       throw new HttpError(400, "invalid_idempotency_key", "The Idempotency-Key header must be 1-200 visible ASCII characters.");
     }
-    const fingerprint = createHash("sha256").update(await c.req.raw.clone().text()).digest("hex");
+    // Under the same body deadline as the route's own read.
+    const fingerprint = createHash("sha256").update(await readBodyText(c.req.raw.clone())).digest("hex");
     const id = `${c.req.path}\n${key}`;
     const earlier = cache.lookup(id);
     if (earlier) {

@@ -257,6 +257,7 @@ describe("compiled worker, llamacpp runtime, real llama-server", () => {
   test("a client that hangs up mid-stream frees the engine's slot: the engine stops decoding", async () => {
     await startWorker();
     const before = await tokensPredicted();
+    const cancelsBefore = engine.log().split("cancel task").length;
     const client = new AbortController();
     let pieces = 0;
     const streamed = await streamWorker(
@@ -266,8 +267,10 @@ describe("compiled worker, llamacpp runtime, real llama-server", () => {
     expect(streamed.status).toBe(200);
     expect(client.signal.aborted).toBe(true);
     await waitUntil("the slot is free again", async () => (await engine.slots()).every((slot) => !slot.is_processing), 20_000);
-    // Cut short, not run to the end: far fewer tokens than asked were decoded.
+    // Cut short, not run to the end: far fewer tokens than asked were decoded, and the engine
+    // logged that it cancelled the task.
     expect((await tokensPredicted()) - before).toBeLessThan(LONG / 2);
+    expect(engine.log().split("cancel task").length).toBeGreaterThan(cancelsBefore);
     const job = orchestrator.registry.get(WORKER_ID);
     expect(job?.active).toBe(0);
   }, 40_000);

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, statSync } from "node:fs";
+import OpenAI from "openai";
 import { metadataValue, readGguf } from "../../scripts/gguf.ts";
 import { type LlamaServer, startLlamaServer, tinyModelPath } from "../helpers/llama-server.ts";
 
@@ -71,5 +72,34 @@ describe("llama-server with the tiny model", () => {
       expect({ seed, status: response.status, error: response.status === 200 ? "" : text }).toEqual({ seed, status: 200, error: "" });
       expect(text).not.toContain("\ufffd");
     }
+  });
+
+  test("the official openai client streams from it, as it does from the fake vLLM: pieces, finish reason, usage", async () => {
+    const client = new OpenAI({ baseURL: `${engine.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const stream = await client.chat.completions.create({
+      model: "tiny-llama",
+      messages: [{ role: "user", content: "Hello" }],
+      max_tokens: 16,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = "";
+    let pieces = 0;
+    const finishes: (string | null)[] = [];
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) {
+      for (const choice of chunk.choices) {
+        if (choice.delta.content) pieces++;
+        text += choice.delta.content ?? "";
+        finishes.push(choice.finish_reason);
+      }
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(pieces).toBeGreaterThan(1);
+    expect(finishes.filter(Boolean)).toEqual(["length"]);
+    expect(usage?.completion_tokens).toBe(16);
+    const whole = await client.chat.completions.create({ model: "tiny-llama", messages: [{ role: "user", content: "Hello" }], max_tokens: 16, temperature: 0 });
+    expect(whole.choices[0]!.message.content).toBe(text);
   });
 });

@@ -57,7 +57,12 @@ export async function startTestWorker(
   return { worker, started, stop: async () => void (await worker.drain()) };
 }
 
-export async function waitUntil(what: string, probe: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
+/**
+ * Polls `probe` until it holds. The default bound sits just under the suite's test timeout
+ * (30 s in `make test`), so a loaded machine slows a test down instead of failing it; the bound
+ * only names what never came.
+ */
+export async function waitUntil(what: string, probe: () => boolean | Promise<boolean>, ms = 25_000): Promise<void> {
   const until = Date.now() + ms;
   while (!(await probe())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);

@@ -37,7 +37,7 @@ export interface LlamaServer {
   readonly port: number;
   readonly alias: string;
   readonly pid: number;
-  /** llama-server's output so far (for a failing test's message). */
+  /** Everything llama-server has printed since this (re)start. */
   log(): string;
   /** GET /slots: each slot's id and whether it is processing a request. */
   slots(): Promise<{ id: number; is_processing: boolean }[]>;
@@ -108,7 +108,8 @@ async function launch(bin: string, args: string[], timeoutMs: number): Promise<L
     const decoder = new TextDecoder();
     let port = 0;
     for await (const chunk of stream) {
-      output = (output + decoder.decode(chunk, { stream: true })).slice(-65_536);
+      // Kept whole (a few kB a request): tests count lines in it, such as "cancel task".
+      output += decoder.decode(chunk, { stream: true });
       if (port) continue;
       port = readListeningPort(output);
       if (port) announce(port);

@@ -73,6 +73,7 @@ describe("connections before authentication", () => {
       half("/api/workers/register", ""),
       half("/api/workers/heartbeat", ""),
       half("/api/workers/prices", ""),
+      half("/api/workers/register", "Idempotency-Key: slow-1\r\n"),
     ]);
     for (const answer of answers) {
       expect(answer.status).toBe(408);

@@ -64,14 +64,13 @@ export function findSecret(root: unknown): string | undefined {
 }
 
 function issueToError(issue: v.BaseIssue<unknown>): HttpError {
-  const keys = issue.path?.map((item) => item.key) ?? [];
   const field = issuePath(issue);
   if (!field) return new HttpError(400, "invalid_request", "The body must be a JSON object.");
   let message = issue.message;
   if (issue.type === "strict_object") {
     message = issue.expected === "never" ? `${field} is not a known field.` : `${field} is required.`;
   }
-  const code = keys[0] === WALLET_FIELD ? "invalid_wallet" : "invalid_request";
+  const code = issue.path?.[0]?.key === WALLET_FIELD ? "invalid_wallet" : "invalid_request";
   return new HttpError(400, code, message, { field });
 }
 
