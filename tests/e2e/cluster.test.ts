@@ -85,7 +85,7 @@ async function worker(base: string): Promise<Record<string, unknown> | undefined
 }
 
 describe("two compiled orchestrators on one PostgreSQL", () => {
-  test("kill -9 of one: its worker reconnects to the other within 10 s, its relayed job fails cleanly, nothing answered is lost", async () => {
+  test("kill -9 of one: its worker reconnects to the other within 10 s, its relayed job ends cleanly (502 or moved once), nothing answered is lost", async () => {
     const databaseUrl = await freshDatabase("e2e");
     const a = await serve("a", databaseUrl);
     const b = await serve("b", databaseUrl);
@@ -132,10 +132,20 @@ describe("two compiled orchestrators on one PostgreSQL", () => {
     const killedAt = Date.now();
 
     expect(await viaA).toBe("connection lost");
+    // The relayed job ends cleanly one of the two documented ways (docs/SCALING.md): cut after
+    // its first token, it fails with 502 worker_failed; cut before it (the fake is slow to
+    // start), it moves once and is served by the same worker back on B. Which one depends on
+    // where the first token was at the kill, so both are held to what they promise.
     const relayed = await viaB;
-    expect(relayed.status).toBe(502);
-    expect(((await relayed.json()) as { error: { code: string } }).error.code).toBe("worker_failed");
-    expect(Date.now() - killedAt).toBeLessThan(10_000);
+    let relayedFailed = false;
+    if (relayed.status === 200) {
+      answered.push(relayed.headers.get("x-basis-job-id") as string);
+    } else {
+      expect(relayed.status).toBe(502);
+      expect(((await relayed.json()) as { error: { code: string } }).error.code).toBe("worker_failed");
+      relayedFailed = true;
+    }
+    expect(Date.now() - killedAt).toBeLessThan(20_000);
 
     await waitOrTell("the worker online on B", async () => (await (await fetch(`${b.base}/healthz`)).json() as { workersOnline: number }).workersOnline === 1, 10_000);
     expect(Date.now() - killedAt).toBeLessThan(10_000);
@@ -148,8 +158,8 @@ describe("two compiled orchestrators on one PostgreSQL", () => {
     try {
       const rows = (await sql`SELECT job_id, job_status FROM reward_entries`) as { job_id: string; job_status: string }[];
       for (const jobId of answered) expect(rows.filter((row) => row.job_id === jobId)).toEqual([{ job_id: jobId, job_status: "completed" }]);
-      // The relayed job is recorded once, as failed; no id appears twice.
-      expect(rows.filter((row) => row.job_status === "failed").length).toBeGreaterThanOrEqual(1);
+      // A relayed job that failed is recorded once, as failed; no id appears twice.
+      if (relayedFailed) expect(rows.filter((row) => row.job_status === "failed").length).toBeGreaterThanOrEqual(1);
       expect(new Set(rows.map((row) => row.job_id)).size).toBe(rows.length);
     } finally {
       await sql.close();
