@@ -61,7 +61,7 @@ export async function measureRelay(ctx: BenchContext, sizes: BenchSizes, orchest
     plan.push({ kind: "stream", label: "ttft-dispatch", target: dispatchTarget(orchestrator, ctx.secrets, short), count: sizes.ttftPerRound });
   }
   const results = await runLoad(ctx, plan);
-  // TTFT_TOKENS is at the plausibility check's floor (more than 16 tokens), so the warm-up leaves the worker in good standing.
+  // The check judges only answers of more than 16 tokens: the TTFT_TOKENS warm-up leaves each relay worker in good standing.
   const relayOrchestrator = await startOrchestrator(ctx);
   try {
     for (let k = 0; k < sizes.relayRounds; k++) {
