@@ -1,17 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { composeEchoAnswer } from "../../lib/core/echo.ts";
 import { composeSpotCheck, followSpotCheck, judgeSpotCheck, SPOT_CHECK_WORD_COUNT, type SpotCheck, type SpotCheckOutcome } from "../../lib/core/spot-check.ts";
-
-/** A seeded generator (mulberry32), so every draw here is reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededUniform as seeded } from "../../scripts/tiny-model.ts";
 
 const checks: SpotCheck[] = Array.from({ length: 200 }, (_, i) => composeSpotCheck("m", seeded(i + 1)));
 const lastUser = (check: SpotCheck) => check.request.messages.at(-1)!.content;

@@ -10,6 +10,7 @@ import type { InferenceRequest } from "../../lib/core/protocol.ts";
 import type { Orchestrator } from "../../lib/orchestrator/server.ts";
 import type { RunOptions, RunResult, Runtime } from "../../lib/worker/runtimes/runtime.ts";
 import { ScriptedRuntime, startTestOrchestrator, startTestWorker, WALLET, waitUntil } from "../helpers/harness.ts";
+import { seededUniform as seeded } from "../../scripts/tiny-model.ts";
 
 const ASK = [{ role: "user" as const, content: "hello" }];
 let orchestrator: Orchestrator | undefined;
@@ -59,17 +60,6 @@ class BreaksMidAnswer extends PacedRuntime {
     await new Promise((resolve) => setTimeout(resolve, 20));
     throw new BasisError("backend_error", "CUDA error");
   }
-}
-
-/** A deterministic stream of numbers in [0, 1) (mulberry32), so a routing test replays the same picks. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 async function offer(workerId: string, outputAsk: string) {

@@ -4,6 +4,7 @@
  * credentials, bodies that are not JSON, are too deep, too wide, too large, secret-shaped or
  * prototype-polluting, and bodies that never finish. Deterministic: one seed, one corpus.
  */
+import { seededUniform as seeded } from "../../scripts/tiny-model.ts";
 
 export interface HostileRequest {
   name: string;
@@ -12,18 +13,6 @@ export interface HostileRequest {
   halfSent?: boolean;
   /** Sent keep-alive without credentials: the server must close the connection after its answer. */
   unauthenticatedKeepAlive?: boolean;
-}
-
-/** mulberry32: small, fast and the same everywhere. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ROUTES: [string, string][] = [

@@ -6,6 +6,7 @@
  */
 import * as v from "valibot";
 import { parseJsonSafely } from "./parse-json-safely.ts";
+import { describeAbsence } from "./describe-absence.ts";
 import type { HttpReply, LlamaCppFacts } from "./host-facts.ts";
 import { stripUrlCredentials } from "../public-url.ts";
 
@@ -41,7 +42,7 @@ export function readLlamaCpp(url: string, health: HttpReply, models: HttpReply, 
   // llama-server's own shapes (its /props, its /health bodies) tell it from another server on the port.
   const running = Boolean(details) || isLlamaHealth(health);
   if (!running) {
-    return { url: shown, running: false, healthy: false, models: [], context_size: null, slots: null, reason: describeAbsence(shown, health) };
+    return { url: shown, running: false, healthy: false, models: [], context_size: null, slots: null, reason: describeAbsence("llama-server", shown, health) };
   }
   const ids = list?.success ? list.output.data.map((m) => m.id) : [];
   return {
@@ -69,11 +70,4 @@ function describeTrouble(healthy: boolean, statuses: (number | null)[], count: n
   }
   if (count === 0) return { reason: "llama-server lists no model" };
   return {};
-}
-
-function describeAbsence(url: string, health: HttpReply): string {
-  if (health.error === "invalid_url") return `${url} is not a valid URL`;
-  if (health.error === "timeout") return `nothing answered at ${url} in time`;
-  if (health.status === null) return `llama-server is not reachable at ${url}`;
-  return `the server at ${url} does not answer like llama-server (HTTP ${health.status})`;
 }

@@ -4,6 +4,7 @@
  */
 import * as v from "valibot";
 import { parseJsonSafely } from "./parse-json-safely.ts";
+import { describeAbsence } from "./describe-absence.ts";
 import type { HttpReply, OllamaFacts } from "./host-facts.ts";
 import { stripUrlCredentials } from "../public-url.ts";
 
@@ -20,7 +21,7 @@ export function readOllama(url: string, version: HttpReply, tags: HttpReply): Ol
   const versionBody = version.status === 200 ? v.safeParse(VersionSchema, parseJsonSafely(version.body)) : undefined;
   const tagsBody = tags.status === 200 ? v.safeParse(TagsSchema, parseJsonSafely(tags.body)) : undefined;
   const running = Boolean(versionBody?.success || tagsBody?.success);
-  if (!running) return { url: shown, running: false, version: null, models: [], reason: describeAbsence(shown, version) };
+  if (!running) return { url: shown, running: false, version: null, models: [], reason: describeAbsence("Ollama", shown, version) };
   const models = tagsBody?.success
     ? (tagsBody.output.models ?? []).map((m) => m.name ?? m.model ?? "").filter((name) => name !== "")
     : [];
@@ -31,11 +32,4 @@ export function readOllama(url: string, version: HttpReply, tags: HttpReply): Ol
     models,
     ...(models.length === 0 ? { reason: "Ollama has no models pulled" } : {}),
   };
-}
-
-function describeAbsence(url: string, reply: HttpReply): string {
-  if (reply.error === "invalid_url") return `${url} is not a valid URL`;
-  if (reply.error === "timeout") return `nothing answered at ${url} in time`;
-  if (reply.status === null) return `Ollama is not reachable at ${url}`;
-  return `the server at ${url} does not answer like Ollama (HTTP ${reply.status})`;
 }

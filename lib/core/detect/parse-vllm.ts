@@ -4,6 +4,7 @@
  */
 import * as v from "valibot";
 import { parseJsonSafely } from "./parse-json-safely.ts";
+import { describeAbsence } from "./describe-absence.ts";
 import type { HttpReply, VllmFacts } from "./host-facts.ts";
 import { stripUrlCredentials } from "../public-url.ts";
 
@@ -18,7 +19,7 @@ export function readVllm(url: string, health: HttpReply, models: HttpReply): Vll
   const healthy = health.status === 200;
   // A 503 from /health is still vLLM answering: the server is up but its engine is not.
   const running = healthy || health.status === 503 || Boolean(list?.success);
-  if (!running) return { url: shown, running: false, healthy: false, models: [], reason: describeAbsence(shown, health) };
+  if (!running) return { url: shown, running: false, healthy: false, models: [], reason: describeAbsence("vLLM", shown, health) };
   const ids = list?.success ? list.output.data.map((m) => m.id) : [];
   return { url: shown, running, healthy, models: ids, ...describeTrouble(healthy, models.status, ids.length) };
 }
@@ -30,11 +31,4 @@ function describeTrouble(healthy: boolean, modelsStatus: number | null, count: n
   }
   if (count === 0) return { reason: "vLLM lists no model" };
   return {};
-}
-
-function describeAbsence(url: string, reply: HttpReply): string {
-  if (reply.error === "invalid_url") return `${url} is not a valid URL`;
-  if (reply.error === "timeout") return `nothing answered at ${url} in time`;
-  if (reply.status === null) return `vLLM is not reachable at ${url}`;
-  return `the server at ${url} does not answer like vLLM (HTTP ${reply.status})`;
 }
